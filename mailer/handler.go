@@ -1,0 +1,405 @@
+package mailer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/mail"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// Email is a rendered message, ready for SES.
+type Email struct {
+	Subject, HTML, Text string
+	// FromAddress and FromName come from the tenant's template set; an empty
+	// FromAddress means the mailer's configured default.
+	FromAddress, FromName string
+	// Set and Locale are what was actually used, after fallbacks; they tag
+	// the email and the metrics.
+	Set, Locale string
+}
+
+// Renderer turns a send request into an email. The templates package
+// provides the production one.
+type Renderer interface {
+	Render(ctx context.Context, r SendRequest) (Email, error)
+}
+
+// SESAPI is the one SES v2 call the mailer makes.
+type SESAPI interface {
+	SendEmail(ctx context.Context, in *sesv2.SendEmailInput, opts ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error)
+}
+
+// Handler is the mailer Lambda: an SQS batch handler that reports
+// per-message failures.
+type Handler struct {
+	Config   Config
+	Renderer Renderer
+	SES      SESAPI
+	DLQ      SQSSendAPI
+	Metrics  *Metrics
+	Log      *slog.Logger
+
+	// Now and Sleep are the clock; tests replace them to run retries
+	// without waiting.
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
+
+	// recent remembers request ids this instance has sent, so an SQS
+	// redelivery (at-least-once) does not email the same code twice.
+	recent recentIDs
+}
+
+// Log field names beyond the triggers' set.
+const (
+	fieldMessageID = "message_id"
+	fieldRequestID = "request_id"
+	fieldLocale    = "locale"
+	fieldAttempts  = "attempts"
+	fieldSESID     = "ses_message_id"
+	fieldError     = "error"
+)
+
+// Dead-letter message attributes, read by otpctl.
+const (
+	AttrReason          = "otp_reason"
+	AttrError           = "otp_error"
+	AttrSourceMessageID = "otp_source_message_id"
+	AttrFirstSent       = "otp_first_sent"
+	AttrReceiveCount    = "otp_receive_count"
+	AttrDeadLetteredAt  = "otp_dead_lettered_at"
+)
+
+// Handle processes a batch concurrently and returns the messages SQS should
+// deliver again. Every message ends as sent, expired, duplicate,
+// dead-lettered, or a batch item failure; none is dropped silently.
+func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	results := make([]result, len(ev.Records))
+	sem := make(chan struct{}, max(1, h.Config.Concurrency))
+	var wg sync.WaitGroup
+	for i := range ev.Records {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			results[i] = h.process(ctx, ev.Records[i])
+		})
+	}
+	wg.Wait()
+
+	var resp events.SQSEventResponse
+	for i, r := range results {
+		if r.outcome == OutcomeRetryLater {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: ev.Records[i].MessageId})
+		}
+	}
+	if err := h.Metrics.emit(h.now(), results); err != nil {
+		h.Log.ErrorContext(ctx, "metrics not written", slog.String(fieldError, err.Error()))
+	}
+	return resp, nil
+}
+
+// process takes one message to its end.
+func (h *Handler) process(ctx context.Context, msg events.SQSMessage) result {
+	log := h.Log.With(slog.String(fieldMessageID, msg.MessageId))
+	req, err := DecodeSendRequest([]byte(msg.Body))
+	if err != nil {
+		return h.deadLetter(ctx, log, msg, "", permanent(decodeReason(err), err), 0)
+	}
+	log = log.With(slog.String(fieldRequestID, req.ID), slog.String("tenant", req.Tenant))
+	res := result{tenant: req.Tenant}
+
+	if !h.now().Before(req.ExpiresAt) {
+		res.outcome = OutcomeExpired
+		log.InfoContext(ctx, "dropped expired code", slog.String("outcome", string(res.outcome)),
+			slog.Duration("expired_for", h.now().Sub(req.ExpiresAt)))
+		return res
+	}
+	if h.recent.seen(req.ID, h.now()) {
+		res.outcome = OutcomeDuplicate
+		log.InfoContext(ctx, "duplicate delivery of a sent code", slog.String("outcome", string(res.outcome)))
+		return res
+	}
+	email, err := h.Renderer.Render(ctx, req)
+	if err != nil {
+		return h.deadLetter(ctx, log, msg, req.Tenant, permanent(ReasonRenderFailed, err), 0)
+	}
+	in, err := h.sendInput(req, email)
+	if err != nil {
+		return h.deadLetter(ctx, log, msg, req.Tenant, err, 0)
+	}
+
+	sesID, latency, attempts, err := h.sendWithRetries(ctx, in, req.ExpiresAt)
+	res.retries = max(0, attempts-1)
+	var perm *PermanentError
+	switch {
+	case err == nil:
+		now := h.now()
+		h.recent.add(req.ID, req.ExpiresAt, now)
+		res.outcome, res.sesLatency, res.timeToSend = OutcomeSent, latency, now.Sub(req.IssuedAt)
+		log.InfoContext(ctx, "sent", slog.String("outcome", string(res.outcome)), slog.String(fieldLocale, email.Locale),
+			slog.String(fieldSESID, sesID), slog.Int(fieldAttempts, attempts),
+			slog.Duration("ses_latency", latency), slog.Duration("time_to_send", res.timeToSend))
+	case errors.As(err, &perm):
+		r := h.deadLetter(ctx, log, msg, req.Tenant, err, res.retries)
+		return r
+	case errors.Is(err, errExpiredWhileRetrying):
+		res.outcome = OutcomeExpired
+		log.WarnContext(ctx, "code expired while retrying", slog.String("outcome", string(res.outcome)),
+			slog.Int(fieldAttempts, attempts), slog.String(fieldError, err.Error()))
+	default:
+		res.outcome = OutcomeRetryLater
+		log.WarnContext(ctx, "send failed, SQS will redeliver", slog.String("outcome", string(res.outcome)),
+			slog.Int(fieldAttempts, attempts), slog.String(fieldError, err.Error()))
+	}
+	return res
+}
+
+// sendInput builds the SES request. The From name may hold any Unicode;
+// net/mail encodes it (RFC 2047) so it cannot break the header.
+func (h *Handler) sendInput(req SendRequest, e Email) (*sesv2.SendEmailInput, error) {
+	from, err := h.fromAddress(e)
+	if err != nil {
+		return nil, permanent(ReasonRenderFailed, err)
+	}
+	utf8 := aws.String("UTF-8")
+	in := &sesv2.SendEmailInput{
+		FromEmailAddress: aws.String(from),
+		Destination:      &sestypes.Destination{ToAddresses: []string{req.To}},
+		Content: &sestypes.EmailContent{Simple: &sestypes.Message{
+			Subject: &sestypes.Content{Data: aws.String(e.Subject), Charset: utf8},
+			Body: &sestypes.Body{
+				Html: &sestypes.Content{Data: aws.String(e.HTML), Charset: utf8},
+				Text: &sestypes.Content{Data: aws.String(e.Text), Charset: utf8},
+			},
+			// The request id lets support match a received email to logs,
+			// and keeps Gmail from threading separate codes together.
+			Headers: []sestypes.MessageHeader{{Name: aws.String("X-Entity-Ref-ID"), Value: aws.String(req.ID)}},
+		}},
+		EmailTags: []sestypes.MessageTag{
+			{Name: aws.String("tenant"), Value: aws.String(req.Tenant)},
+			{Name: aws.String("locale"), Value: aws.String(tagValue(e.Locale))},
+			{Name: aws.String("request_id"), Value: aws.String(req.ID)},
+		},
+	}
+	if h.Config.ConfigurationSet != "" {
+		in.ConfigurationSetName = aws.String(h.Config.ConfigurationSet)
+	}
+	return in, nil
+}
+
+func (h *Handler) fromAddress(e Email) (string, error) {
+	if e.FromAddress == "" {
+		a, err := mail.ParseAddress(h.Config.FromAddress)
+		if err != nil {
+			return "", fmt.Errorf("OTP_FROM_ADDRESS: %w", err)
+		}
+		return a.String(), nil
+	}
+	a := mail.Address{Name: e.FromName, Address: e.FromAddress}
+	if _, err := mail.ParseAddress(a.String()); err != nil {
+		return "", fmt.Errorf("template set %s: from address: %w", e.Set, err)
+	}
+	return a.String(), nil
+}
+
+// tagValue keeps an SES tag value to its allowed characters.
+func tagValue(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// Backoff between SES attempts: full jitter over an exponential ceiling.
+const (
+	backoffBase = 50 * time.Millisecond
+	backoffCap  = 2 * time.Second
+	// attemptTimeout bounds one SendEmail call; SES normally answers in
+	// tens of milliseconds.
+	attemptTimeout = 5 * time.Second
+	// deadlineMargin is left of the Lambda's time for reporting the batch.
+	deadlineMargin = 2 * time.Second
+)
+
+// errExpiredWhileRetrying: the code expires before another attempt could
+// be made, so a redelivery could only drop it.
+var errExpiredWhileRetrying = errors.New("code expires before the next attempt")
+
+// sendWithRetries calls SES until it accepts the email, a permanent error
+// comes back, or the retry budget, the invocation's deadline or the code's
+// expiry runs out.
+func (h *Handler) sendWithRetries(ctx context.Context, in *sesv2.SendEmailInput, expiresAt time.Time) (sesID string, latency time.Duration, attempts int, err error) {
+	stop := h.now().Add(h.Config.RetryBudget)
+	if dl, ok := ctx.Deadline(); ok {
+		stop = minTime(stop, dl.Add(-deadlineMargin))
+	}
+	for {
+		attempts++
+		start := h.now()
+		callCtx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		out, callErr := h.SES.SendEmail(callCtx, in)
+		cancel()
+		if callErr == nil {
+			return aws.ToString(out.MessageId), h.now().Sub(start), attempts, nil
+		}
+		err = classifySESError(callErr)
+		var perm *PermanentError
+		if errors.As(err, &perm) || ctx.Err() != nil {
+			return "", 0, attempts, err
+		}
+		ceiling := min(backoffCap, backoffBase<<min(attempts-1, 16))
+		wait := time.Duration(rand.Int64N(int64(ceiling) + 1))
+		if !h.now().Add(wait).Before(expiresAt) {
+			return "", 0, attempts, fmt.Errorf("%w after %d attempts: %w", errExpiredWhileRetrying, attempts, err)
+		}
+		if !h.now().Add(wait).Before(stop) {
+			return "", 0, attempts, fmt.Errorf("gave up after %d attempts: %w", attempts, err)
+		}
+		if serr := h.sleep(ctx, wait); serr != nil {
+			return "", 0, attempts, fmt.Errorf("gave up after %d attempts: %w", attempts, err)
+		}
+	}
+}
+
+// deadLetter moves a message to the DLQ with its reason and acks it on the
+// main queue. If the DLQ itself cannot be reached, the message is left for
+// SQS to redeliver instead, so it is never lost.
+func (h *Handler) deadLetter(ctx context.Context, log *slog.Logger, msg events.SQSMessage, tenant string, cause error, retries int) result {
+	var perm *PermanentError
+	reason := ReasonMalformed
+	if errors.As(cause, &perm) {
+		reason = perm.Reason
+	}
+	res := result{tenant: tenantOrUnknown(tenant), outcome: DeadLettered(reason), retries: retries}
+	attrs := map[string]sqstypes.MessageAttributeValue{
+		AttrReason:          stringAttr(string(reason)),
+		AttrError:           stringAttr(truncate(cause.Error(), 1000)),
+		AttrSourceMessageID: stringAttr(msg.MessageId),
+		AttrDeadLetteredAt:  stringAttr(h.now().UTC().Format(time.RFC3339)),
+	}
+	if tenant != "" {
+		attrs[AttrTenant] = stringAttr(tenant)
+	}
+	if v := msg.Attributes["SentTimestamp"]; v != "" {
+		attrs[AttrFirstSent] = numberAttr(v)
+	}
+	if v := msg.Attributes["ApproximateReceiveCount"]; v != "" {
+		attrs[AttrReceiveCount] = numberAttr(v)
+	}
+	body := msg.Body
+	if body == "" {
+		body = "(empty)" // SQS refuses empty bodies; the reason attribute says what happened
+	}
+	_, err := h.DLQ.SendMessage(ctx, &sqs.SendMessageInput{
+		QueueUrl:          aws.String(h.Config.DLQURL),
+		MessageBody:       aws.String(body),
+		MessageAttributes: attrs,
+	})
+	if err != nil {
+		res.outcome = OutcomeRetryLater
+		log.ErrorContext(ctx, "dead-letter queue unreachable, SQS will redeliver", slog.String("outcome", string(res.outcome)),
+			slog.String(fieldReason, string(reason)), slog.String(fieldError, cause.Error()), slog.String("dlq_error", err.Error()))
+		return res
+	}
+	log.WarnContext(ctx, "dead-lettered", slog.String("outcome", string(res.outcome)),
+		slog.String(fieldReason, string(reason)), slog.String(fieldError, cause.Error()))
+	return res
+}
+
+const fieldReason = "reason"
+
+func tenantOrUnknown(t string) string {
+	if t == "" {
+		return "unknown"
+	}
+	return t
+}
+
+func stringAttr(v string) sqstypes.MessageAttributeValue {
+	return sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+}
+
+func numberAttr(v string) sqstypes.MessageAttributeValue {
+	if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+		return stringAttr(v)
+	}
+	return sqstypes.MessageAttributeValue{DataType: aws.String("Number"), StringValue: aws.String(v)}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+func (h *Handler) sleep(ctx context.Context, d time.Duration) error {
+	if h.Sleep != nil {
+		return h.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// maxRecentIDs bounds the duplicate filter's memory (about 100 bytes each).
+const maxRecentIDs = 10_000
+
+// recentIDs is a small expiring set of request ids this instance sent.
+type recentIDs struct {
+	mu  sync.Mutex
+	ids map[string]time.Time // id -> code expiry; after that a duplicate is dropped as expired anyway
+}
+
+func (r *recentIDs) seen(id string, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	exp, ok := r.ids[id]
+	return ok && now.Before(exp)
+}
+
+func (r *recentIDs) add(id string, expires, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ids == nil {
+		r.ids = map[string]time.Time{}
+	}
+	if len(r.ids) >= maxRecentIDs {
+		for k, exp := range r.ids {
+			if !now.Before(exp) || len(r.ids) >= maxRecentIDs {
+				delete(r.ids, k) // expired first; then any, in map order
+			}
+		}
+	}
+	r.ids[id] = expires
+}

@@ -1,0 +1,253 @@
+package mailer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// SendRequestVersion is the only body version this build reads or writes.
+// A change of shape gets a new version, so that a mailer never guesses at a
+// body written by a newer or older trigger: unknown versions are
+// dead-lettered with ReasonUnknownVersion.
+const SendRequestVersion = 1
+
+// Limits on fields, so a hostile attribute cannot make a message large or a
+// rendered email absurd. SQS allows 256 KiB; we stay far below.
+const (
+	maxIDLen     = 64
+	maxTenantLen = 63
+	maxLocaleLen = 35 // RFC 5646 recommends supporting tags of at least 35 characters
+	maxToLen     = 254
+	maxNameLen   = 256 // bytes, after the trigger's own cleaning to 100 runes
+	maxCodeLen   = 10
+)
+
+// SendRequest is the SQS message body: one emailed code. It is the single Go
+// type for the contract; triggers/create marshals it and the mailer
+// unmarshals it. Its JSON form is pinned by testdata/sendrequest-v1.json.
+type SendRequest struct {
+	V         int       `json:"v"`
+	ID        string    `json:"id"` // challenge id: unique per code, used as the email's reference id
+	Tenant    string    `json:"tenant"`
+	Locale    string    `json:"locale,omitempty"` // BCP 47 tag as the user or client gave it; matched by the mailer
+	To        string    `json:"to"`
+	Name      string    `json:"name,omitempty"`
+	Code      Code      `json:"code"`
+	IssuedAt  time.Time `json:"issuedAt"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// Code is a one-time code. It marshals to JSON as itself (the SQS body must
+// carry it) but prints as [redacted] through fmt and slog, so that an
+// accidental %v of a request cannot leak it.
+type Code string
+
+const redacted = "[redacted]"
+
+func (Code) String() string               { return redacted }
+func (Code) GoString() string             { return redacted }
+func (Code) LogValue() slog.Value         { return slog.StringValue(redacted) }
+func (c Code) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(redacted)) }
+
+// Reveal returns the code itself. It is the one way to get at it, so a
+// reader can find every place the code leaves its envelope.
+func (c Code) Reveal() string { return string(c) }
+
+// LogValue keeps the code and the full address out of logs.
+func (r SendRequest) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("request_id", r.ID),
+		slog.String("tenant", r.Tenant),
+		slog.String("locale", r.Locale),
+		slog.String("to", MaskEmail(r.To)),
+	)
+}
+
+// Format prints a request without its code or full address, whatever the
+// verb, so a request in an error message or a debug print stays safe.
+func (r SendRequest) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "SendRequest{v=%d id=%s tenant=%s locale=%s to=%s code=%s expiresAt=%s}",
+		r.V, r.ID, r.Tenant, r.Locale, MaskEmail(r.To), redacted, r.ExpiresAt.Format(time.RFC3339))
+}
+
+// ErrUnknownVersion marks a body whose version this build cannot read.
+var ErrUnknownVersion = errors.New("unknown send request version")
+
+// ErrMalformed marks a body that is not JSON of the contract's shape.
+var ErrMalformed = errors.New("malformed send request")
+
+// ErrInvalidRequest marks a body that decodes but breaks the contract.
+var ErrInvalidRequest = errors.New("invalid send request")
+
+// Encode marshals a request after checking it, so the trigger never enqueues
+// a body that the mailer would dead-letter.
+func (r SendRequest) Encode() ([]byte, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	return json.Marshal(r)
+}
+
+// DecodeSendRequest parses and validates an SQS body. The version is read
+// first, so an unknown version is reported as such even when the rest of the
+// body has a shape this build does not know. Errors never quote the body.
+func DecodeSendRequest(body []byte) (SendRequest, error) {
+	var head struct {
+		V *int `json:"v"`
+	}
+	if err := json.Unmarshal(body, &head); err != nil {
+		return SendRequest{}, fmt.Errorf("decode send request: %w", describeJSONError(err))
+	}
+	if head.V == nil {
+		return SendRequest{}, fmt.Errorf("decode send request: %w: field \"v\" is missing", ErrUnknownVersion)
+	}
+	if *head.V != SendRequestVersion {
+		return SendRequest{}, fmt.Errorf("decode send request: %w: v=%d, this build reads v=%d", ErrUnknownVersion, *head.V, SendRequestVersion)
+	}
+	var r SendRequest
+	if err := json.Unmarshal(body, &r); err != nil {
+		return SendRequest{}, fmt.Errorf("decode send request v%d: %w", SendRequestVersion, describeJSONError(err))
+	}
+	if err := r.Validate(); err != nil {
+		return SendRequest{}, err
+	}
+	return r, nil
+}
+
+// describeJSONError keeps the position and type of a JSON error but drops
+// anything quoted from the input, which could be the code.
+func describeJSONError(err error) error {
+	var syntax *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Errorf("%w: invalid JSON at byte %d", ErrMalformed, syntax.Offset)
+	case errors.As(err, &typeErr):
+		return fmt.Errorf("%w: field %q: want %s, got JSON %s", ErrMalformed, typeErr.Field, typeErr.Type, typeErr.Value)
+	default:
+		return fmt.Errorf("%w: invalid JSON", ErrMalformed)
+	}
+}
+
+// Validate checks the contract. Messages name the field, never its value,
+// except for values that are safe to log (version, lengths).
+func (r SendRequest) Validate() error {
+	invalid := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalidRequest, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case r.V != SendRequestVersion:
+		return fmt.Errorf("%w: v=%d, this build writes v=%d", ErrUnknownVersion, r.V, SendRequestVersion)
+	case r.ID == "" || len(r.ID) > maxIDLen || !isToken(r.ID):
+		return invalid("id must be 1..%d characters of [A-Za-z0-9_-]", maxIDLen)
+	case r.Tenant == "" || len(r.Tenant) > maxTenantLen || !isToken(r.Tenant):
+		return invalid("tenant must be 1..%d characters of [A-Za-z0-9_-]", maxTenantLen)
+	case len(r.Locale) > maxLocaleLen || !isToken(r.Locale):
+		return invalid("locale must be at most %d characters of [A-Za-z0-9-_]", maxLocaleLen)
+	case len(r.Name) > maxNameLen || strings.ContainsAny(r.Name, "\r\n\x00"):
+		return invalid("name must be at most %d bytes with no line breaks", maxNameLen)
+	case len(r.Code) < 4 || len(r.Code) > maxCodeLen || !isDigits(string(r.Code)):
+		return invalid("code must be 4..%d ASCII digits (got %d characters)", maxCodeLen, len(r.Code))
+	case r.IssuedAt.IsZero() || r.ExpiresAt.IsZero():
+		return invalid("issuedAt and expiresAt are required")
+	case !r.ExpiresAt.After(r.IssuedAt):
+		return invalid("expiresAt must be after issuedAt")
+	}
+	if err := ValidateRecipient(r.To); err != nil {
+		return err
+	}
+	return nil
+}
+
+// ErrInvalidRecipient marks an address SES would refuse or that could smuggle
+// extra headers or recipients.
+var ErrInvalidRecipient = errors.New("invalid recipient")
+
+// ValidateRecipient accepts one bare addr-spec (no display name, no list).
+func ValidateRecipient(to string) error {
+	if to == "" || len(to) > maxToLen || strings.ContainsAny(to, "\r\n\x00<>,;\" ") {
+		return fmt.Errorf("%w: want one bare address of at most %d characters", ErrInvalidRecipient, maxToLen)
+	}
+	addr, err := mail.ParseAddress(to)
+	if err != nil || addr.Address != to || addr.Name != "" {
+		return fmt.Errorf("%w: not an RFC 5322 addr-spec", ErrInvalidRecipient)
+	}
+	return nil
+}
+
+// MaskEmail keeps the first character of the local part and the domain:
+// "rosa@example.com" -> "r***@example.com". It is what users see in the
+// challenge and what logs carry.
+func MaskEmail(addr string) string {
+	at := strings.LastIndexByte(addr, '@')
+	if at <= 0 || at == len(addr)-1 {
+		return "***"
+	}
+	first := []rune(addr[:at])[0]
+	return string(first) + "***" + addr[at:]
+}
+
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// MaxNameRunes bounds a display name: long enough for real names, short
+// enough that a hostile attribute cannot fill the email.
+const MaxNameRunes = 100
+
+// CleanName makes an untrusted display name safe to carry and show: control
+// and format characters (CR, LF, NUL, bidi overrides, zero-width joiners used
+// for spoofing) are removed, runs of white space become one space, and the
+// result is cut at a rune boundary to MaxNameRunes runes and the contract's
+// byte limit. It cleans rather than rejects, so a strange name still gets
+// its email.
+func CleanName(s string) string {
+	var b strings.Builder
+	b.Grow(min(len(s), maxNameLen))
+	runes, space := 0, false
+	for _, r := range s {
+		switch {
+		case r == utf8.RuneError, unicode.Is(unicode.Cc, r) && !unicode.IsSpace(r), unicode.Is(unicode.Cf, r):
+			continue
+		case unicode.IsSpace(r):
+			space = b.Len() > 0
+			continue
+		}
+		if space {
+			if runes+2 > MaxNameRunes || b.Len()+1+utf8.RuneLen(r) > maxNameLen {
+				break
+			}
+			b.WriteByte(' ')
+			runes++
+			space = false
+		}
+		if runes+1 > MaxNameRunes || b.Len()+utf8.RuneLen(r) > maxNameLen {
+			break
+		}
+		b.WriteRune(r)
+		runes++
+	}
+	return b.String()
+}

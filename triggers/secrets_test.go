@@ -1,0 +1,96 @@
+package triggers
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestNoSecretInLogs runs sign-ins that touch every log line the triggers
+// write and checks that no code, no key, no MAC and no full email address
+// appears in them.
+func TestNoSecretInLogs(t *testing.T) {
+	r := newRig(t)
+	flows := []func(s *signIn){
+		func(s *signIn) { s.start(true).password(true).answer(s.wrongCode()).answer(s.code()) },
+		func(s *signIn) {
+			s.start(true).password(true).resend()
+			s.r.clock.Advance(time.Minute)
+			s.resend().answer(s.wrongCode()).answer("12x456").answer(s.code())
+		},
+		func(s *signIn) {
+			s.start(true).password(true)
+			s.r.clock.Advance(5 * time.Minute)
+			s.answer(s.code())
+		},
+		func(s *signIn) { s.start(true).password(false) },
+		func(s *signIn) { s.start(false) },
+	}
+	var secrets []string
+	for _, flow := range flows {
+		s := r.signIn(t, nil)
+		flow(s)
+		secrets = append(secrets, s.meta)
+		for _, v := range s.private {
+			if len(v) > 20 { // the MAC and the challenge id
+				secrets = append(secrets, v)
+			}
+		}
+	}
+	r.queue.mu.Lock()
+	for _, req := range r.queue.sent {
+		secrets = append(secrets, req.Code.Reveal())
+	}
+	r.queue.mu.Unlock()
+	secrets = append(secrets, string(testKey), "rosa@example.com")
+
+	logs := r.logs.String()
+	if strings.Count(logs, "\n") < 20 {
+		t.Fatalf("expected a log line per trigger call, got:\n%s", logs)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+		var fields map[string]any
+		if err := json.Unmarshal([]byte(line), &fields); err != nil {
+			t.Fatalf("log line is not JSON: %s", line)
+		}
+		for _, key := range []string{"trigger", "user_pool_id", "client_id", "outcome"} {
+			if _, ok := fields[key]; !ok {
+				t.Errorf("log line lacks %q: %s", key, line)
+			}
+		}
+		for _, secret := range secrets {
+			if secret != "" && strings.Contains(line, secret) {
+				t.Errorf("log line contains a secret %q: %s", secret, line)
+			}
+		}
+	}
+	if !containsAll(logs, `"tenant":"default"`, `"generation":2`, `"reason":"code_expired"`, `"reason":"wrong_password"`, `"reason":"no_password_step"`) {
+		t.Errorf("logs lack expected fields:\n%s", logs)
+	}
+}
+
+// TestChallengeParametersCarryNoCode checks what Cognito keeps and what the
+// client sees after Create: no code anywhere, the address masked.
+func TestChallengeParametersCarryNoCode(t *testing.T) {
+	r := newRig(t)
+	s := r.signIn(t, nil).start(true).password(true)
+	code := s.code()
+	all, _ := json.Marshal([]any{s.public, s.private, s.meta})
+	if strings.Contains(string(all), code) {
+		t.Errorf("challenge parameters contain the code %s: %s", code, all)
+	}
+	want := map[string]string{
+		ParamEmail: "r***@example.com", ParamCodeLength: "6", ParamExpiresInSeconds: "180",
+		ParamResendInSeconds: "30", ParamResendsLeft: "2", ParamAttemptsLeft: "3", ParamNewCode: "true",
+		ParamExpiresAt: "2026-11-24T09:03:00Z",
+	}
+	for k, v := range want {
+		if s.public[k] != v {
+			t.Errorf("public %s = %q, want %q", k, s.public[k], v)
+		}
+	}
+	if len(s.public) != len(want) {
+		t.Errorf("public parameters %v, want exactly %v", s.public, want)
+	}
+}
