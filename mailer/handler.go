@@ -104,7 +104,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		}
 	}
 	if err := h.Metrics.emit(h.now(), results); err != nil {
-		h.Log.ErrorContext(ctx, "metrics not written", slog.String(fieldError, err.Error()))
+		h.Log.ErrorContext(ctx, "metrics not written", slog.String(fieldError, ScrubAddresses(err.Error())))
 	}
 	return resp, nil
 }
@@ -156,11 +156,11 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) result {
 	case errors.Is(err, errExpiredWhileRetrying):
 		res.outcome = OutcomeExpired
 		log.WarnContext(ctx, "code expired while retrying", slog.String("outcome", string(res.outcome)),
-			slog.Int(fieldAttempts, attempts), slog.String(fieldError, err.Error()))
+			slog.Int(fieldAttempts, attempts), slog.String(fieldError, ScrubAddresses(err.Error())))
 	default:
 		res.outcome = OutcomeRetryLater
 		log.WarnContext(ctx, "send failed, SQS will redeliver", slog.String("outcome", string(res.outcome)),
-			slog.Int(fieldAttempts, attempts), slog.String(fieldError, err.Error()))
+			slog.Int(fieldAttempts, attempts), slog.String(fieldError, ScrubAddresses(err.Error())))
 	}
 	return res
 }
@@ -282,9 +282,10 @@ func (h *Handler) deadLetter(ctx context.Context, log *slog.Logger, msg events.S
 		reason = perm.Reason
 	}
 	res := result{tenant: tenantOrUnknown(tenant), outcome: DeadLettered(reason), retries: retries}
+	why := ScrubAddresses(cause.Error())
 	attrs := map[string]sqstypes.MessageAttributeValue{
 		AttrReason:          stringAttr(string(reason)),
-		AttrError:           stringAttr(truncate(cause.Error(), 1000)),
+		AttrError:           stringAttr(truncate(why, 1000)),
 		AttrSourceMessageID: stringAttr(msg.MessageId),
 		AttrDeadLetteredAt:  stringAttr(h.now().UTC().Format(time.RFC3339)),
 	}
@@ -309,11 +310,11 @@ func (h *Handler) deadLetter(ctx context.Context, log *slog.Logger, msg events.S
 	if err != nil {
 		res.outcome = OutcomeRetryLater
 		log.ErrorContext(ctx, "dead-letter queue unreachable, SQS will redeliver", slog.String("outcome", string(res.outcome)),
-			slog.String(fieldReason, string(reason)), slog.String(fieldError, cause.Error()), slog.String("dlq_error", err.Error()))
+			slog.String(fieldReason, string(reason)), slog.String(fieldError, why), slog.String("dlq_error", ScrubAddresses(err.Error())))
 		return res
 	}
 	log.WarnContext(ctx, "dead-lettered", slog.String("outcome", string(res.outcome)),
-		slog.String(fieldReason, string(reason)), slog.String(fieldError, cause.Error()))
+		slog.String(fieldReason, string(reason)), slog.String(fieldError, why))
 	return res
 }
 

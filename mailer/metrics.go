@@ -133,8 +133,9 @@ func (m *Metrics) writeLine(now time.Time, tenant string, outcome Outcome, rs []
 	}
 	directives := []emfDirective{main}
 	if len(outcome) > 4 && outcome[:4] == "dlq_" {
-		// An account-wide total with no dimensions, for one simple alarm.
-		directives = append(directives, emfDirective{Namespace: m.Namespace, Dimensions: [][]string{{}},
+		// Per tenant for the dashboard, and an account-wide total with no
+		// dimensions for one simple alarm.
+		directives = append(directives, emfDirective{Namespace: m.Namespace, Dimensions: [][]string{{"tenant"}, {}},
 			Metrics: []emfMetric{{MetricDeadLettered, "Count"}}})
 		line[MetricDeadLettered] = len(rs)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/mail"
+	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -250,4 +251,14 @@ func CleanName(s string) string {
 		runes++
 	}
 	return b.String()
+}
+
+// addressLike matches things that look like email addresses in free text.
+var addressLike = regexp.MustCompile(`[^\s<>()"',;:]+@[^\s<>()"',;:]+`)
+
+// ScrubAddresses masks every email address in s. Errors from SES quote
+// identities and recipients; they pass through this before they reach a
+// log line or a dead-letter attribute.
+func ScrubAddresses(s string) string {
+	return addressLike.ReplaceAllStringFunc(s, MaskEmail)
 }

@@ -160,3 +160,11 @@ func FuzzCleanNameKeepsTheContract(f *testing.F) {
 		}
 	})
 }
+
+func TestScrubAddresses(t *testing.T) {
+	in := "Email address is not verified. The following identities failed the check in region US-EAST-1: rosa@example.com, <eve@evil.example>"
+	want := "Email address is not verified. The following identities failed the check in region US-EAST-1: r***@example.com, <e***@evil.example>"
+	if got := ScrubAddresses(in); got != want {
+		t.Errorf("ScrubAddresses:\n got %s\nwant %s", got, want)
+	}
+}

@@ -86,7 +86,17 @@ type rig struct {
 
 func newRig(t *testing.T, mutate ...func(*DefineConfig, *CreateConfig)) *rig {
 	t.Helper()
+	return newRigWithQueue(t, nil, mutate...)
+}
+
+// newRigWithQueue wires Create to queue instead of the recording fake.
+func newRigWithQueue(t *testing.T, queue Enqueuer, mutate ...func(*DefineConfig, *CreateConfig)) *rig {
+	t.Helper()
 	r := &rig{clock: newClock(), queue: &recordingQueue{}, logs: &bytes.Buffer{}}
+	var enqueuer Enqueuer = r.queue
+	if queue != nil {
+		enqueuer = queue
+	}
 	log := NewLogger(&syncWriter{w: r.logs}, slog.LevelDebug)
 	limits := Limits{MaxWrongAnswers: 3, MaxResends: 2}
 	dc := DefineConfig{Limits: limits, RequireVerifiedEmail: true}
@@ -108,7 +118,7 @@ func newRig(t *testing.T, mutate ...func(*DefineConfig, *CreateConfig)) *rig {
 	// A seeded generator makes every run issue the same codes, so no test
 	// depends on two random codes differing.
 	random := rand.NewChaCha8([32]byte{'o', 't', 'p'})
-	r.create = lambda.NewHandler((&Create{Config: cc, Key: testKey, Queue: r.queue, Log: log, Now: r.clock.Now, Random: random}).Handle)
+	r.create = lambda.NewHandler((&Create{Config: cc, Key: testKey, Queue: enqueuer, Log: log, Now: r.clock.Now, Random: random}).Handle)
 	r.verify = lambda.NewHandler((&Verify{Key: testKey, Log: log, Now: r.clock.Now}).Handle)
 	return r
 }

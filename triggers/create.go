@@ -76,7 +76,7 @@ func (c *Create) Handle(ctx context.Context, ev events.CognitoEventUserPoolsCrea
 		}
 	}
 	if err != nil {
-		outcomeLog(ctx, c.Log, slog.LevelError, "create", ev.CognitoEventUserPoolsHeader, tenant, gen, outcomeCreateFail, err.Error(), extra...)
+		outcomeLog(ctx, c.Log, slog.LevelError, "create", ev.CognitoEventUserPoolsHeader, tenant, gen, outcomeCreateFail, mailer.ScrubAddresses(err.Error()), extra...)
 		return ev, err
 	}
 	if note != "" {

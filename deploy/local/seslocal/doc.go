@@ -1,0 +1,15 @@
+// Package seslocal is an Amazon SES v2 SendEmail endpoint for otp-local and
+// the outbox that catches what it accepts: every email lands in memory (and,
+// with a data directory, in one JSON file per email), where tests, the
+// benchmark and a developer in a browser can read it.
+//
+// It speaks REST JSON exactly as aws-sdk-go-v2/service/sesv2 and the AWS JS
+// SDK v3 send it (POST /v2/email/outbound-emails), answers errors in the
+// shape the SDKs turn into typed errors (MessageRejected,
+// TooManyRequestsException, ...), and can inject latency, throttling and
+// server failures at runtime so that the mailer's retries can be watched.
+//
+// It never delivers mail anywhere and never logs subjects, bodies or full
+// addresses: they carry one-time codes. The outbox pages show them, on
+// purpose, to whoever can reach the local port.
+package seslocal

@@ -1,0 +1,39 @@
+package seslocal_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/internal/nodetest"
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/seslocal"
+)
+
+// TestJSSDK runs deploy/local/e2e/ses.test.mjs: the AWS JS SDK v3 SES v2
+// client sends an email and gets a typed MessageRejected.
+func TestJSSDK(t *testing.T) {
+	nodetest.Require(t)
+	e := newSES(t, seslocal.Options{RejectRecipients: []string{"rejected@example.com"}})
+	out := nodetest.Run(t, "ses.test.mjs", map[string]string{"SES_ENDPOINT": e.url}, 60*time.Second)
+
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var result struct {
+		OK        bool   `json:"ok"`
+		MessageID string `json:"messageId"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &result); err != nil || !result.OK {
+		t.Fatalf("script output %q: %v", out, err)
+	}
+	got, ok := e.srv.Outbox().Get(result.MessageID)
+	if !ok {
+		t.Fatalf("email %s from the script is not in the outbox", result.MessageID)
+	}
+	if got.Subject != "Dein Anmeldecode" || got.Text != "Code: 654321" || got.HTML != "<p>Code: <b>654321</b></p>" ||
+		got.Tenant != "acme" || got.ConfigurationSet != "otp" || len(got.To) != 1 || got.To[0] != "jürgen@example.com" {
+		t.Errorf("outbox email = %+v", got)
+	}
+	if n := e.srv.Outbox().Count(); n != 1 {
+		t.Errorf("outbox holds %d emails, want 1 (the rejected one must not land)", n)
+	}
+}

@@ -1,0 +1,73 @@
+// Package web serves otp-local's pages: the sign-in page (an Amplify v6 app
+// built into dist/ by `make ui`) and the operator's ops page. The outbox
+// page belongs to seslocal, beside the emails it lists.
+package web
+
+import (
+	"embed"
+	"encoding/json"
+	"io/fs"
+	"net/http"
+)
+
+//go:embed static all:dist
+var files embed.FS
+
+// DemoUser is shown on the sign-in page, so a newcomer can sign in at once.
+type DemoUser struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// SignInConfig is what the page needs to configure Amplify.
+type SignInConfig struct {
+	UserPoolID string
+	ClientID   string
+	DemoUser   *DemoUser
+}
+
+// SignIn serves the sign-in page at "/" and its assets. The Cognito
+// endpoint it gives Amplify is the page's own origin, so the page works on
+// whatever address otp-local listens.
+func SignIn(cfg SignInConfig) http.Handler {
+	static, _ := fs.Sub(files, "static")
+	dist, _ := fs.Sub(files, "dist")
+	mux := http.NewServeMux()
+	mux.Handle("GET /{$}", serveFile(static, "index.html"))
+	mux.Handle("GET /style.css", serveFile(static, "style.css"))
+	mux.Handle("GET /app.js", bundle(dist, "app.js"))
+	mux.Handle("GET /app.js.map", bundle(dist, "app.js.map"))
+	mux.HandleFunc("GET /config.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"userPoolId":       cfg.UserPoolID,
+			"userPoolClientId": cfg.ClientID,
+			"endpoint":         "http://" + r.Host,
+			"demoUser":         cfg.DemoUser,
+		})
+	})
+	return mux
+}
+
+func serveFile(fsys fs.FS, name string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-cache")
+		http.ServeFileFS(w, r, fsys, name)
+	})
+}
+
+// bundle serves a built asset, or says how to build it when this binary
+// was compiled without it.
+func bundle(fsys fs.FS, name string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := fs.Stat(fsys, name); err != nil {
+			w.Header().Set("Content-Type", "text/javascript")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(`document.body.textContent = "otp-local was built without its sign-in page: run make run (or make ui, then rebuild otp-local).";` + "\n"))
+			return
+		}
+		w.Header().Set("Cache-Control", "no-cache")
+		http.ServeFileFS(w, r, fsys, name)
+	})
+}

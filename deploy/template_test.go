@@ -1,0 +1,397 @@
+// Package deploy_test checks the SAM template against the code it deploys:
+// the functions the Makefile builds, the environment each function's
+// envconfig struct reads, the IAM each function's code needs, and the
+// queue, client and alarm settings the design depends on.
+package deploy_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/cognito-email-otp/cognito-email-otp/mailer"
+	"github.com/cognito-email-otp/cognito-email-otp/triggers"
+)
+
+func template(t *testing.T) map[string]any {
+	t.Helper()
+	tpl, err := loadTemplate("template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tpl
+}
+
+func resource(t *testing.T, tpl map[string]any, name string) map[string]any {
+	t.Helper()
+	r, ok := tpl["Resources"].(map[string]any)[name].(map[string]any)
+	if !ok {
+		t.Fatalf("template has no resource %s", name)
+	}
+	return r
+}
+
+func props(t *testing.T, tpl map[string]any, name string) map[string]any {
+	t.Helper()
+	p, _ := resource(t, tpl, name)["Properties"].(map[string]any)
+	return p
+}
+
+// functions maps each function resource to its Makefile name and the
+// envconfig struct its main reads.
+var functions = []struct {
+	resource, name string
+	config         any
+	// localOnly are variables the struct reads that AWS must not set, with
+	// the reason.
+	localOnly map[string]string
+}{
+	{"DefineFunction", "define", triggers.DefineConfig{}, nil},
+	{"CreateFunction", "create", triggers.CreateConfig{}, map[string]string{"OTP_HMAC_KEY": "on AWS the key is a Secrets Manager secret (OTP_HMAC_SECRET_ARN)"}},
+	{"VerifyFunction", "verify", triggers.VerifyConfig{}, map[string]string{"OTP_HMAC_KEY": "on AWS the key is a Secrets Manager secret (OTP_HMAC_SECRET_ARN)"}},
+	{"MailerFunction", "mailer", mailer.Config{}, nil},
+}
+
+func TestEveryFunctionIsABuiltBinary(t *testing.T) {
+	tpl := template(t)
+	makefile, err := os.ReadFile("../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lambdas := regexp.MustCompile(`(?m)^LAMBDAS\s*:=\s*(.+)$`).FindSubmatch(makefile)
+	if lambdas == nil {
+		t.Fatal("Makefile has no LAMBDAS list")
+	}
+	built := strings.Fields(string(lambdas[1]))
+	globals := tpl["Globals"].(map[string]any)["Function"].(map[string]any)
+	if globals["Handler"] != "bootstrap" || globals["Runtime"] != "provided.al2023" || fmt.Sprint(globals["Architectures"]) != "[arm64]" {
+		t.Errorf("function globals %v: want bootstrap on provided.al2023 arm64, as the Makefile builds", globals)
+	}
+	var inTemplate []string
+	for name, r := range tpl["Resources"].(map[string]any) {
+		if r.(map[string]any)["Type"] == "AWS::Serverless::Function" {
+			inTemplate = append(inTemplate, name)
+		}
+	}
+	if len(inTemplate) != len(functions) {
+		t.Errorf("template functions %v, want %d", inTemplate, len(functions))
+	}
+	for _, fn := range functions {
+		if !slices.Contains(built, fn.name) {
+			t.Errorf("Makefile LAMBDAS %v lacks %s", built, fn.name)
+		}
+		if got, want := props(t, tpl, fn.resource)["CodeUri"], "../bin/lambda/"+fn.name+"/"; got != want {
+			t.Errorf("%s CodeUri %v, want %s (where `make build` writes its bootstrap)", fn.resource, got, want)
+		}
+		pkg := regexp.MustCompile(`(?m)^pkg_` + fn.name + `\s*:=\s*(\S+)$`).FindSubmatch(makefile)
+		if pkg == nil {
+			t.Errorf("Makefile has no pkg_%s", fn.name)
+			continue
+		}
+		dir := filepath.Join("..", string(pkg[1]))
+		pkgs, err := parser.ParseDir(token.NewFileSet(), dir, nil, parser.PackageClauseOnly)
+		if err != nil || pkgs["main"] == nil {
+			t.Errorf("%s: %s is not a main package (%v)", fn.name, dir, err)
+		}
+	}
+}
+
+// envKeys lists the variables an envconfig struct reads, as envconfig
+// itself names them.
+func envKeys(t *testing.T, spec any) []string {
+	t.Helper()
+	var out bytes.Buffer
+	ptr := reflect.New(reflect.TypeOf(spec)).Interface()
+	if err := envconfig.Usagef(triggers.EnvPrefix, ptr, &out, "{{range .}}{{usage_key .}}\n{{end}}"); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Fields(out.String())
+}
+
+func TestEnvironmentMatchesConfigStructs(t *testing.T) {
+	tpl := template(t)
+	for _, fn := range functions {
+		t.Run(fn.name, func(t *testing.T) {
+			env, _ := props(t, tpl, fn.resource)["Environment"].(map[string]any)["Variables"].(map[string]any)
+			var set []string
+			for k := range env {
+				set = append(set, k)
+			}
+			var want []string
+			for _, k := range envKeys(t, fn.config) {
+				if _, local := fn.localOnly[k]; !local {
+					want = append(want, k)
+				}
+			}
+			sort.Strings(set)
+			sort.Strings(want)
+			if !slices.Equal(set, want) {
+				t.Errorf("template sets %v\nstruct reads  %v", set, want)
+			}
+		})
+	}
+}
+
+// TestDefaultsAreAValidConfig feeds each function the environment the
+// template gives it with every parameter at its default, through the same
+// loader the function's main uses.
+func TestDefaultsAreAValidConfig(t *testing.T) {
+	tpl := template(t)
+	params := tpl["Parameters"].(map[string]any)
+	example := map[string]string{"SenderAddress": "Example <no-reply@example.com>"}
+	resolve := func(v any) string {
+		switch v := v.(type) {
+		case map[string]any:
+			if ref, ok := v["Ref"].(string); ok {
+				if p, ok := params[ref].(map[string]any); ok {
+					if d, ok := p["Default"]; ok {
+						return fmt.Sprint(d)
+					}
+					return example[ref]
+				}
+				return "https://sqs.us-east-1.amazonaws.com/123456789012/" + ref // a queue URL or ARN
+			}
+			if sub, ok := v["Fn::Sub"].(string); ok {
+				return regexp.MustCompile(`\$\{(\w+)\}`).ReplaceAllStringFunc(sub, func(m string) string {
+					return fmt.Sprint(params[m[2:len(m)-1]].(map[string]any)["Default"])
+				})
+			}
+		}
+		return fmt.Sprint(v)
+	}
+	loaders := map[string]func() error{
+		"define": func() error { _, err := triggers.LoadDefineConfig(); return err },
+		"create": func() error { _, err := triggers.LoadCreateConfig(); return err },
+		"verify": func() error { _, err := triggers.LoadVerifyConfig(); return err },
+		"mailer": func() error { _, err := mailer.LoadConfig(); return err },
+	}
+	for _, fn := range functions {
+		t.Run(fn.name, func(t *testing.T) {
+			env := props(t, tpl, fn.resource)["Environment"].(map[string]any)["Variables"].(map[string]any)
+			for k, v := range env {
+				t.Setenv(k, resolve(v))
+			}
+			if err := loaders[fn.name](); err != nil {
+				t.Errorf("the template's defaults are not a valid %s config: %v", fn.name, err)
+			}
+		})
+	}
+}
+
+// grant is one IAM permission: an action on a resource, with the resource
+// written as the template writes it.
+type grant struct{ action, resource string }
+
+func grants(t *testing.T, tpl map[string]any, fn string) []grant {
+	t.Helper()
+	var out []grant
+	policies, _ := props(t, tpl, fn)["Policies"].([]any)
+	for _, p := range policies {
+		for _, st := range p.(map[string]any)["Statement"].([]any) {
+			s := st.(map[string]any)
+			if s["Effect"] != "Allow" {
+				t.Errorf("%s: statement %v is not an Allow", fn, s)
+			}
+			for _, a := range asList(s["Action"]) {
+				for _, r := range asList(s["Resource"]) {
+					out = append(out, grant{fmt.Sprint(a), compact(r)})
+				}
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return fmt.Sprint(out[i]) < fmt.Sprint(out[j]) })
+	return out
+}
+
+func asList(v any) []any {
+	if l, ok := v.([]any); ok {
+		return l
+	}
+	return []any{v}
+}
+
+// compact writes an intrinsic as a short string: Ref:X, GetAtt:X.Arn, Sub:...
+func compact(v any) string {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return fmt.Sprint(v)
+	}
+	for k, val := range m {
+		switch k {
+		case "Ref":
+			return "Ref:" + fmt.Sprint(val)
+		case "Fn::GetAtt":
+			l := val.([]any)
+			return fmt.Sprintf("GetAtt:%v.%v", l[0], l[1])
+		case "Fn::Sub":
+			return "Sub:" + fmt.Sprint(val)
+		case "Fn::If":
+			l := val.([]any)
+			return fmt.Sprintf("If:%v?%s", l[0], compact(l[1]))
+		}
+	}
+	return fmt.Sprint(v)
+}
+
+// TestIAMGrantsOnlyWhatEachFunctionCalls pins each function's permissions
+// to the AWS calls its code makes (see the *API interfaces in the code).
+func TestIAMGrantsOnlyWhatEachFunctionCalls(t *testing.T) {
+	tpl := template(t)
+	want := map[string][]grant{
+		"DefineFunction": nil,
+		"CreateFunction": {
+			{"secretsmanager:GetSecretValue", "Ref:HmacKeySecret"}, // triggers.SecretGetter
+			{"sqs:SendMessage", "GetAtt:SendQueue.Arn"},            // mailer.SQSSendAPI via mailer.Queue
+		},
+		"VerifyFunction": {
+			{"secretsmanager:GetSecretValue", "Ref:HmacKeySecret"},
+		},
+		"MailerFunction": {
+			{"ses:SendEmail", "If:HasConfigurationSet?Sub:arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${SESConfigurationSet}"},
+			{"ses:SendEmail", "Sub:arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderIdentity}"}, // mailer.SESAPI
+			// The event source mapping polls with the function's role.
+			{"sqs:ChangeMessageVisibility", "GetAtt:SendQueue.Arn"},
+			{"sqs:DeleteMessage", "GetAtt:SendQueue.Arn"},
+			{"sqs:GetQueueAttributes", "GetAtt:SendQueue.Arn"},
+			{"sqs:ReceiveMessage", "GetAtt:SendQueue.Arn"},
+			{"sqs:SendMessage", "GetAtt:DeadLetterQueue.Arn"}, // Handler.DLQ
+		},
+	}
+	for fn, w := range want {
+		got := grants(t, tpl, fn)
+		sort.Slice(w, func(i, j int) bool { return fmt.Sprint(w[i]) < fmt.Sprint(w[j]) })
+		if fmt.Sprint(got) != fmt.Sprint(w) {
+			t.Errorf("%s grants\n%v\nwant\n%v", fn, got, w)
+		}
+		for _, g := range got {
+			if strings.Contains(g.action, "*") || g.resource == "*" {
+				t.Errorf("%s: wildcard grant %v", fn, g)
+			}
+		}
+		if _, managed := props(t, tpl, fn)["Events"]; managed {
+			t.Errorf("%s uses SAM Events, which attach broad managed policies; use an explicit event source mapping", fn)
+		}
+	}
+}
+
+func TestQueuesAreEncryptedAndRedriven(t *testing.T) {
+	tpl := template(t)
+	q, dlq := props(t, tpl, "SendQueue"), props(t, tpl, "DeadLetterQueue")
+	if q["SqsManagedSseEnabled"] != true || dlq["SqsManagedSseEnabled"] != true {
+		t.Error("queues must be encrypted at rest: they carry codes")
+	}
+	redrive, _ := q["RedrivePolicy"].(map[string]any)
+	if compact(redrive["deadLetterTargetArn"]) != "GetAtt:DeadLetterQueue.Arn" || redrive["maxReceiveCount"] == nil {
+		t.Errorf("send queue redrive policy %v: want the DLQ with a maxReceiveCount", redrive)
+	}
+	if dlq["MessageRetentionPeriod"] != 1209600 {
+		t.Errorf("DLQ retention %v, want 14 days", dlq["MessageRetentionPeriod"])
+	}
+	params := tpl["Parameters"].(map[string]any)
+	retention := params["SendQueueRetentionSeconds"].(map[string]any)["Default"].(int)
+	if ttl := params["CodeTTL"].(map[string]any)["Default"]; ttl != "3m" || retention <= 180 || retention > 600 {
+		t.Errorf("send queue retention %ds with code TTL %v: want just over the code's lifetime", retention, ttl)
+	}
+}
+
+func TestEventSourceMappingReportsBatchItemFailures(t *testing.T) {
+	tpl := template(t)
+	esm := props(t, tpl, "MailerEventSourceMapping")
+	if fmt.Sprint(esm["FunctionResponseTypes"]) != "[ReportBatchItemFailures]" {
+		t.Errorf("FunctionResponseTypes %v: without ReportBatchItemFailures one failure redelivers the whole batch", esm["FunctionResponseTypes"])
+	}
+	if compact(esm["EventSourceArn"]) != "GetAtt:SendQueue.Arn" || compact(esm["FunctionName"]) != "Ref:MailerFunction" {
+		t.Errorf("mapping %v: want SendQueue -> MailerFunction", esm)
+	}
+	if b, _ := esm["BatchSize"].(int); b < 1 || b > 10 {
+		t.Errorf("BatchSize %v: want 1..10", esm["BatchSize"])
+	}
+	if _, ok := esm["ScalingConfig"].(map[string]any)["MaximumConcurrency"]; !ok {
+		t.Error("mapping has no MaximumConcurrency: a burst could exceed the SES sending rate")
+	}
+}
+
+func TestUserPoolAndClient(t *testing.T) {
+	tpl := template(t)
+	client := props(t, tpl, "UserPoolClient")
+	if got := fmt.Sprint(client["ExplicitAuthFlows"]); got != "[ALLOW_CUSTOM_AUTH ALLOW_REFRESH_TOKEN_AUTH]" {
+		t.Errorf("ExplicitAuthFlows %s: want exactly custom auth (which carries SRP) and refresh; USER_SRP_AUTH or USER_PASSWORD_AUTH would skip the emailed code", got)
+	}
+	if client["PreventUserExistenceErrors"] != "ENABLED" || compact(client["AuthSessionValidity"]) != "Ref:AuthSessionValidityMinutes" {
+		t.Errorf("client %v", client)
+	}
+	for _, a := range client["WriteAttributes"].([]any) {
+		if a == "custom:tenant" || a == "email" {
+			t.Errorf("users can write %v: they could pick another tenant or move their second factor", a)
+		}
+	}
+	pool := props(t, tpl, "UserPool")
+	recovery := pool["AccountRecoverySetting"].(map[string]any)["RecoveryMechanisms"].([]any)
+	for _, m := range recovery {
+		if n := m.(map[string]any)["Name"]; n == "verified_email" {
+			t.Error("account recovery by email would let the mailbox reset the password: both factors in one place")
+		}
+	}
+	lc := pool["LambdaConfig"].(map[string]any)
+	for trigger, fn := range map[string]string{"DefineAuthChallenge": "DefineFunction", "CreateAuthChallenge": "CreateFunction", "VerifyAuthChallengeResponse": "VerifyFunction"} {
+		if compact(lc[trigger]) != "GetAtt:"+fn+".Arn" {
+			t.Errorf("LambdaConfig %s = %v, want %s", trigger, lc[trigger], fn)
+		}
+		perm := props(t, tpl, strings.TrimSuffix(fn, "Function")+"Permission")
+		if compact(perm["FunctionName"]) != "Ref:"+fn || perm["Principal"] != "cognito-idp.amazonaws.com" || compact(perm["SourceArn"]) != "GetAtt:UserPool.Arn" {
+			t.Errorf("%s: Cognito cannot invoke it: %v", fn, perm)
+		}
+	}
+}
+
+func TestAlarmsWatchWhatTheREADMEDescribes(t *testing.T) {
+	tpl := template(t)
+	want := map[string]string{
+		"DeadLetterQueueNotEmptyAlarm": "AWS/SQS ApproximateNumberOfMessagesVisible",
+		"OldestMessageAgeAlarm":        "AWS/SQS ApproximateAgeOfOldestMessage",
+		"MailerErrorsAlarm":            "AWS/Lambda Errors",
+		"MailerThrottlesAlarm":         "AWS/Lambda Throttles",
+		"SendFailuresAlarm":            "CognitoEmailOTP " + mailer.MetricDeadLettered,
+		"CreateErrorsAlarm":            "AWS/Lambda Errors",
+	}
+	readme, _ := os.ReadFile("../README.md")
+	for name, metric := range want {
+		p := props(t, tpl, name)
+		if got := fmt.Sprint(p["Namespace"], " ", p["MetricName"]); got != metric {
+			t.Errorf("%s watches %s, want %s", name, got, metric)
+		}
+		if compact(p["AlarmActions"]) == "" || p["AlarmDescription"] == "" {
+			t.Errorf("%s has no actions or description", name)
+		}
+		if !bytes.Contains(readme, []byte(name)) {
+			t.Errorf("README does not explain %s", name)
+		}
+	}
+}
+
+func TestDashboardIsValidJSON(t *testing.T) {
+	tpl := template(t)
+	sub := props(t, tpl, "Dashboard")["DashboardBody"].(map[string]any)["Fn::Sub"].([]any)
+	body := regexp.MustCompile(`\$\{[\w:.]+\}`).ReplaceAllString(sub[0].(string), "x")
+	var v map[string]any
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		t.Fatalf("dashboard body is not JSON: %v", err)
+	}
+	for _, metric := range []string{mailer.MetricTimeToSend, mailer.MetricMessages, mailer.MetricDeadLettered, "ApproximateAgeOfOldestMessage", "ApproximateNumberOfMessagesNotVisible"} {
+		if !strings.Contains(body, metric) {
+			t.Errorf("dashboard lacks %s", metric)
+		}
+	}
+}
