@@ -28,6 +28,9 @@ type Email struct {
 	// Set and Locale are what was actually used, after fallbacks; they tag
 	// the email and the metrics.
 	Set, Locale string
+	// SetFallback and LocaleFallback report that the request's tenant or
+	// locale was unknown and a default stood in; the mailer logs why.
+	SetFallback, LocaleFallback bool
 }
 
 // Renderer turns a send request into an email. The templates package
@@ -133,6 +136,14 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) result {
 	email, err := h.Renderer.Render(ctx, req)
 	if err != nil {
 		return h.deadLetter(ctx, log, msg, req.Tenant, permanent(ReasonRenderFailed, err), 0)
+	}
+	if email.SetFallback {
+		log.WarnContext(ctx, "unknown tenant: rendered with the default template set",
+			slog.String("requested_tenant", req.Tenant), slog.String("template_set", email.Set))
+	}
+	if email.LocaleFallback && req.Locale != "" {
+		log.InfoContext(ctx, "locale not in the template set: rendered in its default locale",
+			slog.String("requested_locale", req.Locale), slog.String(fieldLocale, email.Locale))
 	}
 	in, err := h.sendInput(req, email)
 	if err != nil {

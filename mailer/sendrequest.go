@@ -26,7 +26,7 @@ const (
 	maxTenantLen = 63
 	maxLocaleLen = 35 // RFC 5646 recommends supporting tags of at least 35 characters
 	maxToLen     = 254
-	maxNameLen   = 256 // bytes, after the trigger's own cleaning to 100 runes
+	maxNameLen   = 4 * MaxNameRunes // bytes: CleanName's 100 runes of up to 4 bytes each
 	maxCodeLen   = 10
 )
 
@@ -218,39 +218,51 @@ func isDigits(s string) bool {
 // enough that a hostile attribute cannot fill the email.
 const MaxNameRunes = 100
 
-// CleanName makes an untrusted display name safe to carry and show: control
-// and format characters (CR, LF, NUL, bidi overrides, zero-width joiners used
-// for spoofing) are removed, runs of white space become one space, and the
-// result is cut at a rune boundary to MaxNameRunes runes and the contract's
-// byte limit. It cleans rather than rejects, so a strange name still gets
-// its email.
+// The joiners are format characters that Persian, Indic scripts and emoji
+// sequences need; they inject nothing, so they survive cleaning.
+const (
+	zwnj = '\u200C'
+	zwj  = '\u200D'
+)
+
+// CleanName makes an untrusted display name safe to carry and show: it
+// drops invalid UTF-8, control characters and format characters (bidi
+// overrides, zero-width spaces, tag characters) except the two joiners,
+// turns every run of white space (CR and LF included) into one space, trims,
+// and cuts the result to MaxNameRunes runes. It cleans rather than rejects,
+// so a strange name still gets its email; the worst outcome is "", which
+// greets without a name.
 func CleanName(s string) string {
 	var b strings.Builder
-	b.Grow(min(len(s), maxNameLen))
-	runes, space := 0, false
-	for _, r := range s {
+	n := 0
+	space := false
+	for i := 0; i < len(s) && n < MaxNameRunes; {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
 		switch {
-		case r == utf8.RuneError, unicode.Is(unicode.Cc, r) && !unicode.IsSpace(r), unicode.Is(unicode.Cf, r):
+		case r == utf8.RuneError && size == 1:
 			continue
 		case unicode.IsSpace(r):
 			space = b.Len() > 0
 			continue
+		case unicode.Is(unicode.Cc, r):
+			continue
+		case unicode.Is(unicode.Cf, r) && r != zwj && r != zwnj:
+			continue
 		}
 		if space {
-			if runes+2 > MaxNameRunes || b.Len()+1+utf8.RuneLen(r) > maxNameLen {
+			if n+1 >= MaxNameRunes {
 				break
 			}
 			b.WriteByte(' ')
-			runes++
+			n++
 			space = false
 		}
-		if runes+1 > MaxNameRunes || b.Len()+utf8.RuneLen(r) > maxNameLen {
-			break
-		}
 		b.WriteRune(r)
-		runes++
+		n++
 	}
-	return b.String()
+	// A cut can leave a joiner with nothing to join.
+	return strings.TrimRight(b.String(), "\u200C\u200D")
 }
 
 // addressLike matches things that look like email addresses in free text.

@@ -132,7 +132,10 @@ func TestCleanName(t *testing.T) {
 		{"NUL removed", "Ro\x00sa", "Rosa"},
 		{"invalid UTF-8 removed", "Ro\xffsa", "Rosa"},
 		{"long name cut to 100 runes", strings.Repeat("ß", 300), strings.Repeat("ß", 100)},
-		{"four-byte runes cut by bytes", strings.Repeat("😀", 100), strings.Repeat("😀", 64)},
+		{"four-byte runes", strings.Repeat("😀", 120), strings.Repeat("😀", 100)},
+		{"joiners kept for emoji and Persian", "👩\u200d💻 می\u200cخواهم", "👩\u200d💻 می\u200cخواهم"},
+		{"dangling joiner trimmed", "Rosa\u200d", "Rosa"},
+		{"zero-width space removed", "Ro\u200bsa", "Rosa"},
 		{"CJK", "山田 太郎", "山田 太郎"},
 	}
 	for _, tc := range tests {

@@ -2,40 +2,14 @@ package triggers
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
-	"os"
-	"time"
+	"io"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/cognito-email-otp/cognito-email-otp/mailer"
 )
-
-// StartupTimeout bounds cold-start work (reading the key from Secrets
-// Manager), well inside Cognito's 5 second wait for a trigger.
-const StartupTimeout = 3 * time.Second
-
-// ExitOnError ends a cold start that cannot produce a working handler, with
-// one JSON line naming what is wrong. Lambda reports the init failure and
-// Cognito fails the sign-in; there is nothing better to do.
-func ExitOnError(trigger string, err error) {
-	if err == nil {
-		return
-	}
-	NewLogger(os.Stderr, slog.LevelInfo).Error(trigger+" start-up failed",
-		slog.String(fieldTrigger, trigger), slog.String(fieldOutcome, "startup_failed"), slog.String(fieldReason, err.Error()))
-	os.Exit(1)
-}
-
-// LoadAWS loads the SDK configuration from the Lambda environment.
-func LoadAWS(ctx context.Context) (aws.Config, error) {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		return cfg, fmt.Errorf("load AWS config: %w", err)
-	}
-	return cfg, nil
-}
 
 // LoadKey reads the HMAC key, from the environment or Secrets Manager.
 func LoadKey(ctx context.Context, k Key, awsCfg aws.Config) ([]byte, error) {
@@ -45,3 +19,25 @@ func LoadKey(ctx context.Context, k Key, awsCfg aws.Config) ([]byte, error) {
 	}
 	return k.Load(ctx, sm)
 }
+
+// NewCreate wires the Create trigger to SQS. The Lambda main and otp-local
+// both build it here.
+func NewCreate(cfg CreateConfig, key []byte, awsCfg aws.Config, logs io.Writer) *Create {
+	return &Create{
+		Config: cfg,
+		Key:    key,
+		Queue:  mailer.Queue{Client: sqs.NewFromConfig(awsCfg), URL: cfg.QueueURL},
+		Log:    NewLogger(logs, cfg.LogLevel),
+	}
+}
+
+// NewDefine builds the Define trigger.
+func NewDefine(cfg DefineConfig, logs io.Writer) *Define {
+	return &Define{Config: cfg, Log: NewLogger(logs, cfg.LogLevel)}
+}
+
+// NewVerify builds the Verify trigger.
+func NewVerify(cfg VerifyConfig, key []byte, logs io.Writer) *Verify {
+	return &Verify{Key: key, Log: NewLogger(logs, cfg.LogLevel)}
+}
+

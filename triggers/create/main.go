@@ -6,26 +6,23 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/cognito-email-otp/cognito-email-otp/mailer"
+	"github.com/cognito-email-otp/cognito-email-otp/internal/startup"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers"
 )
 
 func main() {
 	cfg, err := triggers.LoadCreateConfig()
-	triggers.ExitOnError("create", err)
-	ctx, cancel := context.WithTimeout(context.Background(), triggers.StartupTimeout)
+	startup.ExitOnError("create", err)
+	ctx, cancel := context.WithTimeout(context.Background(), startup.Timeout)
 	defer cancel()
-	awsCfg, err := triggers.LoadAWS(ctx)
-	triggers.ExitOnError("create", err)
+	awsCfg, err := startup.LoadAWS(ctx)
+	startup.ExitOnError("create", err)
 	key, err := triggers.LoadKey(ctx, cfg.Key, awsCfg)
-	triggers.ExitOnError("create", err)
-	h := &triggers.Create{
-		Config: cfg,
-		Key:    key,
-		Queue:  mailer.Queue{Client: sqs.NewFromConfig(awsCfg), URL: cfg.QueueURL},
-		Log:    triggers.NewLogger(os.Stdout, cfg.LogLevel),
+	startup.ExitOnError("create", err)
+	h := triggers.NewCreate(cfg, key, awsCfg, os.Stdout)
+	if startup.Check() {
+		startup.Ready("create")
 	}
 	lambda.Start(h.Handle)
 }

@@ -6,12 +6,16 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/cognito-email-otp/cognito-email-otp/internal/startup"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers"
 )
 
 func main() {
 	cfg, err := triggers.LoadDefineConfig()
-	triggers.ExitOnError("define", err)
-	h := &triggers.Define{Config: cfg, Log: triggers.NewLogger(os.Stdout, cfg.LogLevel)}
+	startup.ExitOnError("define", err)
+	h := triggers.NewDefine(cfg, os.Stdout)
+	if startup.Check() {
+		startup.Ready("define")
+	}
 	lambda.Start(h.Handle)
 }

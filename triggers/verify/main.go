@@ -7,18 +7,22 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/cognito-email-otp/cognito-email-otp/internal/startup"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers"
 )
 
 func main() {
 	cfg, err := triggers.LoadVerifyConfig()
-	triggers.ExitOnError("verify", err)
-	ctx, cancel := context.WithTimeout(context.Background(), triggers.StartupTimeout)
+	startup.ExitOnError("verify", err)
+	ctx, cancel := context.WithTimeout(context.Background(), startup.Timeout)
 	defer cancel()
-	awsCfg, err := triggers.LoadAWS(ctx)
-	triggers.ExitOnError("verify", err)
+	awsCfg, err := startup.LoadAWS(ctx)
+	startup.ExitOnError("verify", err)
 	key, err := triggers.LoadKey(ctx, cfg.Key, awsCfg)
-	triggers.ExitOnError("verify", err)
-	h := &triggers.Verify{Key: key, Log: triggers.NewLogger(os.Stdout, cfg.LogLevel)}
+	startup.ExitOnError("verify", err)
+	h := triggers.NewVerify(cfg, key, os.Stdout)
+	if startup.Check() {
+		startup.Ready("verify")
+	}
 	lambda.Start(h.Handle)
 }

@@ -1,0 +1,234 @@
+// Command otpctl is the operator's tool. For now it checks template sets
+// and writes preview galleries; queue and dead-letter commands join the
+// table below.
+//
+//	otpctl [--json] templates check [DIR]
+//	otpctl [--json] templates preview --out DIR [--screenshots]
+//
+// Exit status: 0 all good, 1 problems found (or the work failed), 2 usage
+// error.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+
+	"github.com/cognito-email-otp/cognito-email-otp/templates"
+	"github.com/cognito-email-otp/cognito-email-otp/templates/preview"
+)
+
+const (
+	exitOK       = 0
+	exitProblems = 1
+	exitUsage    = 2
+)
+
+// env is what a command gets besides its arguments.
+type env struct {
+	stdout, stderr io.Writer
+	json           bool
+}
+
+// command is one entry of the dispatch table. name is the words that select
+// it ("templates check"); flags declares its flags on fs and returns the
+// function that runs it with the remaining arguments.
+type command struct {
+	name    string
+	args    string // synopsis of the arguments, for usage
+	summary string
+	flags   func(fs *flag.FlagSet) func(ctx context.Context, e env, args []string) int
+}
+
+var commands = []command{
+	{name: "templates check", args: "[DIR]", summary: "validate the embedded template sets, layered with DIR (a directory of sets, or one set)", flags: templatesCheck},
+	{name: "templates preview", args: "--out DIR [--screenshots]", summary: "write every set x locale as HTML and text, with an index.html", flags: templatesPreview},
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is main without the process: tests call it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	e := env{stdout: stdout, stderr: stderr}
+	global := flag.NewFlagSet("otpctl", flag.ContinueOnError)
+	global.SetOutput(stderr)
+	global.BoolVar(&e.json, "json", false, "machine-readable output")
+	global.Usage = func() { usage(stderr) }
+	if err := global.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	rest := global.Args()
+	cmd, rest := lookup(rest)
+	if cmd == nil {
+		if len(global.Args()) == 0 {
+			fmt.Fprintln(stderr, "otpctl: no command given")
+		} else {
+			fmt.Fprintf(stderr, "otpctl: unknown command %q\n", strings.Join(global.Args(), " "))
+		}
+		usage(stderr)
+		return exitUsage
+	}
+	fs := flag.NewFlagSet("otpctl "+cmd.name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.BoolVar(&e.json, "json", e.json, "machine-readable output")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: otpctl %s %s\n  %s\n", cmd.name, cmd.args, cmd.summary)
+		fs.PrintDefaults()
+	}
+	runCmd := cmd.flags(fs)
+	if err := fs.Parse(rest); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	return runCmd(ctx, e, fs.Args())
+}
+
+// lookup finds the command whose words start args, longest name first.
+func lookup(args []string) (*command, []string) {
+	var best *command
+	for i := range commands {
+		words := strings.Fields(commands[i].name)
+		if len(words) > len(args) {
+			continue
+		}
+		match := true
+		for j, w := range words {
+			if args[j] != w {
+				match = false
+				break
+			}
+		}
+		if match && (best == nil || len(words) > len(strings.Fields(best.name))) {
+			best = &commands[i]
+		}
+	}
+	if best == nil {
+		return nil, args
+	}
+	return best, args[len(strings.Fields(best.name)):]
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: otpctl [--json] <command> [flags] [args]")
+	fmt.Fprintln(w, "commands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-20s %s\n      %s\n", c.name, c.args, c.summary)
+	}
+	fmt.Fprintln(w, "exit status: 0 ok, 1 problems found, 2 usage error")
+}
+
+func usageError(e env, format string, args ...any) int {
+	fmt.Fprintf(e.stderr, "otpctl: "+format+"\n", args...)
+	return exitUsage
+}
+
+func writeJSON(w io.Writer, v any) {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// sourcesFor layers DIR over the embedded sets, as the mailer does with
+// OTP_TEMPLATES_DIR. A DIR holding theme.yaml is one set, not a directory
+// of sets.
+func sourcesFor(dir string) []templates.Source {
+	sources := []templates.Source{templates.Embedded()}
+	if dir == "" {
+		return sources
+	}
+	if _, err := os.Stat(filepath.Join(dir, "theme.yaml")); err == nil {
+		return append(sources, templates.SetDir(dir))
+	}
+	return append(sources, templates.Dir(dir))
+}
+
+func templatesCheck(_ *flag.FlagSet) func(context.Context, env, []string) int {
+	return func(_ context.Context, e env, args []string) int {
+		if len(args) > 1 {
+			return usageError(e, "templates check takes at most one DIR, got %d arguments", len(args))
+		}
+		dir := ""
+		if len(args) == 1 {
+			dir = args[0]
+		}
+		r := templates.Check(sourcesFor(dir)...)
+		if e.json {
+			writeJSON(e.stdout, struct {
+				OK bool `json:"ok"`
+				templates.Report
+			}{r.OK(), r})
+		} else {
+			for _, s := range r.Sets {
+				locales := strings.Join(s.Locales, " ")
+				if !s.Loaded {
+					locales = "NOT LOADED (see problems)"
+				}
+				fmt.Fprintf(e.stdout, "set %-12s %-24s %s\n", s.Name, "("+s.Source+")", locales)
+			}
+			for _, p := range r.Problems {
+				fmt.Fprintln(e.stdout, "problem:", p)
+			}
+			if r.OK() {
+				fmt.Fprintf(e.stdout, "ok: %d sets, no problems\n", len(r.Sets))
+			} else {
+				fmt.Fprintf(e.stdout, "%d problems\n", len(r.Problems))
+			}
+		}
+		if !r.OK() {
+			return exitProblems
+		}
+		return exitOK
+	}
+}
+
+func templatesPreview(fs *flag.FlagSet) func(context.Context, env, []string) int {
+	out := fs.String("out", "", "directory to write the gallery into (required)")
+	shots := fs.Bool("screenshots", false, "also take PNG screenshots with headless Chromium")
+	chromium := fs.String("chromium", preview.DefaultChromium, "Chromium binary for --screenshots")
+	dir := fs.String("dir", "", "template directory to layer over the embedded sets (as OTP_TEMPLATES_DIR)")
+	return func(ctx context.Context, e env, args []string) int {
+		if *out == "" {
+			return usageError(e, "templates preview needs --out DIR")
+		}
+		if len(args) > 0 {
+			return usageError(e, "templates preview takes no arguments, got %q", args)
+		}
+		lib, err := templates.Load(sourcesFor(*dir)...)
+		if err != nil {
+			fmt.Fprintln(e.stderr, "otpctl:", err)
+			return exitProblems
+		}
+		pages, err := preview.Write(ctx, lib, *out, preview.Options{Screenshots: *shots, Chromium: *chromium})
+		if err != nil {
+			fmt.Fprintln(e.stderr, "otpctl:", err)
+			return exitProblems
+		}
+		index := filepath.Join(*out, "index.html")
+		if e.json {
+			writeJSON(e.stdout, struct {
+				Index string         `json:"index"`
+				Pages []preview.Page `json:"pages"`
+			}{index, pages})
+		} else {
+			fmt.Fprintf(e.stdout, "wrote %d previews; open %s\n", len(pages), index)
+		}
+		return exitOK
+	}
+}

@@ -1,0 +1,142 @@
+package templates
+
+import (
+	"flag"
+	"html"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/golden from the current templates")
+
+const goldenDir = "testdata/golden"
+
+// goldenMessage is the message every golden file renders. The apostrophe
+// shows the HTML escaping, the diaeresis the UTF-8 handling.
+func goldenMessage(set, locale string) Message {
+	return Message{Tenant: set, Locale: locale, Name: "Zoë O'Brien", Code: "123456", TTL: 10 * time.Minute}
+}
+
+func mustLoad(t testing.TB, sources ...Source) *Library {
+	t.Helper()
+	if len(sources) == 0 {
+		sources = []Source{Embedded()}
+	}
+	lib, err := Load(sources...)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	return lib
+}
+
+// TestGolden pins every set x locale's HTML and text. Refresh with
+// go test ./templates -update, then read the diff.
+func TestGolden(t *testing.T) {
+	lib := mustLoad(t)
+	want := map[string]bool{}
+	for _, set := range lib.Sets() {
+		for _, loc := range lib.Locales(set) {
+			t.Run(set+"/"+loc, func(t *testing.T) {
+				e, err := lib.Render(goldenMessage(set, loc))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if e.Set != set || e.Locale != loc || e.SetFallback || e.LocaleFallback {
+					t.Fatalf("rendered %s/%s (fallbacks %v, %v), want %s/%s", e.Set, e.Locale, e.SetFallback, e.LocaleFallback, set, loc)
+				}
+				for ext, got := range map[string]string{".html": e.HTML, ".txt": e.Text + "\n"} {
+					path := filepath.Join(goldenDir, set, loc+ext)
+					want[filepath.ToSlash(path)] = true
+					compareGolden(t, path, got)
+				}
+				checkGoldenContent(t, e)
+			})
+		}
+	}
+
+	// A golden file for a locale that no longer exists is stale.
+	_ = filepath.WalkDir(goldenDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || want[filepath.ToSlash(path)] {
+			return nil
+		}
+		if *update {
+			return os.Remove(path)
+		}
+		t.Errorf("%s: no set/locale renders it any more; run go test ./templates -update", path)
+		return nil
+	})
+}
+
+func compareGolden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./templates -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the render (run go test ./templates -update and review the diff):\n%s", path, firstDiff(string(want), got))
+	}
+}
+
+// firstDiff shows the first differing line, which is enough to find it.
+func firstDiff(want, got string) string {
+	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < len(wl) || i < len(gl); i++ {
+		var w, g string
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if w != g {
+			return "line " + strconv.Itoa(i+1) + ":\n  want: " + w + "\n  got:  " + g
+		}
+	}
+	return "(same lines, different bytes)"
+}
+
+// checkGoldenContent asserts what every golden email must show, so that a
+// careless -update cannot bless a broken one.
+func checkGoldenContent(t *testing.T, e Email) {
+	t.Helper()
+	for _, c := range []struct {
+		what, body, want string
+	}{
+		{"code in HTML", e.HTML, "123456"},
+		{"code in text", e.Text, "123456"},
+		{"localized subject as the HTML title", e.HTML, "<title>" + html.EscapeString(e.Subject) + "</title>"},
+		{"lang attribute", e.HTML, `lang="` + e.Locale + `"`},
+		{"escaped name in HTML", e.HTML, "O&#39;Brien"},
+		{"name in text", e.Text, "O'Brien"},
+		{"Outlook block closed in a form Outlook reads", e.HTML, "<!--<![endif]-->"},
+	} {
+		if !strings.Contains(c.body, c.want) {
+			t.Errorf("%s: %q not found", c.what, c.want)
+		}
+	}
+	if strings.Contains(e.HTML, "<!--[endif]---->") {
+		t.Error("HTML has hermes' mangled Outlook conditional <!--[endif]---->")
+	}
+	rtl := strings.HasPrefix(e.Locale, "ar")
+	if got := strings.Contains(e.HTML, `dir="rtl"`); got != rtl {
+		t.Errorf(`dir="rtl" present = %v, want %v`, got, rtl)
+	}
+	if strings.ContainsAny(e.Subject, "\r\n") {
+		t.Errorf("subject %q contains a line break", e.Subject)
+	}
+}

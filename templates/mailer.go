@@ -1,0 +1,34 @@
+package templates
+
+import (
+	"context"
+
+	"github.com/cognito-email-otp/cognito-email-otp/mailer"
+)
+
+// ForMailer adapts a Library to the mailer's Renderer, so that the mailer
+// package itself (which the triggers import for the send-request contract)
+// never links hermes.
+func ForMailer(l *Library) mailer.Renderer { return mailerRenderer{l} }
+
+type mailerRenderer struct{ lib *Library }
+
+func (m mailerRenderer) Render(_ context.Context, r mailer.SendRequest) (mailer.Email, error) {
+	e, err := m.lib.Render(Message{
+		Tenant: r.Tenant,
+		Locale: r.Locale,
+		Name:   r.Name,
+		Email:  r.To,
+		Code:   r.Code.Reveal(),
+		TTL:    r.ExpiresAt.Sub(r.IssuedAt),
+	})
+	if err != nil {
+		return mailer.Email{}, err
+	}
+	return mailer.Email{
+		Subject: e.Subject, HTML: e.HTML, Text: e.Text,
+		FromAddress: e.FromAddress, FromName: e.FromName,
+		Set: e.Set, Locale: e.Locale,
+		SetFallback: e.SetFallback, LocaleFallback: e.LocaleFallback,
+	}, nil
+}
