@@ -1,12 +1,15 @@
-// Command otpctl is the operator's tool. For now it checks template sets
-// and writes preview galleries; queue and dead-letter commands join the
-// table below.
+// Command otpctl is the operator's tool for the send queue, its dead-letter
+// queue and the email template sets. It talks to AWS with the default
+// credential chain, or to otp-local with --endpoint.
 //
+//	otpctl [--json] queue status
+//	otpctl [--json] dlq list [--reason R] [--max N]
+//	otpctl [--json] dlq redrive [--reason R] [--yes]
 //	otpctl [--json] templates check [DIR]
 //	otpctl [--json] templates preview --out DIR [--screenshots]
 //
-// Exit status: 0 all good, 1 problems found (or the work failed), 2 usage
-// error.
+// Exit status: 0 all good, 1 problems found (a non-empty dead-letter queue,
+// a broken template set) or the work failed, 2 usage error.
 package main
 
 import (
@@ -48,6 +51,9 @@ type command struct {
 }
 
 var commands = []command{
+	{name: "queue status", args: "[--endpoint URL] [--queue Q] [--dlq Q]", summary: "depth of the send queue and its dead-letter queue; exit 1 if dead letters wait", flags: queueStatus},
+	{name: "dlq list", args: "[--reason R] [--max N]", summary: "dead letters with reason, tenant and age; codes redacted", flags: dlqList},
+	{name: "dlq redrive", args: "[--reason R] [--yes]", summary: "move dead letters (all, or one reason) back to the send queue", flags: dlqRedrive},
 	{name: "templates check", args: "[DIR]", summary: "validate the embedded template sets, layered with DIR (a directory of sets, or one set)", flags: templatesCheck},
 	{name: "templates preview", args: "--out DIR [--screenshots]", summary: "write every set x locale as HTML and text, with an index.html", flags: templatesPreview},
 }

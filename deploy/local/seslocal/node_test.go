@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/internal/nodetest"
+	"github.com/cognito-email-otp/cognito-email-otp/internal/nodetest"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/seslocal"
 )
 

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/internal/nodetest"
+	"github.com/cognito-email-otp/cognito-email-otp/internal/nodetest"
 )
 
 // TestJSSDK runs deploy/local/e2e/sqs.test.mjs: the AWS JS SDK v3 SQS client

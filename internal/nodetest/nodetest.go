@@ -22,7 +22,7 @@ import (
 // Dir is the absolute path of deploy/local/e2e.
 func Dir() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "e2e")
+	return filepath.Join(filepath.Dir(file), "..", "..", "deploy", "local", "e2e")
 }
 
 // Require skips or fails t when Node or the e2e packages are missing.

@@ -1,0 +1,404 @@
+package cognitoidp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cognito-email-otp/cognito-email-otp/mailer"
+)
+
+// NewUser is what seeding needs: a confirmed user with a password.
+type NewUser struct {
+	Email      string
+	Password   string
+	Attributes map[string]string // name, locale, custom:tenant, ...
+	// EmailVerified defaults to true; otp-local's users are seeded by an
+	// operator who vouches for the address.
+	EmailVerified *bool
+}
+
+// CreateUser adds a confirmed user, as AdminCreateUser followed by
+// AdminSetUserPassword(Permanent) would.
+func (s *Server) CreateUser(n NewUser) (*User, error) {
+	attrs := map[string]string{}
+	for k, v := range n.Attributes {
+		attrs[k] = v
+	}
+	attrs["email"] = n.Email
+	attrs["email_verified"] = "true"
+	if n.EmailVerified != nil && !*n.EmailVerified {
+		attrs["email_verified"] = "false"
+	}
+	u, err := s.newUser(attrs, StatusConfirmed)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkPassword(n.Password); err != nil {
+		return nil, err
+	}
+	if err := setPassword(u, s.poolName, n.Password); err != nil {
+		return nil, err
+	}
+	if err := s.users.add(u); err != nil {
+		return nil, mapUserErr(err)
+	}
+	return u.clone(), nil
+}
+
+// Users lists the pool's users.
+func (s *Server) Users() []*User { return s.users.list() }
+
+// ConfirmationCode is the code ConfirmSignUp expects for a signed-up user:
+// otp-local sends no sign-up email, so a test or page can ask for it.
+func (s *Server) ConfirmationCode(username string) (string, bool) {
+	s.users.mu.RLock()
+	defer s.users.mu.RUnlock()
+	for _, u := range s.users.byName {
+		if u.Username == username || strings.EqualFold(u.email(), username) {
+			return u.confirmationCode, u.confirmationCode != ""
+		}
+	}
+	return "", false
+}
+
+func (s *Server) newUser(attrs map[string]string, status string) (*User, error) {
+	email := attrs["email"]
+	if email == "" || !strings.Contains(email, "@") {
+		return nil, fault("InvalidParameterException", "Invalid email address format.")
+	}
+	id := newUUID()
+	attrs["sub"] = id
+	now := time.Now().UTC()
+	return &User{Username: id, Attributes: attrs, Status: status, Enabled: true, Created: now, Modified: now}, nil
+}
+
+func (s *Server) checkPassword(p string) error {
+	if len(p) < MinPasswordLength {
+		return fault("InvalidPasswordException", "Password did not conform with policy: Password not long enough")
+	}
+	return nil
+}
+
+func mapUserErr(err error) error {
+	switch {
+	case errors.Is(err, errUserExists):
+		return fault("UsernameExistsException", "An account with the given email already exists.")
+	case errors.Is(err, errUserNotFound):
+		return fault("UserNotFoundException", "User does not exist.")
+	}
+	return err
+}
+
+// attributesFrom turns a request's attribute list into a map, refusing the
+// attributes only Cognito sets.
+func attributesFrom(list []attribute) (map[string]string, error) {
+	m := map[string]string{}
+	for _, a := range list {
+		if a.Name == "sub" || strings.HasPrefix(a.Name, "cognito:") {
+			return nil, fault("InvalidParameterException", "Cannot modify an immutable attribute: %s", a.Name)
+		}
+		m[a.Name] = a.Value
+	}
+	return m, nil
+}
+
+func (s *Server) signUp(_ context.Context, _ *http.Request, body []byte) (any, error) {
+	var in struct {
+		ClientID       string      `json:"ClientId"`
+		Username       string      `json:"Username"`
+		Password       string      `json:"Password"`
+		UserAttributes []attribute `json:"UserAttributes"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if _, err := s.client(in.ClientID); err != nil {
+		return nil, err
+	}
+	attrs, err := attributesFrom(in.UserAttributes)
+	if err != nil {
+		return nil, err
+	}
+	if attrs["email"] == "" {
+		attrs["email"] = in.Username // email is the username attribute
+	}
+	attrs["email_verified"] = "false"
+	u, err := s.newUser(attrs, StatusUnconfirmed)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkPassword(in.Password); err != nil {
+		return nil, err
+	}
+	if err := setPassword(u, s.poolName, in.Password); err != nil {
+		return nil, err
+	}
+	u.confirmationCode = fmt.Sprintf("%06d", randomInt(1_000_000))
+	if err := s.users.add(u); err != nil {
+		return nil, mapUserErr(err)
+	}
+	return map[string]any{
+		"UserConfirmed": false,
+		"UserSub":       u.Username,
+		"CodeDeliveryDetails": map[string]string{
+			"AttributeName": "email", "DeliveryMedium": "EMAIL", "Destination": mailer.MaskEmail(attrs["email"]),
+		},
+	}, nil
+}
+
+func (s *Server) confirmSignUp(_ context.Context, _ *http.Request, body []byte) (any, error) {
+	var in struct {
+		ClientID, Username, ConfirmationCode string
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if _, err := s.client(in.ClientID); err != nil {
+		return nil, err
+	}
+	u := s.users.lookup(in.Username)
+	if u == nil {
+		return nil, mapUserErr(errUserNotFound)
+	}
+	_, err := s.users.update(u.Username, func(x *User) error {
+		if x.confirmationCode == "" || x.confirmationCode != in.ConfirmationCode {
+			return fault("CodeMismatchException", "Invalid verification code provided, please try again.")
+		}
+		x.confirmationCode = ""
+		x.Status = StatusConfirmed
+		x.Attributes["email_verified"] = "true"
+		return nil
+	})
+	if err != nil {
+		return nil, mapUserErr(err)
+	}
+	return struct{}{}, nil
+}
+
+func (s *Server) adminCreateUser(_ context.Context, _ *http.Request, body []byte) (any, error) {
+	var in struct {
+		UserPoolID        string      `json:"UserPoolId"`
+		Username          string      `json:"Username"`
+		UserAttributes    []attribute `json:"UserAttributes"`
+		TemporaryPassword string      `json:"TemporaryPassword"`
+		MessageAction     string      `json:"MessageAction"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := s.checkPool(in.UserPoolID); err != nil {
+		return nil, err
+	}
+	attrs, err := attributesFrom(in.UserAttributes)
+	if err != nil {
+		return nil, err
+	}
+	if attrs["email"] == "" {
+		attrs["email"] = in.Username
+	}
+	u, err := s.newUser(attrs, StatusForceChangePassword)
+	if err != nil {
+		return nil, err
+	}
+	if in.TemporaryPassword != "" {
+		if err := setPassword(u, s.poolName, in.TemporaryPassword); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.users.add(u); err != nil {
+		return nil, mapUserErr(err)
+	}
+	return map[string]any{"User": userType(u)}, nil
+}
+
+func (s *Server) adminSetUserPassword(_ context.Context, _ *http.Request, body []byte) (any, error) {
+	var in struct {
+		UserPoolID string `json:"UserPoolId"`
+		Username   string `json:"Username"`
+		Password   string `json:"Password"`
+		Permanent  bool   `json:"Permanent"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := s.checkPool(in.UserPoolID); err != nil {
+		return nil, err
+	}
+	if err := s.checkPassword(in.Password); err != nil {
+		return nil, err
+	}
+	u := s.users.lookup(in.Username)
+	if u == nil {
+		return nil, mapUserErr(errUserNotFound)
+	}
+	_, err := s.users.update(u.Username, func(x *User) error {
+		if in.Permanent {
+			x.Status = StatusConfirmed
+		} else {
+			x.Status = StatusForceChangePassword
+		}
+		return setPassword(x, s.poolName, in.Password)
+	})
+	return struct{}{}, mapUserErr(err)
+}
+
+func (s *Server) adminConfirmSignUp(_ context.Context, _ *http.Request, body []byte) (any, error) {
+	var in struct{ UserPoolId, Username string }
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := s.checkPool(in.UserPoolId); err != nil {
+		return nil, err
+	}
+	u := s.users.lookup(in.Username)
+	if u == nil {
+		return nil, mapUserErr(errUserNotFound)
+	}
+	_, err := s.users.update(u.Username, func(x *User) error {
+		x.Status, x.confirmationCode = StatusConfirmed, ""
+		return nil
+	})
+	return struct{}{}, mapUserErr(err)
+}
+
+func (s *Server) adminGetUser(_ context.Context, _ *http.Request, body []byte) (any, error) {
+	var in struct{ UserPoolId, Username string }
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := s.checkPool(in.UserPoolId); err != nil {
+		return nil, err
+	}
+	u := s.users.lookup(in.Username)
+	if u == nil {
+		return nil, mapUserErr(errUserNotFound)
+	}
+	t := userType(u)
+	t["UserAttributes"] = t["Attributes"]
+	delete(t, "Attributes")
+	return t, nil
+}
+
+func (s *Server) adminUpdateUserAttributes(_ context.Context, _ *http.Request, body []byte) (any, error) {
+	var in struct {
+		UserPoolID     string      `json:"UserPoolId"`
+		Username       string      `json:"Username"`
+		UserAttributes []attribute `json:"UserAttributes"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := s.checkPool(in.UserPoolID); err != nil {
+		return nil, err
+	}
+	attrs, err := attributesFrom(in.UserAttributes)
+	if err != nil {
+		return nil, err
+	}
+	u := s.users.lookup(in.Username)
+	if u == nil {
+		return nil, mapUserErr(errUserNotFound)
+	}
+	_, err = s.users.update(u.Username, func(x *User) error {
+		for k, v := range attrs {
+			x.Attributes[k] = v
+		}
+		return nil
+	})
+	return struct{}{}, mapUserErr(err)
+}
+
+func (s *Server) adminDeleteUser(_ context.Context, _ *http.Request, body []byte) (any, error) {
+	var in struct{ UserPoolId, Username string }
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := s.checkPool(in.UserPoolId); err != nil {
+		return nil, err
+	}
+	u := s.users.lookup(in.Username)
+	if u == nil {
+		return nil, mapUserErr(errUserNotFound)
+	}
+	return struct{}{}, mapUserErr(s.users.remove(u.Username))
+}
+
+func (s *Server) listUsers(_ context.Context, _ *http.Request, body []byte) (any, error) {
+	var in struct{ UserPoolId string }
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := s.checkPool(in.UserPoolId); err != nil {
+		return nil, err
+	}
+	out := []map[string]any{}
+	for _, u := range s.users.list() {
+		out = append(out, userType(u))
+	}
+	return map[string]any{"Users": out}, nil
+}
+
+// getUser answers for the holder of an access token.
+func (s *Server) getUser(_ context.Context, _ *http.Request, body []byte) (any, error) {
+	var in struct{ AccessToken string }
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	u, err := s.userFromAccessToken(in.AccessToken)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"Username": u.Username, "UserAttributes": toAttributes(u.Attributes)}, nil
+}
+
+func (s *Server) globalSignOut(_ context.Context, _ *http.Request, body []byte) (any, error) {
+	var in struct{ AccessToken string }
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	u, err := s.userFromAccessToken(in.AccessToken)
+	if err != nil {
+		return nil, err
+	}
+	s.revoked.Store(u.Username, s.cfg.Now())
+	s.refresh.Range(func(k, v any) bool {
+		if v.(refreshGrant).username == u.Username {
+			s.refresh.Delete(k)
+		}
+		return true
+	})
+	return struct{}{}, nil
+}
+
+func (s *Server) userFromAccessToken(token string) (*User, error) {
+	claims, err := s.signer.verify(token, s.cfg.Now())
+	if err != nil || claims["token_use"] != "access" {
+		return nil, fault("NotAuthorizedException", "Invalid Access Token")
+	}
+	name, _ := claims["username"].(string)
+	if t, ok := s.revoked.Load(name); ok {
+		if iat, _ := claims["iat"].(float64); int64(iat) <= t.(time.Time).Unix() {
+			return nil, fault("NotAuthorizedException", "Access Token has been revoked")
+		}
+	}
+	u := s.users.lookup(name)
+	if u == nil {
+		return nil, fault("NotAuthorizedException", "Invalid Access Token")
+	}
+	return u, nil
+}
+
+func userType(u *User) map[string]any {
+	return map[string]any{
+		"Username":             u.Username,
+		"Attributes":           toAttributes(u.Attributes),
+		"UserStatus":           u.Status,
+		"Enabled":              u.Enabled,
+		"UserCreateDate":       float64(u.Created.UnixMilli()) / 1000,
+		"UserLastModifiedDate": float64(u.Modified.UnixMilli()) / 1000,
+	}
+}

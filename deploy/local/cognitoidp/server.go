@@ -1,0 +1,322 @@
+package cognitoidp
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+)
+
+// TargetPrefix is the X-Amz-Target prefix of this API.
+const TargetPrefix = "AWSCognitoIdentityProviderService."
+
+// Auth flows an app client may allow, as Cognito names them.
+const (
+	FlowCustomAuth   = "ALLOW_CUSTOM_AUTH"
+	FlowUserSRPAuth  = "ALLOW_USER_SRP_AUTH"
+	FlowRefreshToken = "ALLOW_REFRESH_TOKEN_AUTH"
+)
+
+// Client is an app client.
+type Client struct {
+	ID, Name          string
+	ExplicitAuthFlows []string
+	// PreventUserExistenceErrors is "ENABLED" (the default here, as in
+	// new Cognito pools) or "LEGACY".
+	PreventUserExistenceErrors string
+	// AuthSessionValidity bounds a sign-in's session (Cognito: 3..15 min).
+	AuthSessionValidity  time.Duration
+	AccessTokenValidity  time.Duration
+	IDTokenValidity      time.Duration
+	RefreshTokenValidity time.Duration
+}
+
+func (c Client) allows(flow string) bool { return slices.Contains(c.ExplicitAuthFlows, flow) }
+
+// Triggers are the custom-auth Lambda functions.
+type Triggers struct {
+	Define, Create, Verify lambda.Handler
+}
+
+// Config describes the pool.
+type Config struct {
+	// PoolID is "<region>_<name>"; SRP uses the part after the underscore.
+	PoolID   string
+	Clients  []Client
+	Triggers Triggers
+	// DataDir keeps users and the signing key across restarts; empty keeps
+	// them in memory.
+	DataDir string
+	// SigningKey overrides the generated RSA key (tests share one).
+	SigningKey *rsa.PrivateKey
+	Now        func() time.Time
+	Log        *slog.Logger
+}
+
+// Server serves the API.
+type Server struct {
+	cfg      Config
+	region   string
+	poolName string
+	clients  map[string]Client
+	users    *users
+	signer   *signer
+	sessions *sessions
+	refresh  sync.Map // refresh token -> refreshGrant
+	revoked  sync.Map // username -> time of GlobalSignOut
+	secret   []byte   // derives fake SRP values for unknown users
+	stats    Stats
+}
+
+// Stats count sign-ins, for the ops page.
+type Stats struct {
+	Started, Succeeded, Failed atomic.Int64
+}
+
+// New builds a pool.
+func New(cfg Config) (*Server, error) {
+	region, name, ok := strings.Cut(cfg.PoolID, "_")
+	if !ok || region == "" || name == "" {
+		return nil, fmt.Errorf("cognito: pool id %q: want <region>_<name>", cfg.PoolID)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	u, err := newUsers(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	key := cfg.SigningKey
+	if key == nil {
+		if key, err = loadOrCreateKey(cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	s := &Server{cfg: cfg, region: region, poolName: name, clients: map[string]Client{}, users: u,
+		signer: newSigner(key), sessions: newSessions(), secret: make([]byte, 32)}
+	_, _ = rand.Read(s.secret)
+	for _, c := range cfg.Clients {
+		if err := s.AddClient(c); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// AddClient registers an app client, with Cognito's defaults for what it
+// leaves out.
+func (s *Server) AddClient(c Client) error {
+	if c.ID == "" {
+		return errors.New("cognito: client needs an id")
+	}
+	if c.PreventUserExistenceErrors == "" {
+		c.PreventUserExistenceErrors = "ENABLED"
+	}
+	if c.AuthSessionValidity == 0 {
+		c.AuthSessionValidity = 3 * time.Minute
+	}
+	if c.AuthSessionValidity < 3*time.Minute || c.AuthSessionValidity > 15*time.Minute {
+		return fmt.Errorf("cognito: client %s: AuthSessionValidity %s: Cognito allows 3m..15m", c.ID, c.AuthSessionValidity)
+	}
+	c.AccessTokenValidity = cmpOr(c.AccessTokenValidity, time.Hour)
+	c.IDTokenValidity = cmpOr(c.IDTokenValidity, time.Hour)
+	c.RefreshTokenValidity = cmpOr(c.RefreshTokenValidity, 30*24*time.Hour)
+	s.clients[c.ID] = c
+	return nil
+}
+
+func cmpOr(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// SetTriggers plugs in the custom-auth functions.
+func (s *Server) SetTriggers(t Triggers) { s.cfg.Triggers = t }
+
+// PoolID returns the pool's id.
+func (s *Server) PoolID() string { return s.cfg.PoolID }
+
+// Stats returns the sign-in counters.
+func (s *Server) Stats() *Stats { return &s.stats }
+
+// apiError is an error as Cognito returns it.
+type apiError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.message }
+
+func fault(code, format string, args ...any) *apiError {
+	return &apiError{status: http.StatusBadRequest, code: code, message: fmt.Sprintf(format, args...)}
+}
+
+var (
+	errNotAuthorized = fault("NotAuthorizedException", "Incorrect username or password.")
+	errSessionUsed   = fault("NotAuthorizedException", "Invalid session for the user, session can only be used once.")
+	errSessionExpiry = fault("NotAuthorizedException", "Invalid session for the user, session is expired.")
+	errSessionBad    = fault("NotAuthorizedException", "Invalid session for the user.")
+)
+
+// ServeHTTP answers API calls (POST with X-Amz-Target), CORS preflights,
+// and the pool's JWKS and OpenID configuration.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	cors(w, r)
+	switch {
+	case r.Method == http.MethodOptions:
+		w.WriteHeader(http.StatusOK)
+	case r.Method == http.MethodGet && r.URL.Path == "/"+s.cfg.PoolID+"/.well-known/jwks.json":
+		writeJSON(w, http.StatusOK, s.signer.jwks())
+	case r.Method == http.MethodGet && r.URL.Path == "/"+s.cfg.PoolID+"/.well-known/openid-configuration":
+		iss := s.issuer(r)
+		writeJSON(w, http.StatusOK, map[string]any{
+			"issuer": iss, "jwks_uri": iss + "/.well-known/jwks.json",
+			"id_token_signing_alg_values_supported": []string{"RS256"},
+			"subject_types_supported":               []string{"public"},
+			"response_types_supported":              []string{"code", "token"},
+		})
+	case r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("X-Amz-Target"), TargetPrefix):
+		s.serveAPI(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// cors lets a page on another origin (a developer's app on its own port)
+// call the pool, as Cognito's endpoint does.
+func cors(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		origin = "*"
+	}
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Set("Vary", "Origin")
+	h.Set("Access-Control-Allow-Methods", "POST, GET, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "content-type, x-amz-target, x-amz-user-agent, cache-control, amz-sdk-invocation-id, amz-sdk-request, authorization, x-amz-date, x-amz-content-sha256, x-amz-security-token")
+	h.Set("Access-Control-Expose-Headers", "x-amzn-requestid, x-amzn-errortype, x-amzn-errormessage, date")
+	h.Set("Access-Control-Max-Age", "600")
+}
+
+func (s *Server) issuer(r *http.Request) string { return "http://" + r.Host + "/" + s.cfg.PoolID }
+
+type op func(ctx context.Context, r *http.Request, body []byte) (any, error)
+
+func (s *Server) ops() map[string]op {
+	return map[string]op{
+		"InitiateAuth":              s.initiateAuth,
+		"RespondToAuthChallenge":    s.respondToAuthChallenge,
+		"SignUp":                    s.signUp,
+		"ConfirmSignUp":             s.confirmSignUp,
+		"AdminCreateUser":           s.adminCreateUser,
+		"AdminSetUserPassword":      s.adminSetUserPassword,
+		"AdminConfirmSignUp":        s.adminConfirmSignUp,
+		"AdminGetUser":              s.adminGetUser,
+		"AdminUpdateUserAttributes": s.adminUpdateUserAttributes,
+		"AdminDeleteUser":           s.adminDeleteUser,
+		"ListUsers":                 s.listUsers,
+		"GetUser":                   s.getUser,
+		"GlobalSignOut":             s.globalSignOut,
+	}
+}
+
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("x-amzn-RequestId", newUUID())
+	name := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), TargetPrefix)
+	handler, ok := s.ops()[name]
+	if !ok {
+		writeError(w, &apiError{status: http.StatusBadRequest, code: "UnknownOperationException", message: "Unknown operation " + name})
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		writeError(w, fault("InvalidParameterException", "could not read the request"))
+		return
+	}
+	out, err := handler(r.Context(), r, body)
+	if err != nil {
+		var ae *apiError
+		if !errors.As(err, &ae) {
+			s.cfg.Log.Error("cognito internal error", slog.String("op", name), slog.String("error", err.Error()))
+			ae = &apiError{status: http.StatusInternalServerError, code: "InternalErrorException", message: "Internal error"}
+		}
+		writeError(w, ae)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, e *apiError) {
+	w.Header().Set("x-amzn-ErrorType", e.code+":")
+	w.Header().Set("x-amzn-ErrorMessage", e.message)
+	writeJSON(w, e.status, map[string]string{"__type": e.code, "message": e.message})
+}
+
+// decode reads a request body, reporting shape errors as Cognito does.
+func decode(body []byte, into any) error {
+	if err := json.Unmarshal(body, into); err != nil {
+		return fault("SerializationException", "could not parse the request body")
+	}
+	return nil
+}
+
+// attribute is Cognito's {Name, Value}.
+type attribute struct {
+	Name  string `json:"Name"`
+	Value string `json:"Value"`
+}
+
+func toAttributes(m map[string]string) []attribute {
+	out := make([]attribute, 0, len(m))
+	for k, v := range m {
+		out = append(out, attribute{k, v})
+	}
+	slices.SortFunc(out, func(a, b attribute) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+func (s *Server) client(id string) (Client, error) {
+	c, ok := s.clients[id]
+	if !ok {
+		return c, fault("ResourceNotFoundException", "User pool client %s does not exist.", id)
+	}
+	return c, nil
+}
+
+func (s *Server) checkPool(id string) error {
+	if id != s.cfg.PoolID {
+		return fault("ResourceNotFoundException", "User pool %s does not exist.", id)
+	}
+	return nil
+}
+
+func randomToken(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
