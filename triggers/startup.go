@@ -40,4 +40,3 @@ func NewDefine(cfg DefineConfig, logs io.Writer) *Define {
 func NewVerify(cfg VerifyConfig, key []byte, logs io.Writer) *Verify {
 	return &Verify{Key: key, Log: NewLogger(logs, cfg.LogLevel)}
 }
-

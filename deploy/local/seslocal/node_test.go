@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cognito-email-otp/cognito-email-otp/internal/nodetest"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/seslocal"
+	"github.com/cognito-email-otp/cognito-email-otp/internal/nodetest"
 )
 
 // TestJSSDK runs deploy/local/e2e/ses.test.mjs: the AWS JS SDK v3 SES v2
