@@ -192,7 +192,9 @@ func (c *Create) issue(ctx context.Context, ev events.CognitoEventUserPoolsCreat
 		To:        email,
 		Name:      mailer.CleanName(displayName(ev.Request.UserAttributes)),
 		Code:      mailer.Code(code),
-		IssuedAt:  r.IssuedAt,
+		// The precise time, not the round's whole second: the mailer's
+		// time-to-send metric starts here.
+		IssuedAt:  now.UTC(),
 		ExpiresAt: r.ExpiresAt,
 	}
 	if err := c.Queue.Enqueue(ctx, sr); err != nil {

@@ -41,6 +41,10 @@ type Queues struct {
 	Client          SQSAPI
 	SendQueue       string // URL
 	DeadLetterQueue string // URL
+	// ShortPoll lists without waiting. Real SQS answers a short poll from a
+	// sample of its servers and can miss messages, so listings long-poll a
+	// second by default; an endpoint without sampling (otp-local) can skip it.
+	ShortPoll bool
 }
 
 // Open resolves queue names (as otp-local creates them) or URLs (as the SAM
@@ -145,7 +149,7 @@ func (q Queues) peek(ctx context.Context, max int, use func([]types.Message) (co
 			QueueUrl:                    aws.String(q.DeadLetterQueue),
 			MaxNumberOfMessages:         int32(min(10, max-len(msgs))),
 			VisibilityTimeout:           peekVisibility,
-			WaitTimeSeconds:             1,
+			WaitTimeSeconds:             q.pollWait(),
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 			MessageAttributeNames:       []string{"All"},
 		})
@@ -166,6 +170,13 @@ func (q Queues) peek(ctx context.Context, max int, use func([]types.Message) (co
 	consumed, err := use(msgs)
 	q.release(context.WithoutCancel(ctx), msgs, consumed)
 	return err
+}
+
+func (q Queues) pollWait() int32 {
+	if q.ShortPoll {
+		return 0
+	}
+	return 1
 }
 
 // release makes messages visible again at once.

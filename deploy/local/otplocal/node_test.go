@@ -1,0 +1,56 @@
+package otplocal
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/cognito-email-otp/cognito-email-otp/internal/nodetest"
+)
+
+func nodeEnv(sys *System, user, clientID string) map[string]string {
+	return map[string]string{"OTP_URL": sys.URL, "OTP_POOL_ID": PoolID, "OTP_CLIENT_ID": clientID, "OTP_USER": user, "OTP_PASSWORD": DemoPassword}
+}
+
+// TestAmplifySignsIn proves the SRP server against Amplify's own client.
+func TestAmplifySignsIn(t *testing.T) {
+	sys, _ := start(t, Options{})
+	nodetest.Run(t, "amplify.test.mjs", nodeEnv(sys, "lena@example.com", sys.Clients[0].ID), 2*time.Minute)
+}
+
+func TestCognitoJSSDK(t *testing.T) {
+	sys, _ := start(t, Options{})
+	nodetest.Run(t, "cognito.test.mjs", nodeEnv(sys, "demo@example.com", sys.Clients[0].ID), time.Minute)
+}
+
+// TestBrowserSignIn drives the sign-in page in headless Chromium. Its
+// screenshots land in build/e2e; UPDATE_SCREENSHOTS=1 copies two of them
+// into docs/img for the README.
+func TestBrowserSignIn(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+		if os.Getenv("OTP_E2E") == "require" {
+			t.Fatal("OTP_E2E=require but /usr/bin/chromium is missing (run: make chromium)")
+		}
+		t.Skip("no /usr/bin/chromium; set OTP_E2E=require to make this a failure")
+	}
+	if _, err := os.Stat("../web/dist/app.js"); err != nil {
+		t.Fatal("the sign-in page is not built (run: make ui); otp-local would serve a stub")
+	}
+	sys, _ := start(t, Options{})
+	artifacts, _ := filepath.Abs("../../../build/e2e")
+	env := nodeEnv(sys, "demo@example.com", sys.Clients[0].ID)
+	env["OTP_ARTIFACTS"] = artifacts
+	nodetest.Run(t, "browser.test.mjs", env, 3*time.Minute)
+	if os.Getenv("UPDATE_SCREENSHOTS") != "" {
+		for from, to := range map[string]string{"2-code-requested.png": "signin-code.png", "4-signed-in.png": "signin-done.png", "6-ops.png": "ops.png"} {
+			b, err := os.ReadFile(filepath.Join(artifacts, from))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join("../../../docs/img", to), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

@@ -1,0 +1,124 @@
+package otplocal
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/cognitoidp"
+)
+
+// Seed is the pool's initial content: app clients, each mapped to a tenant
+// (the OTP_TENANTS of the SAM template), and users. The first client is the
+// sign-in page's; the first user is the demo user the banner prints.
+type Seed struct {
+	Clients []SeedClient `json:"clients"`
+	Users   []SeedUser   `json:"users"`
+}
+
+// SeedClient is an app client and the tenant its sign-ins belong to.
+type SeedClient struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Tenant string `json:"tenant"`
+}
+
+// SeedUser is a confirmed user.
+type SeedUser struct {
+	Email         string `json:"email"`
+	Password      string `json:"password"`
+	Name          string `json:"name,omitempty"`
+	Locale        string `json:"locale,omitempty"`
+	Tenant        string `json:"tenant,omitempty"` // custom:tenant
+	EmailVerified *bool  `json:"emailVerified,omitempty"`
+}
+
+// DemoPassword is the demo users' password. otp-local is a local tool;
+// these accounts exist nowhere else.
+const DemoPassword = "otp-local-demo"
+
+// DefaultSeed is what `make run` starts with: two branded tenants, a demo
+// user per language family worth showing, and one unverified address.
+func DefaultSeed() Seed {
+	no := false
+	return Seed{
+		Clients: []SeedClient{
+			{ID: "otplocalacmeweb0000000001", Name: "acme-web", Tenant: "acme"},
+			{ID: "otplocalglobexweb00000001", Name: "globex-web", Tenant: "globex"},
+			{ID: "otplocaldefaultweb0000001", Name: "default-web"},
+		},
+		Users: []SeedUser{
+			{Email: "demo@example.com", Password: DemoPassword, Name: "Rosa Díaz", Locale: "en"},
+			{Email: "lena@example.com", Password: DemoPassword, Name: "Lena Schmidt", Locale: "de-AT"},
+			{Email: "yuki@example.com", Password: DemoPassword, Name: "山田 由紀", Locale: "ja", Tenant: "globex"},
+			{Email: "omar@example.com", Password: DemoPassword, Name: "عمر", Locale: "ar", Tenant: "globex"},
+			{Email: "unverified@example.com", Password: DemoPassword, Name: "Una Verified", EmailVerified: &no},
+		},
+	}
+}
+
+// LoadSeed reads a seed file (JSON, the shape of Seed).
+func LoadSeed(path string) (Seed, error) {
+	var s Seed
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return s, fmt.Errorf("read seed: %w", err)
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("read seed %s: %w", path, err)
+	}
+	if len(s.Clients) == 0 {
+		return s, fmt.Errorf("read seed %s: no clients: the sign-in page needs one", path)
+	}
+	return s, nil
+}
+
+func (s Seed) clients() ([]cognitoidp.Client, map[string]string) {
+	var out []cognitoidp.Client
+	tenants := map[string]string{}
+	for _, c := range s.Clients {
+		out = append(out, cognitoidp.Client{
+			ID: c.ID, Name: c.Name, PreventUserExistenceErrors: "ENABLED", AuthSessionValidity: 3 * time.Minute,
+			// As in the SAM template: the password step rides inside
+			// CUSTOM_AUTH, and no flow signs in with the password alone.
+			ExplicitAuthFlows: []string{cognitoidp.FlowCustomAuth, cognitoidp.FlowRefreshToken},
+		})
+		if c.Tenant != "" {
+			tenants[c.ID] = c.Tenant
+		}
+	}
+	return out, tenants
+}
+
+// apply creates the users that do not exist yet (a data dir keeps them
+// across restarts) and returns the demo user.
+func (s Seed) apply(pool *cognitoidp.Server) (*SeedUser, error) {
+	existing := map[string]bool{}
+	for _, u := range pool.Users() {
+		existing[u.Attributes["email"]] = true
+	}
+	for _, u := range s.Users {
+		if existing[u.Email] {
+			continue
+		}
+		attrs := map[string]string{}
+		for k, v := range map[string]string{"name": u.Name, "locale": u.Locale, "custom:tenant": u.Tenant} {
+			if v != "" {
+				attrs[k] = v
+			}
+		}
+		if _, err := pool.CreateUser(cognitoidp.NewUser{Email: u.Email, Password: u.Password, Attributes: attrs, EmailVerified: u.EmailVerified}); err != nil {
+			return nil, fmt.Errorf("seed user %s: %w", u.Email, err)
+		}
+	}
+	if len(s.Users) == 0 {
+		return nil, nil
+	}
+	if len(s.Clients) == 0 {
+		return nil, errors.New("seed: no clients")
+	}
+	demo := s.Users[0]
+	return &demo, nil
+}

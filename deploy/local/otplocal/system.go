@@ -1,0 +1,332 @@
+// Package otplocal runs the whole system on one machine: SQS, SES v2 and
+// Cognito endpoints on one loopback port, the three triggers and the
+// mailer wired to them through the real AWS SDK clients, an event source
+// mapping between the queue and the mailer, and the sign-in, outbox and ops
+// pages. cmd otp-local (deploy/local) is its command line; tests start it
+// in-process on a free port.
+package otplocal
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/awslocal"
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/cognitoidp"
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/esm"
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/seslocal"
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/sqslocal"
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/web"
+	"github.com/cognito-email-otp/cognito-email-otp/mailer"
+	"github.com/cognito-email-otp/cognito-email-otp/mailer/ops"
+	"github.com/cognito-email-otp/cognito-email-otp/templates"
+	"github.com/cognito-email-otp/cognito-email-otp/triggers"
+)
+
+// Names otp-local gives its resources; otpctl defaults to the same.
+const (
+	PoolID        = "us-east-1_OtpLocal1"
+	SendQueue     = "otp-send"
+	DeadLetters   = "otp-send-dlq"
+	FromAddress   = "Example <no-reply@otp-local.example>"
+	DefaultAddr   = "127.0.0.1:7070"
+	MaxReceiveCnt = 5
+)
+
+// Options configure a System. The zero value, plus Seed, is a working
+// demo; tests change the knobs they exercise.
+type Options struct {
+	// Addr is where to listen; it must be a loopback address. Port 0 picks a
+	// free one.
+	Addr string
+	// DataDir keeps users, the token signing key, the HMAC key and the
+	// outbox across restarts; empty keeps everything in memory.
+	DataDir string
+	Seed    Seed
+	// TemplatesDir overrides embedded template sets by name, as
+	// OTP_TEMPLATES_DIR does for the mailer Lambda.
+	TemplatesDir string
+	SES          seslocal.Faults
+	// Limits and code policy for the triggers; zero fields take the
+	// defaults the Lambdas use.
+	CodeTTL, ResendCooldown     time.Duration
+	MaxWrongAnswers, MaxResends int
+	// QueueVisibility is the send queue's visibility timeout: how soon a
+	// failed message comes back. Default 15s (AWS: 45s in the SAM template).
+	QueueVisibility time.Duration
+	// Mapping is the event source mapping; zero fields take defaults.
+	Mapping esm.Config
+	// MailerRetryBudget bounds in-process SES retries (default 8s).
+	MailerRetryBudget time.Duration
+	// Logs receives the triggers' and the mailer's JSON log lines, as
+	// CloudWatch Logs would. Default: discard.
+	Logs io.Writer
+}
+
+// System is a running otp-local.
+type System struct {
+	URL      string
+	SQS      *sqslocal.Server
+	SES      *seslocal.Server
+	Cognito  *cognitoidp.Server
+	Mapping  *esm.Poller
+	Clients  []SeedClient
+	DemoUser *SeedUser
+	queues   ops.Queues
+	metrics  *emfSink
+	http     *http.Server
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+// Start brings the system up and returns once it serves.
+func Start(ctx context.Context, o Options) (*System, error) {
+	o.defaults()
+	ln, err := listenLoopback(o.Addr)
+	if err != nil {
+		return nil, err
+	}
+	sys := &System{URL: "http://" + ln.Addr().String(), Clients: o.Seed.Clients}
+	if err := sys.build(o); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	sys.cancel = cancel
+	sys.http = &http.Server{Handler: sys.routes(o), ReadHeaderTimeout: 10 * time.Second}
+	sys.http.RegisterOnShutdown(sys.SQS.Close)
+	sys.wg.Go(func() { _ = sys.http.Serve(ln) })
+	sys.wg.Go(func() { _ = sys.Mapping.Run(runCtx) })
+	return sys, nil
+}
+
+func (o *Options) defaults() {
+	if o.Addr == "" {
+		o.Addr = DefaultAddr
+	}
+	if o.Logs == nil {
+		o.Logs = io.Discard
+	}
+	if len(o.Seed.Clients) == 0 {
+		o.Seed.Clients = DefaultSeed().Clients
+	}
+	if o.QueueVisibility == 0 {
+		o.QueueVisibility = 15 * time.Second
+	}
+	if o.MailerRetryBudget == 0 {
+		o.MailerRetryBudget = 8 * time.Second
+	}
+	m := &o.Mapping
+	if m.BatchSize == 0 {
+		m.BatchSize = 10
+	}
+	if m.MaxConcurrency == 0 {
+		m.MaxConcurrency = 4
+	}
+	if m.InvokeTimeout == 0 {
+		m.InvokeTimeout = 15 * time.Second
+	}
+}
+
+// listenLoopback refuses anything but a loopback address: otp-local has no
+// authentication and holds codes.
+func listenLoopback(addr string) (net.Listener, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("otp-local: address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("otp-local: address %q is not loopback; otp-local serves 127.0.0.1 only", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("otp-local: listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+func (sys *System) build(o Options) error {
+	dir := func(sub string) string {
+		if o.DataDir == "" {
+			return ""
+		}
+		d := filepath.Join(o.DataDir, sub)
+		_ = os.MkdirAll(d, 0o700)
+		return d
+	}
+	// SQS: the send queue and its dead-letter queue, as the SAM template has them.
+	sys.SQS = sqslocal.New(sqslocal.Options{BaseURL: sys.URL})
+	dlqURL, err := sys.SQS.CreateQueue(DeadLetters, map[string]string{"MessageRetentionPeriod": "1209600"})
+	if err != nil {
+		return err
+	}
+	redrive := fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":"%d"}`, sys.SQS.QueueARN(DeadLetters), MaxReceiveCnt)
+	queueURL, err := sys.SQS.CreateQueue(SendQueue, map[string]string{
+		"VisibilityTimeout": fmt.Sprint(int(o.QueueVisibility.Seconds())), "MessageRetentionPeriod": "300", "RedrivePolicy": redrive,
+	})
+	if err != nil {
+		return err
+	}
+
+	if sys.SES, err = seslocal.New(seslocal.Options{DataDir: dir("outbox"), Faults: o.SES}); err != nil {
+		return err
+	}
+
+	clients, tenants := o.Seed.clients()
+	if sys.Cognito, err = cognitoidp.New(cognitoidp.Config{PoolID: PoolID, Clients: clients, DataDir: dir("cognito")}); err != nil {
+		return err
+	}
+	if sys.DemoUser, err = o.Seed.apply(sys.Cognito); err != nil {
+		return err
+	}
+
+	// The components talk to each other as they would on AWS: real SDK
+	// clients, over HTTP, to this process's own endpoints.
+	awsCfg := awslocal.Config(sys.URL)
+	key, err := hmacKey(o.DataDir)
+	if err != nil {
+		return err
+	}
+	limits := triggers.Limits{MaxWrongAnswers: or(o.MaxWrongAnswers, 3), MaxResends: or(o.MaxResends, 2)}
+	defineCfg := triggers.DefineConfig{Limits: limits, RequireVerifiedEmail: true, Tenants: tenants}
+	createCfg := triggers.CreateConfig{Limits: limits, CodeLength: 6, CodeTTL: orDur(o.CodeTTL, 3*time.Minute),
+		AuthSessionValidity: 3 * time.Minute, ResendCooldown: orDur(o.ResendCooldown, 30*time.Second),
+		QueueURL: queueURL, RequireVerifiedEmail: true, Tenants: tenants}
+	if createCfg.CodeTTL > createCfg.AuthSessionValidity {
+		createCfg.AuthSessionValidity = min(15*time.Minute, createCfg.CodeTTL)
+	}
+	if err := defineCfg.Validate(); err != nil {
+		return err
+	}
+	if err := createCfg.Validate(); err != nil {
+		return err
+	}
+	sys.Cognito.SetTriggers(cognitoidp.Triggers{
+		Define: lambda.NewHandler(triggers.NewDefine(defineCfg, o.Logs).Handle),
+		Create: lambda.NewHandler(triggers.NewCreate(createCfg, key, awsCfg, o.Logs).Handle),
+		Verify: lambda.NewHandler(triggers.NewVerify(triggers.VerifyConfig{}, key, o.Logs).Handle),
+	})
+
+	sources := []templates.Source{templates.Embedded()}
+	if o.TemplatesDir != "" {
+		sources = append(sources, templates.Dir(o.TemplatesDir))
+	}
+	lib, err := templates.Load(sources...)
+	if err != nil {
+		return err
+	}
+	logs := o.Logs
+	sys.metrics = newEMFSink(func(line []byte) { _, _ = logs.Write(line) })
+	mailerCfg := mailer.Config{DLQURL: dlqURL, FromAddress: FromAddress, Concurrency: 10,
+		RetryBudget: o.MailerRetryBudget, MetricsNamespace: "CognitoEmailOTP"}
+	handler := mailer.New(mailerCfg, awsCfg, templates.ForMailer(lib), sys.metrics)
+
+	sqsClient := sqs.NewFromConfig(awsCfg)
+	mapping := o.Mapping
+	mapping.QueueURL, mapping.QueueARN, mapping.Region = queueURL, sys.SQS.QueueARN(SendQueue), awslocal.Region
+	sys.Mapping = &esm.Poller{Config: mapping, SQS: sqsClient, Function: lambda.NewHandler(handler.Handle),
+		Log: slog.New(slog.NewJSONHandler(o.Logs, nil))}
+	sys.queues = ops.Queues{Client: sqsClient, SendQueue: queueURL, DeadLetterQueue: dlqURL, ShortPoll: true}
+	return nil
+}
+
+// hmacKey keeps the triggers' key in the data dir, so sign-ins in progress
+// survive a restart; without one it lives in memory.
+func hmacKey(dataDir string) ([]byte, error) {
+	path := ""
+	if dataDir != "" {
+		path = filepath.Join(dataDir, "hmac-key")
+		if b, err := os.ReadFile(path); err == nil && len(b) >= triggers.MinKeyBytes {
+			return b, nil
+		}
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, err
+	}
+	key := []byte(hex.EncodeToString(raw))
+	if path != "" {
+		if err := os.WriteFile(path, key, 0o600); err != nil {
+			return nil, fmt.Errorf("save HMAC key: %w", err)
+		}
+	}
+	return key, nil
+}
+
+func or(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+func orDur(v, def time.Duration) time.Duration {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+func (sys *System) routes(o Options) http.Handler {
+	mux := http.NewServeMux()
+	outbox := sys.SES.OutboxHandler("/outbox")
+	mux.Handle("/outbox", outbox)
+	mux.Handle("/outbox/", outbox)
+	mux.Handle("/v2/email/", sys.SES)
+	mux.Handle("/"+PoolID+"/", sys.Cognito)
+	opsPage := web.Ops(sys)
+	mux.Handle("/ops", opsPage)
+	mux.Handle("/ops/", opsPage)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	var demo *web.DemoUser
+	if sys.DemoUser != nil {
+		demo = &web.DemoUser{Username: sys.DemoUser.Email, Password: sys.DemoUser.Password}
+	}
+	signIn := web.SignIn(web.SignInConfig{UserPoolID: PoolID, ClientID: sys.Clients[0].ID, DemoUser: demo})
+	mux.Handle("/", signIn)
+	// AWS APIs share the root path and differ by X-Amz-Target, as they do
+	// behind a single LocalStack-style endpoint.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		target := r.Header.Get("X-Amz-Target")
+		switch {
+		case strings.HasPrefix(target, sqslocal.TargetPrefix):
+			sys.SQS.ServeHTTP(w, r)
+		case strings.HasPrefix(target, cognitoidp.TargetPrefix):
+			sys.Cognito.ServeHTTP(w, r)
+		case r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "":
+			sys.Cognito.ServeHTTP(w, r) // CORS preflight from a page on another origin
+		default:
+			mux.ServeHTTP(w, r)
+		}
+	})
+}
+
+// Close stops serving and polling.
+func (sys *System) Close() error {
+	sys.cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := sys.http.Shutdown(ctx)
+	sys.wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Queues is the send queue and its DLQ, for operators' tools.
+func (sys *System) Queues() ops.Queues { return sys.queues }

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/awslocal"
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/otplocal"
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/seslocal"
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/signin"
+	"github.com/cognito-email-otp/cognito-email-otp/mailer/ops"
+)
+
+func otpctl(t *testing.T, stdinText string, args ...string) (int, string) {
+	t.Helper()
+	stdin = strings.NewReader(stdinText)
+	var out, errOut bytes.Buffer
+	code := run(t.Context(), args, &out, &errOut)
+	return code, out.String() + errOut.String()
+}
+
+// TestOperatorRecoversFromAnSESOutage is issue 6's scenario against
+// otp-local: with SES failing, real sign-ins' codes and two poison messages
+// end in the DLQ; the operator sees them without codes, fixes SES, redrives
+// the retryable ones, and the users finish signing in with the emails that
+// arrive.
+func TestOperatorRecoversFromAnSESOutage(t *testing.T) {
+	sys, err := otplocal.Start(context.Background(), otplocal.Options{
+		Addr: "127.0.0.1:0", Seed: otplocal.DefaultSeed(),
+		SES:             seslocal.Faults{FailRate: 1, FailStatus: 503},
+		QueueVisibility: time.Second, MailerRetryBudget: 50 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sys.Close() })
+	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+	defer cancel()
+	endpoint := []string{"--endpoint", sys.URL}
+
+	// Two users sign in; their codes cannot be sent.
+	client := signin.Client{Cognito: cip.NewFromConfig(awslocal.Config(sys.URL)), PoolID: otplocal.PoolID, ClientID: sys.Clients[0].ID}
+	users := []string{"demo@example.com", "lena@example.com"}
+	var attempts []*signin.Attempt
+	for _, u := range users {
+		a, err := client.Start(ctx, u, otplocal.DemoPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		attempts = append(attempts, a)
+	}
+	// Two poison messages, one carrying something code-like.
+	q := sqs.NewFromConfig(awslocal.Config(sys.URL))
+	for _, body := range []string{`{"v":1,"code":"555123"`, `{"v":9,"code":"555456"}`} {
+		if _, err := q.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(sys.Queues().SendQueue), MessageBody: aws.String(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The poison goes to the DLQ at once; the real ones after maxReceiveCount
+	// deliveries. queue status exits 1 while dead letters wait.
+	for {
+		code, out := otpctl(t, "", append([]string{"--json", "queue", "status"}, endpoint...)...)
+		var status []ops.QueueStatus
+		_ = json.Unmarshal([]byte(out), &status)
+		if code == exitProblems && len(status) == 2 && status[1].Visible == 4 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("dead letters did not arrive: exit %d, %s", code, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	code, out := otpctl(t, "", append([]string{"--json", "dlq", "list"}, endpoint...)...)
+	var dead []ops.DeadLetter
+	if err := json.Unmarshal([]byte(out), &dead); err != nil || code != exitOK {
+		t.Fatalf("dlq list: exit %d, %v\n%s", code, err, out)
+	}
+	reasons := map[string]int{}
+	for _, d := range dead {
+		reasons[d.Reason]++
+	}
+	if fmt.Sprint(reasons) != "map[malformed:1 max_receives:2 unknown_version:1]" {
+		t.Errorf("dead letters by reason %v", reasons)
+	}
+	// Every code on the DLQ, read behind otpctl's back, is absent from its output.
+	raw, _ := sys.SQS.Messages(otplocal.DeadLetters)
+	codes := regexp.MustCompile(`"code":"(\d+)"`)
+	for _, m := range raw {
+		for _, c := range codes.FindAllStringSubmatch(m.Body, -1) {
+			if strings.Contains(out, c[1]) {
+				t.Errorf("dlq list shows a code: %s", c[1])
+			}
+		}
+	}
+	_, table := otpctl(t, "", append([]string{"dlq", "list"}, endpoint...)...)
+	if !strings.Contains(table, "max_receives") || !strings.Contains(table, "d***@example.com") || strings.Contains(table, "demo@example.com") {
+		t.Errorf("dlq list table:\n%s", table)
+	}
+
+	// Without confirmation nothing moves.
+	if code, out := otpctl(t, "n\n", append([]string{"dlq", "redrive", "--reason", "max_receives"}, endpoint...)...); code != exitProblems || !strings.Contains(out, "not confirmed") {
+		t.Errorf("unconfirmed redrive: exit %d\n%s", code, out)
+	}
+
+	// SES recovers; the operator redrives what can now be delivered.
+	if err := sys.SetSESFaults(0, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	code, out = otpctl(t, "", append([]string{"dlq", "redrive", "--reason", "max_receives", "--yes"}, endpoint...)...)
+	if code != exitOK || !strings.Contains(out, "moved 2 dead letters") {
+		t.Fatalf("redrive: exit %d\n%s", code, out)
+	}
+	for i, u := range users {
+		e, err := signin.WaitEmail(ctx, sys.SES.Outbox(), u, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := attempts[i].Answer(ctx, signin.CodeIn(e), nil); err != nil || attempts[i].Result == nil {
+			t.Errorf("%s could not finish signing in with the redriven code: %v", u, err)
+		}
+	}
+	// The poison stays for a human to look at.
+	if code, out := otpctl(t, "", append([]string{"--json", "queue", "status"}, endpoint...)...); code != exitProblems || !strings.Contains(out, `"visible": 2`) {
+		t.Errorf("after redrive: exit %d\n%s", code, out)
+	}
+}
