@@ -185,13 +185,13 @@ func (c *Create) issue(ctx context.Context, ev events.CognitoEventUserPoolsCreat
 		MAC:         codeMAC(c.Key, id, code),
 	}
 	sr := mailer.SendRequest{
-		V:         mailer.SendRequestVersion,
-		ID:        id,
-		Tenant:    tenant,
-		Locale:    loc,
-		To:        email,
-		Name:      mailer.CleanName(displayName(ev.Request.UserAttributes)),
-		Code:      mailer.Code(code),
+		V:      mailer.SendRequestVersion,
+		ID:     id,
+		Tenant: tenant,
+		Locale: loc,
+		To:     email,
+		Name:   mailer.CleanName(displayName(ev.Request.UserAttributes)),
+		Code:   mailer.Code(code),
 		// The precise time, not the round's whole second: the mailer's
 		// time-to-send metric starts here.
 		IssuedAt:  now.UTC(),
