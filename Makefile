@@ -1,37 +1,68 @@
 # cognito-email-otp. The two commands a newcomer needs:
 #   make run    start the whole system locally (otp-local) and print where to look
-#   make test   vet, lint and test everything, installing what the tests need
+#   make test   lint and test everything, installing what the tests need
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-GO        ?= go
-BIN       := bin
-LAMBDAS   := define create verify mailer
+GO      ?= go
+BIN     := bin
+LAMBDAS := define create verify mailer
 # Lambda builds as AWS SAM's provided.al2023 runtime expects: one static,
-# stripped bootstrap per function, no RPC shim.
+# stripped bootstrap per function, without the RPC shim.
 LAMBDA_ENV   := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
-E2E_DIR   := deploy/local/e2e
 
 pkg_define := ./triggers/define
 pkg_create := ./triggers/create
 pkg_verify := ./triggers/verify
 pkg_mailer := ./mailer/function
 
+E2E_DIR := deploy/local/e2e
+UI_DIR  := deploy/local/web/ui
+UI_JS   := deploy/local/web/dist/app.js
+GO_SRC  := $(shell find . -name '*.go' -not -path '*/node_modules/*' 2>/dev/null)
+
 .PHONY: help
 help: ## list targets
-	@grep -hE '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+## --- run --------------------------------------------------------------------
+
+.PHONY: run
+run: $(BIN)/otp-local $(BIN)/otpctl ## start otp-local on 127.0.0.1:7070 with the demo seed (Ctrl-C stops it)
+	$(BIN)/otp-local --data-dir .otp-local
+
+$(BIN)/otp-local: $(GO_SRC) $(UI_JS) go.mod go.sum
+	$(GO) build -o $@ ./deploy/local
+
+$(BIN)/otpctl: $(GO_SRC) go.mod go.sum
+	$(GO) build -o $@ ./mailer/otpctl
+
+.PHONY: ui
+ui: $(UI_JS) ## build the sign-in page (Amplify v6, esbuild) that otp-local embeds
+
+$(UI_JS): $(UI_DIR)/src/app.js $(UI_DIR)/node_modules/.package-lock.json
+	cd $(UI_DIR) && npm run --silent build
+
+$(UI_DIR)/node_modules/.package-lock.json: $(UI_DIR)/package.json $(UI_DIR)/package-lock.json
+	cd $(UI_DIR) && npm ci --no-audit --no-fund
+	@touch $@
+
+## --- build and deploy -------------------------------------------------------
 
 .PHONY: build
-build: $(addprefix $(BIN)/lambda/,$(addsuffix /bootstrap,$(LAMBDAS))) ## build the four Lambda bootstraps (linux/arm64)
+build: $(addprefix $(BIN)/lambda/,$(addsuffix /bootstrap,$(LAMBDAS))) $(BIN)/otp-local $(BIN)/otpctl ## build the four Lambda bootstraps (linux/arm64), otp-local and otpctl
 
-$(BIN)/lambda/%/bootstrap: FORCE
+$(BIN)/lambda/%/bootstrap: $(GO_SRC) go.mod go.sum
 	@mkdir -p $(@D)
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $@ $(pkg_$*)
 
-.PHONY: FORCE
-FORCE:
+.PHONY: package
+package: $(addprefix $(BIN)/lambda/,$(addsuffix /bootstrap,$(LAMBDAS))) ## build what deploy/template.yaml deploys; then: sam deploy --guided --template-file deploy/template.yaml
+	@ls -l $(BIN)/lambda/*/bootstrap
+
+## --- test -------------------------------------------------------------------
 
 .PHONY: e2e-deps
 e2e-deps: $(E2E_DIR)/node_modules/.package-lock.json ## install the npm packages of the node and browser tests
@@ -40,16 +71,35 @@ $(E2E_DIR)/node_modules/.package-lock.json: $(E2E_DIR)/package.json $(E2E_DIR)/p
 	@touch $@
 
 .PHONY: chromium
-chromium: ## install Debian's chromium if it is missing
+chromium: ## install Debian's chromium if it is missing (browser tests, previews)
 	@scripts/ensure-chromium.sh
 
 .PHONY: lint
 lint: ## gofmt, go vet and staticcheck
-	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './$(E2E_DIR)/*')); \
-	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	@unformatted=$$(gofmt -l $(GO_SRC)); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 
+.PHONY: check-templates
+check-templates: ## run the template checker over the embedded sets (must pass) and the broken test set (must fail)
+	$(GO) run ./mailer/otpctl templates check
+	@out=$$($(GO) run ./mailer/otpctl templates check templates/testdata/broken 2>&1) && { echo "$$out"; echo "the broken set passed the checker"; exit 1; }; \
+	  echo "$$out"; grep -q 'missing key' <<<"$$out" && grep -q 'unknown placeholder' <<<"$$out"
+
 .PHONY: test
-test: e2e-deps chromium lint ## everything CI runs: lint, unit, protocol and browser tests
-	OTP_E2E=require $(GO) test -race -count=1 ./...
+test: e2e-deps chromium ui lint check-templates ## everything CI runs: lint, template checks, unit, protocol and browser tests
+	OTP_E2E=require $(GO) test -race -count=1 -timeout 20m ./...
+
+## --- docs and measurements -------------------------------------------------
+
+.PHONY: previews
+previews: chromium ## write every template set x locale to build/previews, with screenshots
+	scripts/previews.sh
+
+.PHONY: screenshots
+screenshots: e2e-deps chromium ui ## refresh the README's sign-in and ops screenshots in docs/img
+	OTP_E2E=require UPDATE_SCREENSHOTS=1 $(GO) test -count=1 -run TestBrowserSignIn ./deploy/local/otplocal
+
+.PHONY: clean
+clean: ## remove build outputs and otp-local's data
+	rm -rf $(BIN) build .otp-local deploy/local/web/dist/app.js deploy/local/web/dist/app.js.map

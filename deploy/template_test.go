@@ -8,8 +8,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"go/parser"
-	"go/token"
+	"go/build"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -95,14 +94,14 @@ func TestEveryFunctionIsABuiltBinary(t *testing.T) {
 		if got, want := props(t, tpl, fn.resource)["CodeUri"], "../bin/lambda/"+fn.name+"/"; got != want {
 			t.Errorf("%s CodeUri %v, want %s (where `make build` writes its bootstrap)", fn.resource, got, want)
 		}
-		pkg := regexp.MustCompile(`(?m)^pkg_` + fn.name + `\s*:=\s*(\S+)$`).FindSubmatch(makefile)
-		if pkg == nil {
+		path := regexp.MustCompile(`(?m)^pkg_` + fn.name + `\s*:=\s*(\S+)$`).FindSubmatch(makefile)
+		if path == nil {
 			t.Errorf("Makefile has no pkg_%s", fn.name)
 			continue
 		}
-		dir := filepath.Join("..", string(pkg[1]))
-		pkgs, err := parser.ParseDir(token.NewFileSet(), dir, nil, parser.PackageClauseOnly)
-		if err != nil || pkgs["main"] == nil {
+		dir := filepath.Join("..", string(path[1]))
+		pkg, err := build.ImportDir(dir, 0)
+		if err != nil || pkg.Name != "main" {
 			t.Errorf("%s: %s is not a main package (%v)", fn.name, dir, err)
 		}
 	}
