@@ -252,7 +252,7 @@ func TestIAMGrantsOnlyWhatEachFunctionCalls(t *testing.T) {
 		"DefineFunction": nil,
 		"CreateFunction": {
 			{"secretsmanager:GetSecretValue", "Ref:HmacKeySecret"}, // triggers.SecretGetter
-			{"sqs:SendMessage", "GetAtt:SendQueue.Arn"},            // mailer.SQSSendAPI via mailer.Queue
+			{"sqs:SendMessage", "GetAtt:SendQueue.Arn"},            // queue.SendMessageAPI via mailer.Queue
 		},
 		"VerifyFunction": {
 			{"secretsmanager:GetSecretValue", "Ref:HmacKeySecret"},

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
+	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
 )
 
 // Reason says why a message went to the dead-letter queue. The set is
@@ -41,14 +42,14 @@ func (e *PermanentError) Unwrap() error { return e.Err }
 
 func permanent(reason Reason, err error) error { return &PermanentError{Reason: reason, Err: err} }
 
-// decodeReason maps a DecodeSendRequest error to its dead-letter reason.
+// decodeReason maps a contract.DecodeSendRequest error to its dead-letter reason.
 func decodeReason(err error) Reason {
 	switch {
-	case errors.Is(err, ErrUnknownVersion):
+	case errors.Is(err, contract.ErrUnknownVersion):
 		return ReasonUnknownVersion
-	case errors.Is(err, ErrInvalidRecipient):
+	case errors.Is(err, contract.ErrInvalidRecipient):
 		return ReasonInvalidRecipient
-	case errors.Is(err, ErrInvalidRequest):
+	case errors.Is(err, contract.ErrInvalidRequest):
 		return ReasonInvalidRequest
 	}
 	return ReasonMalformed

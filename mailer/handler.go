@@ -17,6 +17,7 @@ import (
 	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
 )
 
 // Email is a rendered message, ready for SES.
@@ -36,12 +37,17 @@ type Email struct {
 // Renderer turns a send request into an email. The templates package
 // provides the production one.
 type Renderer interface {
-	Render(ctx context.Context, r SendRequest) (Email, error)
+	Render(ctx context.Context, r contract.SendRequest) (Email, error)
 }
 
 // SESAPI is the one SES v2 call the mailer makes.
 type SESAPI interface {
 	SendEmail(ctx context.Context, in *sesv2.SendEmailInput, opts ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error)
+}
+
+// DLQAPI is the one call the mailer makes to its dead-letter queue.
+type DLQAPI interface {
+	SendMessage(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
 }
 
 // Handler is the mailer Lambda: an SQS batch handler that reports
@@ -50,7 +56,7 @@ type Handler struct {
 	Config   Config
 	Renderer Renderer
 	SES      SESAPI
-	DLQ      SQSSendAPI
+	DLQ      DLQAPI
 	Metrics  *Metrics
 	Log      *slog.Logger
 
@@ -107,7 +113,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		}
 	}
 	if err := h.Metrics.emit(h.now(), results); err != nil {
-		h.Log.ErrorContext(ctx, "metrics not written", slog.String(fieldError, ScrubAddresses(err.Error())))
+		h.Log.ErrorContext(ctx, "metrics not written", slog.String(fieldError, contract.ScrubAddresses(err.Error())))
 	}
 	return resp, nil
 }
@@ -115,7 +121,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 // process takes one message to its end.
 func (h *Handler) process(ctx context.Context, msg events.SQSMessage) result {
 	log := h.Log.With(slog.String(fieldMessageID, msg.MessageId))
-	req, err := DecodeSendRequest([]byte(msg.Body))
+	req, err := contract.DecodeSendRequest([]byte(msg.Body))
 	if err != nil {
 		return h.deadLetter(ctx, log, msg, "", permanent(decodeReason(err), err), 0)
 	}
@@ -167,18 +173,18 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) result {
 	case errors.Is(err, errExpiredWhileRetrying):
 		res.outcome = OutcomeExpired
 		log.WarnContext(ctx, "code expired while retrying", slog.String("outcome", string(res.outcome)),
-			slog.Int(fieldAttempts, attempts), slog.String(fieldError, ScrubAddresses(err.Error())))
+			slog.Int(fieldAttempts, attempts), slog.String(fieldError, contract.ScrubAddresses(err.Error())))
 	default:
 		res.outcome = OutcomeRetryLater
 		log.WarnContext(ctx, "send failed, SQS will redeliver", slog.String("outcome", string(res.outcome)),
-			slog.Int(fieldAttempts, attempts), slog.String(fieldError, ScrubAddresses(err.Error())))
+			slog.Int(fieldAttempts, attempts), slog.String(fieldError, contract.ScrubAddresses(err.Error())))
 	}
 	return res
 }
 
 // sendInput builds the SES request. The From name may hold any Unicode;
 // net/mail encodes it (RFC 2047) so it cannot break the header.
-func (h *Handler) sendInput(req SendRequest, e Email) (*sesv2.SendEmailInput, error) {
+func (h *Handler) sendInput(req contract.SendRequest, e Email) (*sesv2.SendEmailInput, error) {
 	from, err := h.fromAddress(e)
 	if err != nil {
 		return nil, permanent(ReasonRenderFailed, err)
@@ -293,7 +299,7 @@ func (h *Handler) deadLetter(ctx context.Context, log *slog.Logger, msg events.S
 		reason = perm.Reason
 	}
 	res := result{tenant: tenantOrUnknown(tenant), outcome: DeadLettered(reason), retries: retries}
-	why := ScrubAddresses(cause.Error())
+	why := contract.ScrubAddresses(cause.Error())
 	attrs := map[string]sqstypes.MessageAttributeValue{
 		AttrReason:          stringAttr(string(reason)),
 		AttrError:           stringAttr(truncate(why, 1000)),
@@ -301,7 +307,7 @@ func (h *Handler) deadLetter(ctx context.Context, log *slog.Logger, msg events.S
 		AttrDeadLetteredAt:  stringAttr(h.now().UTC().Format(time.RFC3339)),
 	}
 	if tenant != "" {
-		attrs[AttrTenant] = stringAttr(tenant)
+		attrs[contract.AttrTenant] = stringAttr(tenant)
 	}
 	if v := msg.Attributes["SentTimestamp"]; v != "" {
 		attrs[AttrFirstSent] = numberAttr(v)
@@ -321,7 +327,7 @@ func (h *Handler) deadLetter(ctx context.Context, log *slog.Logger, msg events.S
 	if err != nil {
 		res.outcome = OutcomeRetryLater
 		log.ErrorContext(ctx, "dead-letter queue unreachable, SQS will redeliver", slog.String("outcome", string(res.outcome)),
-			slog.String(fieldReason, string(reason)), slog.String(fieldError, why), slog.String("dlq_error", ScrubAddresses(err.Error())))
+			slog.String(fieldReason, string(reason)), slog.String(fieldError, why), slog.String("dlq_error", contract.ScrubAddresses(err.Error())))
 		return res
 	}
 	log.WarnContext(ctx, "dead-lettered", slog.String("outcome", string(res.outcome)),

@@ -23,6 +23,7 @@ import (
 	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
 )
 
 var t0 = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
@@ -91,7 +92,7 @@ func (f *fakeDLQ) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...
 
 type fakeRenderer struct{ err error }
 
-func (f fakeRenderer) Render(_ context.Context, r SendRequest) (Email, error) {
+func (f fakeRenderer) Render(_ context.Context, r contract.SendRequest) (Email, error) {
 	if f.err != nil {
 		return Email{}, f.err
 	}
@@ -142,16 +143,16 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 	return l.b.Write(p)
 }
 
-func request(i int) SendRequest {
-	return SendRequest{V: 1, ID: fmt.Sprintf("req-%04d", i), Tenant: "acme", Locale: "de", To: fmt.Sprintf("user%d@example.com", i),
-		Name: "Rosa", Code: Code(fmt.Sprintf("%06d", 100000+i)), IssuedAt: t0, ExpiresAt: t0.Add(3 * time.Minute)}
+func request(i int) contract.SendRequest {
+	return contract.SendRequest{V: 1, ID: fmt.Sprintf("req-%04d", i), Tenant: "acme", Locale: "de", To: fmt.Sprintf("user%d@example.com", i),
+		Name: "Rosa", Code: contract.Code(fmt.Sprintf("%06d", 100000+i)), IssuedAt: t0, ExpiresAt: t0.Add(3 * time.Minute)}
 }
 
 func record(id, body string) events.SQSMessage {
 	return events.SQSMessage{MessageId: id, Body: body, Attributes: map[string]string{"SentTimestamp": "1795510800000", "ApproximateReceiveCount": "1"}}
 }
 
-func body(r SendRequest) string {
+func body(r contract.SendRequest) string {
 	b, err := json.Marshal(r)
 	if err != nil {
 		panic(err)
@@ -285,8 +286,8 @@ var digitRuns = regexp.MustCompile(`[0-9]+`)
 func TestSESRequestShape(t *testing.T) {
 	x := newHarness()
 	x.h.Config.ConfigurationSet = "otp-events"
-	x.h.Renderer = rendererFunc(func(r SendRequest) Email {
-		return Email{Subject: "Dein Code", HTML: "<b>x</b>", Text: "x", FromAddress: "login@acme.example", FromName: "Acme Anmeldung – Süd", Set: "acme", Locale: "de"}
+	x.h.Renderer = rendererFunc(func(r contract.SendRequest) Email {
+		return Email{Subject: "Dein contract.Code", HTML: "<b>x</b>", Text: "x", FromAddress: "login@acme.example", FromName: "Acme Anmeldung – Süd", Set: "acme", Locale: "de"}
 	})
 	if _, err := x.h.Handle(t.Context(), events.SQSEvent{Records: []events.SQSMessage{record("m-1", body(request(7)))}}); err != nil {
 		t.Fatal(err)
@@ -302,7 +303,7 @@ func TestSESRequestShape(t *testing.T) {
 	checks := []struct{ what, got, want string }{
 		{"from", aws.ToString(in.FromEmailAddress), "=?utf-8?q?Acme_Anmeldung_=E2=80=93_S=C3=BCd?= <login@acme.example>"},
 		{"to", in.Destination.ToAddresses[0], "user7@example.com"},
-		{"subject", aws.ToString(in.Content.Simple.Subject.Data), "Dein Code"},
+		{"subject", aws.ToString(in.Content.Simple.Subject.Data), "Dein contract.Code"},
 		{"configuration set", aws.ToString(in.ConfigurationSetName), "otp-events"},
 		{"ref header", aws.ToString(in.Content.Simple.Headers[0].Name) + ": " + aws.ToString(in.Content.Simple.Headers[0].Value), "X-Entity-Ref-ID: req-0007"},
 		{"tags", fmt.Sprint(tags), "map[locale:de request_id:req-0007 tenant:acme]"},
@@ -314,9 +315,11 @@ func TestSESRequestShape(t *testing.T) {
 	}
 }
 
-type rendererFunc func(SendRequest) Email
+type rendererFunc func(contract.SendRequest) Email
 
-func (f rendererFunc) Render(_ context.Context, r SendRequest) (Email, error) { return f(r), nil }
+func (f rendererFunc) Render(_ context.Context, r contract.SendRequest) (Email, error) {
+	return f(r), nil
+}
 
 func TestDeadLetterAttributes(t *testing.T) {
 	x := newHarness()
@@ -333,7 +336,7 @@ func TestDeadLetterAttributes(t *testing.T) {
 	if aws.ToString(m.MessageBody) != body(request(1)) {
 		t.Errorf("DLQ body %q: want the original body, so a redrive can still deliver it", aws.ToString(m.MessageBody))
 	}
-	want := map[string]string{AttrReason: "rejected", AttrTenant: "acme", AttrSourceMessageID: "m-9", AttrFirstSent: "1795510800000", AttrReceiveCount: "1"}
+	want := map[string]string{AttrReason: "rejected", contract.AttrTenant: "acme", AttrSourceMessageID: "m-9", AttrFirstSent: "1795510800000", AttrReceiveCount: "1"}
 	for k, v := range want {
 		if got := aws.ToString(m.MessageAttributes[k].StringValue); got != v {
 			t.Errorf("attribute %s = %q, want %q", k, got, v)

@@ -25,6 +25,7 @@ import (
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/sqslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/internal/nodetest"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer"
+	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
 	"github.com/cognito-email-otp/cognito-email-otp/templates"
 )
 
@@ -84,13 +85,13 @@ func loadTemplates(t testing.TB) mailer.Renderer {
 	return templates.ForMailer(lib)
 }
 
-func newRequest(i int, tenant, locale string, now time.Time) mailer.SendRequest {
-	return mailer.SendRequest{V: 1, ID: fmt.Sprintf("req%06d", i), Tenant: tenant, Locale: locale,
-		To: fmt.Sprintf("user%d@example.com", i), Name: "Rosa Díaz", Code: mailer.Code(fmt.Sprintf("%06d", 314159+i)),
+func newRequest(i int, tenant, locale string, now time.Time) contract.SendRequest {
+	return contract.SendRequest{V: 1, ID: fmt.Sprintf("req%06d", i), Tenant: tenant, Locale: locale,
+		To: fmt.Sprintf("user%d@example.com", i), Name: "Rosa Díaz", Code: contract.Code(fmt.Sprintf("%06d", 314159+i)),
 		IssuedAt: now, ExpiresAt: now.Add(3 * time.Minute)}
 }
 
-func records(reqs ...mailer.SendRequest) events.SQSEvent {
+func records(reqs ...contract.SendRequest) events.SQSEvent {
 	var ev events.SQSEvent
 	for i, r := range reqs {
 		b, _ := r.Encode()
@@ -109,7 +110,7 @@ func TestSendsThroughAnIndependentSESImplementation(t *testing.T) {
 	var logs bytes.Buffer
 	h := mailer.New(cfg, awslocal.Config(url), loadTemplates(t), &logs)
 	now := time.Now().UTC().Truncate(time.Second)
-	reqs := []mailer.SendRequest{newRequest(1, "acme", "de-AT", now), newRequest(2, "globex", "ar", now), newRequest(3, "unknown-tenant", "xx", now)}
+	reqs := []contract.SendRequest{newRequest(1, "acme", "de-AT", now), newRequest(2, "globex", "ar", now), newRequest(3, "unknown-tenant", "xx", now)}
 	resp, err := h.Handle(t.Context(), records(reqs...))
 	if err != nil || len(resp.BatchItemFailures) > 0 {
 		t.Fatalf("batch: %v %v\n%s", resp, err, logs.String())
@@ -131,7 +132,7 @@ func TestSendsThroughAnIndependentSESImplementation(t *testing.T) {
 		byTo[e.Destination.To[0]] = e
 	}
 	checks := []struct {
-		req                  mailer.SendRequest
+		req                  contract.SendRequest
 		subject, brand, from string
 	}{
 		{reqs[0], "Acme", "Acme", "acme"},
@@ -211,7 +212,7 @@ func BenchmarkBatchOfTen(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		now := time.Now()
-		var reqs []mailer.SendRequest
+		var reqs []contract.SendRequest
 		for range 10 {
 			i++
 			reqs = append(reqs, newRequest(i, []string{"acme", "globex", "default"}[i%3], "en", now))

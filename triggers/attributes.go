@@ -1,7 +1,6 @@
 package triggers
 
 import (
-	"regexp"
 	"strings"
 )
 
@@ -9,9 +8,22 @@ import (
 // user names a known tenant.
 const DefaultTenant = "default"
 
-// tenantPattern keeps tenant names to what a template set directory may be
-// called, so a user attribute can never become a path component.
-var tenantPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+// validTenant keeps tenant names to what a template set may be called
+// (^[a-z0-9][a-z0-9_-]{0,62}$), so a user attribute can never become a path
+// component. A loop, not a regexp: the pattern compiles to a large program
+// at every cold start.
+func validTenant(s string) bool {
+	if len(s) == 0 || len(s) > 63 || s[0] == '-' || s[0] == '_' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
 
 // Tenants resolves which tenant a sign-in belongs to.
 type Tenants struct {
@@ -31,12 +43,12 @@ const (
 // Resolve returns the tenant, where it came from, and a reason when a value
 // was present but refused.
 func (t Tenants) Resolve(clientID string, attrs map[string]string) (tenant, source, refused string) {
-	if v, ok := t.ByClient[clientID]; ok && tenantPattern.MatchString(v) {
+	if v, ok := t.ByClient[clientID]; ok && validTenant(v) {
 		return v, tenantFromClient, ""
 	}
 	if v, ok := attrs["custom:tenant"]; ok && v != "" {
 		v = strings.ToLower(strings.TrimSpace(v))
-		if tenantPattern.MatchString(v) {
+		if validTenant(v) {
 			return v, tenantFromAttribute, ""
 		}
 		refused = "custom:tenant is not a tenant name"
@@ -44,10 +56,32 @@ func (t Tenants) Resolve(clientID string, attrs map[string]string) (tenant, sour
 	return DefaultTenant, tenantFromDefault, refused
 }
 
-// localePattern accepts the characters of a BCP 47 tag (also with the
-// underscore that Java and POSIX locales use). The mailer does the real
-// matching; this only keeps hostile attribute values off the queue.
-var localePattern = regexp.MustCompile(`^[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8}){0,6}$`)
+// validLocale accepts the shape of a BCP 47 tag, also with the underscore
+// that Java and POSIX locales use: ^[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8}){0,6}$.
+// The mailer does the real matching; this only keeps hostile attribute
+// values off the queue.
+func validLocale(s string) bool {
+	if len(s) > 35 {
+		return false
+	}
+	parts := strings.FieldsFunc(s, func(r rune) bool { return r == '-' || r == '_' })
+	if len(parts) == 0 || len(parts) > 7 || strings.Count(s, "-")+strings.Count(s, "_") != len(parts)-1 {
+		return false
+	}
+	for i, p := range parts {
+		if len(p) < 1 || len(p) > 8 || i == 0 && len(p) < 2 {
+			return false
+		}
+		for j := 0; j < len(p); j++ {
+			c := p[j]
+			letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+			if !letter && (i == 0 || c < '0' || c > '9') {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // locale picks the user's locale attribute, then the client's
 // clientMetadata.locale, and returns "" when neither is usable, leaving the
@@ -62,7 +96,7 @@ func locale(attrs, clientMetadata map[string]string) (tag, refused string) {
 		if v == "" {
 			continue
 		}
-		if len(v) <= 35 && localePattern.MatchString(v) {
+		if validLocale(v) {
 			return strings.ReplaceAll(v, "_", "-"), refused
 		}
 		if refused == "" {

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
 // TestSendRequestFromAttributes checks what the mailer receives for a
@@ -127,13 +125,11 @@ func TestLoadCreateConfigFromEnvironment(t *testing.T) {
 }
 
 type fakeSecrets struct {
-	value *string
+	value string
 	err   error
 }
 
-func (f fakeSecrets) GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
-	return &secretsmanager.GetSecretValueOutput{SecretString: f.value}, f.err
-}
+func (f fakeSecrets) SecretString(context.Context, string) (string, error) { return f.value, f.err }
 
 func TestKeyLoad(t *testing.T) {
 	long := strings.Repeat("k", 40)
@@ -141,17 +137,16 @@ func TestKeyLoad(t *testing.T) {
 	tests := []struct {
 		name    string
 		key     Key
-		sm      SecretGetter
+		sm      SecretSource
 		want    string
 		wantErr string
 	}{
 		{"from the environment", Key{HMACKey: long}, nil, long, ""},
-		{"from Secrets Manager", Key{HMACSecretARN: "arn:aws:secretsmanager:us-east-1:1:secret:k"}, fakeSecrets{value: &long}, long, ""},
+		{"from Secrets Manager", Key{HMACSecretARN: "arn:aws:secretsmanager:us-east-1:1:secret:k"}, fakeSecrets{value: long}, long, ""},
 		{"both set", Key{HMACKey: long, HMACSecretARN: "arn"}, nil, "", "only one"},
 		{"neither set", Key{}, nil, "", "OTP_HMAC_KEY"},
 		{"too short", Key{HMACKey: short}, nil, "", "at least 32"},
 		{"secret read fails", Key{HMACSecretARN: "arn:x"}, fakeSecrets{err: errors.New("AccessDenied")}, "", "AccessDenied"},
-		{"binary secret", Key{HMACSecretARN: "arn:x"}, fakeSecrets{}, "", "no SecretString"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -185,6 +180,26 @@ func TestRoundMetadataRoundTrips(t *testing.T) {
 		strings.Replace(enc, "1795000180", "1794999999", 1)} {
 		if _, err := parseRound(bad); err == nil {
 			t.Errorf("parseRound(%q) accepted malformed metadata", bad)
+		}
+	}
+}
+
+func TestValidLocaleAndTenant(t *testing.T) {
+	for in, want := range map[string]bool{
+		"en": true, "de-AT": true, "pt_BR": true, "zh-Hans-CN": true, "es-419": true, "x": false, "e1": false,
+		"en-": false, "-en": false, "en--US": false, "en-US-": false, "toolonglang": false, "en-abcdefghi": false,
+		"a-b-c-d-e-f-g-h": false, "en\r\nX": false, "": false, "12": false,
+	} {
+		if got := validLocale(in); got != want {
+			t.Errorf("validLocale(%q) = %v, want %v", in, got, want)
+		}
+	}
+	for in, want := range map[string]bool{
+		"acme": true, "globex-eu": true, "a_b": true, "0day": true, "-acme": false, "_x": false, "Acme": false,
+		"../x": false, "a b": false, "": false, strings.Repeat("a", 63): true, strings.Repeat("a", 64): false,
+	} {
+		if got := validTenant(in); got != want {
+			t.Errorf("validTenant(%q) = %v, want %v", in, got, want)
 		}
 	}
 }

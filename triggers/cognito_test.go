@@ -15,8 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/cognito-email-otp/cognito-email-otp/mailer"
+	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
 )
 
 // testKey is an HMAC key for tests only.
@@ -43,11 +42,11 @@ func (c *fakeClock) Advance(d time.Duration) {
 // tests (the SQS path itself is tested against otp-local's SQS).
 type recordingQueue struct {
 	mu   sync.Mutex
-	sent []mailer.SendRequest
+	sent []contract.SendRequest
 	err  error
 }
 
-func (q *recordingQueue) Enqueue(_ context.Context, r mailer.SendRequest) error {
+func (q *recordingQueue) Enqueue(_ context.Context, r contract.SendRequest) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.err != nil {

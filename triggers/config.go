@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/kelseyhightower/envconfig"
 )
 
@@ -85,14 +84,16 @@ type Key struct {
 // security, 256 bits.
 const MinKeyBytes = 32
 
-// SecretGetter is the one Secrets Manager call the triggers make.
-type SecretGetter interface {
-	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+// SecretSource reads a secret's string value. triggers/secret implements
+// it with Secrets Manager; the package itself links no AWS client, so the
+// Define trigger does not pay for one at cold start.
+type SecretSource interface {
+	SecretString(ctx context.Context, id string) (string, error)
 }
 
 // Load returns the key bytes. sm is used only when the key comes from a
 // secret and may be nil otherwise. Errors never contain the key.
-func (k Key) Load(ctx context.Context, sm SecretGetter) ([]byte, error) {
+func (k Key) Load(ctx context.Context, sm SecretSource) ([]byte, error) {
 	var key string
 	switch {
 	case k.HMACKey != "" && k.HMACSecretARN != "":
@@ -103,14 +104,11 @@ func (k Key) Load(ctx context.Context, sm SecretGetter) ([]byte, error) {
 		if sm == nil {
 			return nil, errors.New("OTP_HMAC_SECRET_ARN is set but no Secrets Manager client was given")
 		}
-		out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &k.HMACSecretARN})
+		v, err := sm.SecretString(ctx, k.HMACSecretARN)
 		if err != nil {
 			return nil, fmt.Errorf("read HMAC key from secret %s: %w", k.HMACSecretARN, err)
 		}
-		if out.SecretString == nil {
-			return nil, fmt.Errorf("read HMAC key from secret %s: the secret has no SecretString", k.HMACSecretARN)
-		}
-		key = *out.SecretString
+		key = v
 	default:
 		return nil, errors.New("set OTP_HMAC_KEY (local runs) or OTP_HMAC_SECRET_ARN (AWS)")
 	}
@@ -187,8 +185,8 @@ func (c CreateConfig) Validate() error {
 
 func validateTenants(m map[string]string) error {
 	for client, tenant := range m {
-		if !tenantPattern.MatchString(tenant) {
-			return fmt.Errorf("OTP_TENANTS: client %s: tenant %q must match %s", client, tenant, tenantPattern)
+		if !validTenant(tenant) {
+			return fmt.Errorf("OTP_TENANTS: client %s: tenant %q must be 1..63 of a-z, 0-9, - and _, starting with a letter or digit", client, tenant)
 		}
 	}
 	return nil

@@ -11,13 +11,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-
-	"github.com/cognito-email-otp/cognito-email-otp/mailer"
+	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
 )
 
 // Enqueuer puts one send request on the mailer's queue.
 type Enqueuer interface {
-	Enqueue(ctx context.Context, r mailer.SendRequest) error
+	Enqueue(ctx context.Context, r contract.SendRequest) error
 }
 
 // Create is the Create Auth Challenge trigger.
@@ -76,7 +75,7 @@ func (c *Create) Handle(ctx context.Context, ev events.CognitoEventUserPoolsCrea
 		}
 	}
 	if err != nil {
-		outcomeLog(ctx, c.Log, slog.LevelError, "create", ev.CognitoEventUserPoolsHeader, tenant, gen, outcomeCreateFail, mailer.ScrubAddresses(err.Error()), extra...)
+		outcomeLog(ctx, c.Log, slog.LevelError, "create", ev.CognitoEventUserPoolsHeader, tenant, gen, outcomeCreateFail, contract.ScrubAddresses(err.Error()), extra...)
 		return ev, err
 	}
 	if note != "" {
@@ -97,7 +96,7 @@ func (c *Create) create(ctx context.Context, ev events.CognitoEventUserPoolsCrea
 		return resp, 0, "", "", errors.New("create: user not found; define should have failed the sign-in")
 	}
 	email := req.UserAttributes["email"]
-	if err := mailer.ValidateRecipient(email); err != nil {
+	if err := contract.ValidateRecipient(email); err != nil {
 		return resp, 0, "", "", fmt.Errorf("create: email attribute: %w", err)
 	}
 	if c.Config.RequireVerifiedEmail && req.UserAttributes["email_verified"] != "true" {
@@ -134,7 +133,7 @@ func (c *Create) create(ctx context.Context, ev events.CognitoEventUserPoolsCrea
 	resendIn := max(0, c.Config.ResendCooldown-now.Sub(next.IssuedAt))
 	resp = events.CognitoEventUserPoolsCreateAuthChallengeResponse{
 		PublicChallengeParameters: map[string]string{
-			ParamEmail:            mailer.MaskEmail(email),
+			ParamEmail:            contract.MaskEmail(email),
 			ParamCodeLength:       strconv.Itoa(c.Config.CodeLength),
 			ParamExpiresAt:        next.ExpiresAt.Format(time.RFC3339),
 			ParamExpiresInSeconds: strconv.Itoa(max(0, int(next.ExpiresAt.Sub(now).Seconds()))),
@@ -184,14 +183,14 @@ func (c *Create) issue(ctx context.Context, ev events.CognitoEventUserPoolsCreat
 		ExpiresAt:   issuedAt.Add(c.Config.CodeTTL),
 		MAC:         codeMAC(c.Key, id, code),
 	}
-	sr := mailer.SendRequest{
-		V:      mailer.SendRequestVersion,
+	sr := contract.SendRequest{
+		V:      contract.SendRequestVersion,
 		ID:     id,
 		Tenant: tenant,
 		Locale: loc,
 		To:     email,
-		Name:   mailer.CleanName(displayName(ev.Request.UserAttributes)),
-		Code:   mailer.Code(code),
+		Name:   contract.CleanName(displayName(ev.Request.UserAttributes)),
+		Code:   contract.Code(code),
 		// The precise time, not the round's whole second: the mailer's
 		// time-to-send metric starts here.
 		IssuedAt:  now.UTC(),

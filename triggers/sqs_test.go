@@ -11,7 +11,8 @@ import (
 
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/awslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/sqslocal"
-	"github.com/cognito-email-otp/cognito-email-otp/mailer"
+	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
+	"github.com/cognito-email-otp/cognito-email-otp/mailer/queue"
 )
 
 // TestCreateEnqueuesOnSQS runs a sign-in whose Create trigger enqueues with
@@ -27,7 +28,7 @@ func TestCreateEnqueuesOnSQS(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r := newRigWithQueue(t, mailer.Queue{Client: client, URL: aws.ToString(q.QueueUrl)})
+	r := newRigWithQueue(t, queue.SQS{Client: client, URL: aws.ToString(q.QueueUrl)})
 	s := r.signIn(t, copyAttrs(map[string]string{"custom:tenant": "globex", "locale": "fr-CA"})).start(true).password(true)
 	s.expect(stateWantCode)
 
@@ -41,7 +42,7 @@ func TestCreateEnqueuesOnSQS(t *testing.T) {
 		t.Fatalf("%d messages on the queue, want 1", len(out.Messages))
 	}
 	m := out.Messages[0]
-	req, err := mailer.DecodeSendRequest([]byte(aws.ToString(m.Body)))
+	req, err := contract.DecodeSendRequest([]byte(aws.ToString(m.Body)))
 	if err != nil {
 		t.Fatalf("queued body is not a send request: %v", err)
 	}
@@ -49,7 +50,7 @@ func TestCreateEnqueuesOnSQS(t *testing.T) {
 		t.Errorf("send request %v", req)
 	}
 	attrs := map[string]sqstypes.MessageAttributeValue(m.MessageAttributes)
-	if aws.ToString(attrs[mailer.AttrTenant].StringValue) != "globex" || aws.ToString(attrs[mailer.AttrVersion].StringValue) != "1" {
+	if aws.ToString(attrs[contract.AttrTenant].StringValue) != "globex" || aws.ToString(attrs[contract.AttrVersion].StringValue) != "1" {
 		t.Errorf("message attributes %v", attrs)
 	}
 	if strings.Contains(s.logs(), req.Code.Reveal()) {

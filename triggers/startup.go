@@ -1,34 +1,13 @@
 package triggers
 
 import (
-	"context"
 	"io"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
-	"github.com/cognito-email-otp/cognito-email-otp/mailer"
 )
 
-// LoadKey reads the HMAC key, from the environment or Secrets Manager.
-func LoadKey(ctx context.Context, k Key, awsCfg aws.Config) ([]byte, error) {
-	var sm SecretGetter
-	if k.HMACSecretARN != "" {
-		sm = secretsmanager.NewFromConfig(awsCfg)
-	}
-	return k.Load(ctx, sm)
-}
-
-// NewCreate wires the Create trigger to SQS. The Lambda main and otp-local
-// both build it here.
-func NewCreate(cfg CreateConfig, key []byte, awsCfg aws.Config, logs io.Writer) *Create {
-	return &Create{
-		Config: cfg,
-		Key:    key,
-		Queue:  mailer.Queue{Client: sqs.NewFromConfig(awsCfg), URL: cfg.QueueURL},
-		Log:    NewLogger(logs, cfg.LogLevel),
-	}
+// NewCreate builds the Create trigger around an enqueuer (queue.SQS on AWS
+// and in otp-local). The Lambda main and otp-local both build it here.
+func NewCreate(cfg CreateConfig, key []byte, q Enqueuer, logs io.Writer) *Create {
+	return &Create{Config: cfg, Key: key, Queue: q, Log: NewLogger(logs, cfg.LogLevel)}
 }
 
 // NewDefine builds the Define trigger.

@@ -1,17 +1,14 @@
 // Package startup holds the cold-start steps every Lambda main shares:
-// failing loudly on bad configuration, loading the SDK configuration once,
-// and the --check mode that measures start-up.
+// failing loudly on bad configuration, and the --check mode that measures
+// start-up. The SDK configuration is in package awsenv, so a function that
+// makes no AWS call links no SDK.
 package startup
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 )
 
 // Timeout bounds cold-start work that talks to AWS (reading the HMAC key),
@@ -28,15 +25,6 @@ func ExitOnError(function string, err error) {
 	slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error(function+" start-up failed",
 		slog.String("function", function), slog.String("outcome", "startup_failed"), slog.String("reason", err.Error()))
 	os.Exit(1)
-}
-
-// LoadAWS loads the SDK configuration from the Lambda environment.
-func LoadAWS(ctx context.Context) (aws.Config, error) {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		return cfg, fmt.Errorf("load AWS config: %w", err)
-	}
-	return cfg, nil
 }
 
 // Check reports whether the process was started with --check: the main

@@ -3,11 +3,11 @@
 package main
 
 import (
-	"context"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/cognito-email-otp/cognito-email-otp/internal/awsenv"
 	"github.com/cognito-email-otp/cognito-email-otp/internal/startup"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer"
 	"github.com/cognito-email-otp/cognito-email-otp/templates"
@@ -24,9 +24,7 @@ func main() {
 	}
 	lib, err := templates.Load(sources...)
 	startup.ExitOnError("mailer", err)
-	ctx, cancel := context.WithTimeout(context.Background(), startup.Timeout)
-	defer cancel()
-	awsCfg, err := startup.LoadAWS(ctx)
+	awsCfg, err := awsenv.Config()
 	startup.ExitOnError("mailer", err)
 	h := mailer.New(cfg, awsCfg, templates.ForMailer(lib), os.Stdout)
 	if startup.Check() {

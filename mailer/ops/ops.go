@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/cognito-email-otp/cognito-email-otp/mailer"
+	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
 )
 
 // SQSAPI is the SQS calls operators need.
@@ -215,8 +216,8 @@ func describe(m types.Message, now time.Time) DeadLetter {
 	d := DeadLetter{
 		MessageID: aws.ToString(m.MessageId),
 		Reason:    attr(mailer.AttrReason),
-		Tenant:    attr(mailer.AttrTenant),
-		Error:     mailer.ScrubAddresses(attr(mailer.AttrError)),
+		Tenant:    attr(contract.AttrTenant),
+		Error:     contract.ScrubAddresses(attr(mailer.AttrError)),
 	}
 	if d.Reason == "" {
 		d.Reason = ReasonMaxReceives
@@ -261,10 +262,10 @@ func redactBody(body string) (redacted, requestID, to string, expiresAt time.Tim
 		case redactedFields[k]:
 			fields[k] = "[redacted]"
 		case k == "to" && isString:
-			to = mailer.MaskEmail(s)
+			to = contract.MaskEmail(s)
 			fields[k] = to
 		case isString:
-			fields[k] = mailer.ScrubAddresses(s)
+			fields[k] = contract.ScrubAddresses(s)
 		case k != "v":
 			// Nested or numeric values are not part of the contract; a
 			// misplaced code could hide in them.
@@ -329,7 +330,7 @@ func (q Queues) Redrive(ctx context.Context, reason string) (int, error) {
 // dead-letter ones, which describe a failure that the redrive ends.
 func sendAttributes(m types.Message) map[string]types.MessageAttributeValue {
 	out := map[string]types.MessageAttributeValue{}
-	for _, k := range []string{mailer.AttrVersion, mailer.AttrTenant} {
+	for _, k := range []string{contract.AttrVersion, contract.AttrTenant} {
 		if v, ok := m.MessageAttributes[k]; ok {
 			out[k] = types.MessageAttributeValue{DataType: v.DataType, StringValue: v.StringValue}
 		}

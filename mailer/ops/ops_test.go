@@ -17,6 +17,7 @@ import (
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/awslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/sqslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer"
+	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
 )
 
 func setup(t *testing.T) (Queues, *sqs.Client) {
@@ -40,8 +41,8 @@ func setup(t *testing.T) (Queues, *sqs.Client) {
 }
 
 func sendRequest(code, to string, expires time.Time) string {
-	b, _ := json.Marshal(mailer.SendRequest{V: 1, ID: "req-" + to[:1], Tenant: "acme", To: to, Name: "Rosa Díaz",
-		Code: mailer.Code(code), IssuedAt: expires.Add(-3 * time.Minute), ExpiresAt: expires})
+	b, _ := json.Marshal(contract.SendRequest{V: 1, ID: "req-" + to[:1], Tenant: "acme", To: to, Name: "Rosa Díaz",
+		Code: contract.Code(code), IssuedAt: expires.Add(-3 * time.Minute), ExpiresAt: expires})
 	return string(b)
 }
 
@@ -117,7 +118,7 @@ func TestRedriveByReason(t *testing.T) {
 	}
 	out, _ := c.ReceiveMessage(t.Context(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.SendQueue), MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"}})
 	for _, m := range out.Messages {
-		if _, err := mailer.DecodeSendRequest([]byte(aws.ToString(m.Body))); err != nil {
+		if _, err := contract.DecodeSendRequest([]byte(aws.ToString(m.Body))); err != nil {
 			t.Errorf("redriven body is no longer a send request: %v", err)
 		}
 		if _, ok := m.MessageAttributes[mailer.AttrReason]; ok {

@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/awslocal"
-	"github.com/cognito-email-otp/cognito-email-otp/internal/startup"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer/ops"
 )
 
@@ -52,7 +52,7 @@ func (f queueFlags) open(ctx context.Context) (ops.Queues, error) {
 		cfg = awslocal.Config(*f.endpoint)
 	} else {
 		var err error
-		if cfg, err = startup.LoadAWS(ctx); err != nil {
+		if cfg, err = awsconfig.LoadDefaultConfig(ctx); err != nil {
 			return ops.Queues{}, err
 		}
 	}

@@ -7,18 +7,20 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/cognito-email-otp/cognito-email-otp/internal/awsenv"
 	"github.com/cognito-email-otp/cognito-email-otp/internal/startup"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers"
+	"github.com/cognito-email-otp/cognito-email-otp/triggers/secret"
 )
 
 func main() {
 	cfg, err := triggers.LoadVerifyConfig()
 	startup.ExitOnError("verify", err)
+	awsCfg, err := awsenv.Config()
+	startup.ExitOnError("verify", err)
 	ctx, cancel := context.WithTimeout(context.Background(), startup.Timeout)
 	defer cancel()
-	awsCfg, err := startup.LoadAWS(ctx)
-	startup.ExitOnError("verify", err)
-	key, err := triggers.LoadKey(ctx, cfg.Key, awsCfg)
+	key, err := secret.LoadKey(ctx, cfg.Key, awsCfg)
 	startup.ExitOnError("verify", err)
 	h := triggers.NewVerify(cfg, key, os.Stdout)
 	if startup.Check() {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cognito-email-otp/cognito-email-otp/mailer"
+	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
 )
 
 // NewUser is what seeding needs: a confirmed user with a password.
@@ -145,7 +145,7 @@ func (s *Server) signUp(_ context.Context, _ *http.Request, body []byte) (any, e
 		"UserConfirmed": false,
 		"UserSub":       u.Username,
 		"CodeDeliveryDetails": map[string]string{
-			"AttributeName": "email", "DeliveryMedium": "EMAIL", "Destination": mailer.MaskEmail(attrs["email"]),
+			"AttributeName": "email", "DeliveryMedium": "EMAIL", "Destination": contract.MaskEmail(attrs["email"]),
 		},
 	}, nil
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/web"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer/ops"
+	"github.com/cognito-email-otp/cognito-email-otp/mailer/queue"
 	"github.com/cognito-email-otp/cognito-email-otp/templates"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers"
 )
@@ -217,7 +218,7 @@ func (sys *System) build(o Options) error {
 	}
 	sys.Cognito.SetTriggers(cognitoidp.Triggers{
 		Define: lambda.NewHandler(triggers.NewDefine(defineCfg, o.Logs).Handle),
-		Create: lambda.NewHandler(triggers.NewCreate(createCfg, key, awsCfg, o.Logs).Handle),
+		Create: lambda.NewHandler(triggers.NewCreate(createCfg, key, queue.SQS{Client: sqs.NewFromConfig(awsCfg), URL: queueURL}, o.Logs).Handle),
 		Verify: lambda.NewHandler(triggers.NewVerify(triggers.VerifyConfig{}, key, o.Logs).Handle),
 	})
 

@@ -1,4 +1,12 @@
-package mailer
+// Package contract is the message the Create Auth Challenge trigger puts on
+// the send queue and the mailer takes off it: one versioned Go type, its JSON
+// form pinned by testdata/sendrequest-v1.json, and the cleaning and masking
+// rules both sides share. It imports no AWS SDK, so a trigger that needs only
+// the contract links no SES or SQS client.
+//
+// A Code prints as [redacted] everywhere but the JSON body; nothing here
+// quotes a body or a code in an error.
+package contract
 
 import (
 	"encoding/json"
@@ -8,9 +16,17 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
+)
+
+// Message attribute names on send requests. They let otpctl and the ops page
+// group messages by tenant without opening bodies, which hold codes.
+const (
+	AttrVersion = "otp_version"
+	AttrTenant  = "otp_tenant"
 )
 
 // SendRequestVersion is the only body version this build reads or writes.
@@ -266,11 +282,17 @@ func CleanName(s string) string {
 }
 
 // addressLike matches things that look like email addresses in free text.
-var addressLike = regexp.MustCompile(`[^\s<>()"',;:]+@[^\s<>()"',;:]+`)
+// It compiles on first use, not at every Lambda cold start.
+var addressLike = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`[^\s<>()"',;:]+@[^\s<>()"',;:]+`)
+})
 
 // ScrubAddresses masks every email address in s. Errors from SES quote
 // identities and recipients; they pass through this before they reach a
 // log line or a dead-letter attribute.
 func ScrubAddresses(s string) string {
-	return addressLike.ReplaceAllStringFunc(s, MaskEmail)
+	if !strings.Contains(s, "@") {
+		return s
+	}
+	return addressLike().ReplaceAllStringFunc(s, MaskEmail)
 }

@@ -1,4 +1,7 @@
-package mailer
+// Package queue puts send requests on the mailer's SQS queue. Only the
+// Create trigger (and otp-local) link it; the contract itself imports no
+// AWS SDK.
+package queue
 
 import (
 	"context"
@@ -8,29 +11,24 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
 )
 
-// Message attribute names on send requests. They let otpctl and the ops page
-// group messages by tenant without opening bodies, which hold codes.
-const (
-	AttrVersion = "otp_version"
-	AttrTenant  = "otp_tenant"
-)
-
-// SQSSendAPI is the one SQS call the Create trigger makes.
-type SQSSendAPI interface {
+// SendMessageAPI is the one SQS call the Create trigger makes.
+type SendMessageAPI interface {
 	SendMessage(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
 }
 
-// Queue enqueues send requests on the mailer's SQS queue.
-type Queue struct {
-	Client SQSSendAPI
+// SQS enqueues send requests on the mailer's queue.
+type SQS struct {
+	Client SendMessageAPI
 	URL    string
 }
 
 // Enqueue validates and sends one request. The error names the request id,
 // never the body.
-func (q Queue) Enqueue(ctx context.Context, r SendRequest) error {
+func (q SQS) Enqueue(ctx context.Context, r contract.SendRequest) error {
 	body, err := r.Encode()
 	if err != nil {
 		return fmt.Errorf("enqueue %s: %w", r.ID, err)
@@ -39,8 +37,8 @@ func (q Queue) Enqueue(ctx context.Context, r SendRequest) error {
 		QueueUrl:    aws.String(q.URL),
 		MessageBody: aws.String(string(body)),
 		MessageAttributes: map[string]types.MessageAttributeValue{
-			AttrVersion: {DataType: aws.String("Number"), StringValue: aws.String(strconv.Itoa(r.V))},
-			AttrTenant:  {DataType: aws.String("String"), StringValue: aws.String(r.Tenant)},
+			contract.AttrVersion: {DataType: aws.String("Number"), StringValue: aws.String(strconv.Itoa(r.V))},
+			contract.AttrTenant:  {DataType: aws.String("String"), StringValue: aws.String(r.Tenant)},
 		},
 	})
 	if err != nil {
