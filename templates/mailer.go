@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/cognito-email-otp/cognito-email-otp/mailer"
+	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
 )
 
 // ForMailer adapts a Library to the mailer's Renderer, so that the mailer
@@ -13,7 +14,7 @@ func ForMailer(l *Library) mailer.Renderer { return mailerRenderer{l} }
 
 type mailerRenderer struct{ lib *Library }
 
-func (m mailerRenderer) Render(_ context.Context, r mailer.SendRequest) (mailer.Email, error) {
+func (m mailerRenderer) Render(_ context.Context, r contract.SendRequest) (mailer.Email, error) {
 	e, err := m.lib.Render(Message{
 		Tenant: r.Tenant,
 		Locale: r.Locale,

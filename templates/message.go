@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/text/unicode/bidi"
 
-	"github.com/cognito-email-otp/cognito-email-otp/mailer"
+	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
 )
 
 // Message is what the mailer asks for: one code for one recipient.
@@ -70,7 +70,7 @@ func minutes(ttl time.Duration) int64 {
 }
 
 // MaxNameRunes bounds a cleaned display name.
-const MaxNameRunes = mailer.MaxNameRunes
+const MaxNameRunes = contract.MaxNameRunes
 
 const (
 	fsi = '\u2068' // first strong isolate
@@ -79,7 +79,7 @@ const (
 
 // CleanName is the send-request contract's cleaner: the name the email
 // shows is cleaned exactly as the trigger cleaned it before enqueueing.
-func CleanName(s string) string { return mailer.CleanName(s) }
+func CleanName(s string) string { return contract.CleanName(s) }
 
 // isolateName wraps the name in first-strong-isolate / pop-directional-isolate
 // when the surrounding text or the name is right-to-left, so that a Latin
