@@ -58,6 +58,16 @@ $(BIN)/lambda/%/bootstrap: $(GO_SRC) go.mod go.sum
 	@mkdir -p $(@D)
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $@ $(pkg_$*)
 
+# The same four functions built for this machine, for otp-local --functions
+# and the benchmarks that measure the real binaries' start-up and memory.
+HOST_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
+.PHONY: host-functions
+host-functions: $(addprefix $(BIN)/host/,$(addsuffix /bootstrap,$(LAMBDAS))) ## build the Lambda binaries for this machine (otp-local --functions bin/host)
+
+$(BIN)/host/%/bootstrap: $(GO_SRC) go.mod go.sum
+	@mkdir -p $(@D)
+	CGO_ENABLED=0 $(GO) build $(HOST_FLAGS) -o $@ $(pkg_$*)
+
 .PHONY: package
 package: $(addprefix $(BIN)/lambda/,$(addsuffix /bootstrap,$(LAMBDAS))) ## build what deploy/template.yaml deploys; then: sam deploy --guided --template-file deploy/template.yaml
 	@ls -l $(BIN)/lambda/*/bootstrap

@@ -4,6 +4,7 @@
 // outbox and ops pages. It listens on 127.0.0.1 only.
 //
 //	otp-local [flags]
+//	otp-local bench [-concurrency 1,10,50] [-functions bin/host] [-plot FILE]
 package main
 
 import (
@@ -26,6 +27,9 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "bench" {
+		return runBench(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("otp-local", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", env("OTP_LOCAL_ADDR", otplocal.DefaultAddr), "listen address, loopback only (env OTP_LOCAL_ADDR)")
@@ -36,6 +40,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	throttleRate := fs.Float64("ses-throttle-rate", envFloat("OTP_LOCAL_SES_THROTTLE_RATE", 0), "fraction of SES calls that are throttled (429)")
 	latency := fs.Duration("ses-latency", envDuration("OTP_LOCAL_SES_LATENCY", 0), "latency added to every SES call, e.g. 80ms")
 	quiet := fs.Bool("quiet", false, "do not print the triggers' and mailer's JSON logs")
+	functions := fs.String("functions", env("OTP_LOCAL_FUNCTIONS", ""), "run the real Lambda binaries from DIR/<name>/bootstrap (make host-functions: bin/host) instead of in-process handlers")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -60,7 +65,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	sys, err := otplocal.Start(ctx, otplocal.Options{
-		Addr: *addr, DataDir: *dataDir, Seed: seed, TemplatesDir: *templatesDir, Logs: logs,
+		Addr: *addr, DataDir: *dataDir, Seed: seed, TemplatesDir: *templatesDir, Logs: logs, FunctionsDir: *functions,
 		SES: seslocal.Faults{FailRate: *failRate, ThrottleRate: *throttleRate, Latency: *latency},
 	})
 	if err != nil {

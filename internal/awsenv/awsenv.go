@@ -36,4 +36,3 @@ func Config() (aws.Config, error) {
 	}
 	return cfg, nil
 }
-

@@ -348,7 +348,12 @@ func (s *Server) checkPasswordClaim(a *authSession, resp map[string]string) (boo
 	if err != nil {
 		return false, fault("InvalidParameterException", "TIMESTAMP format is invalid")
 	}
-	if d := s.cfg.Now().Sub(ts); d > 15*time.Minute || d < -15*time.Minute {
+	// The weekday must agree with the date, as Cognito checks. The clock is
+	// deliberately not compared with ours: replay is already impossible
+	// (the secret block is single-use, inside a session of at most 15
+	// minutes), and a widely used Go client, alexrudd/cognito-srp v4,
+	// writes the hour on a 12-hour clock, which Cognito accepts.
+	if ts.Weekday().String()[:3] != strings.SplitN(resp["TIMESTAMP"], " ", 2)[0] {
 		return false, fault("NotAuthorizedException", "Incorrect username or password.")
 	}
 	sig, err := base64.StdEncoding.DecodeString(resp["PASSWORD_CLAIM_SIGNATURE"])

@@ -242,6 +242,14 @@ func TestSignIn(t *testing.T) {
 			}
 			return p.answer(t.Context(), out.Session, answer, nil)
 		}, ""},
+		{"an afternoon TIMESTAMP from a client on a 12-hour clock signs in", func(t *testing.T, p *pool) (*cip.RespondToAuthChallengeOutput, error) {
+			p.clock.now = time.Date(2026, 11, 25, 21, 5, 7, 0, time.UTC) // cognito-srp writes "09:05:07"
+			out, err := p.signIn(t.Context(), email, password, nil)
+			if err != nil {
+				return nil, err
+			}
+			return p.answer(t.Context(), out.Session, answer, nil)
+		}, ""},
 		{"sign in by internal username", func(t *testing.T, p *pool) (*cip.RespondToAuthChallengeOutput, error) {
 			out, err := p.signIn(t.Context(), p.user.Username, password, nil)
 			if err != nil {

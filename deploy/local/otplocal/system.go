@@ -28,6 +28,7 @@ import (
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/awslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/cognitoidp"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/esm"
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/lambdart"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/seslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/sqslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/web"
@@ -76,6 +77,12 @@ type Options struct {
 	// Logs receives the triggers' and the mailer's JSON log lines, as
 	// CloudWatch Logs would. Default: discard.
 	Logs io.Writer
+	// FunctionsDir, when set, runs the real Lambda binaries instead of the
+	// handlers in-process: <dir>/{define,create,verify,mailer}/bootstrap,
+	// built for this machine (make host-functions), each behind its own
+	// Lambda Runtime API. Instances is how many of each (default 2).
+	FunctionsDir string
+	Instances    int
 }
 
 // System is a running otp-local.
@@ -89,6 +96,7 @@ type System struct {
 	DemoUser *SeedUser
 	queues   ops.Queues
 	metrics  *emfSink
+	runtimes []*lambdart.Runtime
 	http     *http.Server
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -216,11 +224,9 @@ func (sys *System) build(o Options) error {
 	if err := createCfg.Validate(); err != nil {
 		return err
 	}
-	sys.Cognito.SetTriggers(cognitoidp.Triggers{
-		Define: lambda.NewHandler(triggers.NewDefine(defineCfg, o.Logs).Handle),
-		Create: lambda.NewHandler(triggers.NewCreate(createCfg, key, queue.SQS{Client: sqs.NewFromConfig(awsCfg), URL: queueURL}, o.Logs).Handle),
-		Verify: lambda.NewHandler(triggers.NewVerify(triggers.VerifyConfig{}, key, o.Logs).Handle),
-	})
+	define := lambda.Handler(lambda.NewHandler(triggers.NewDefine(defineCfg, o.Logs).Handle))
+	create := lambda.Handler(lambda.NewHandler(triggers.NewCreate(createCfg, key, queue.SQS{Client: sqs.NewFromConfig(awsCfg), URL: queueURL}, o.Logs).Handle))
+	verify := lambda.Handler(lambda.NewHandler(triggers.NewVerify(triggers.VerifyConfig{}, key, o.Logs).Handle))
 
 	sources := []templates.Source{templates.Embedded()}
 	if o.TemplatesDir != "" {
@@ -234,12 +240,20 @@ func (sys *System) build(o Options) error {
 	sys.metrics = newEMFSink(func(line []byte) { _, _ = logs.Write(line) })
 	mailerCfg := mailer.Config{DLQURL: dlqURL, FromAddress: FromAddress, Concurrency: 10,
 		RetryBudget: o.MailerRetryBudget, MetricsNamespace: "CognitoEmailOTP"}
-	handler := mailer.New(mailerCfg, awsCfg, templates.ForMailer(lib), sys.metrics)
+	var mailerFn esm.Function = lambda.NewHandler(mailer.New(mailerCfg, awsCfg, templates.ForMailer(lib), sys.metrics).Handle)
+	if o.FunctionsDir != "" {
+		fns, err := sys.startFunctions(o, defineCfg, createCfg, mailerCfg, key)
+		if err != nil {
+			return err
+		}
+		define, create, verify, mailerFn = fns[0], fns[1], fns[2], fns[3]
+	}
+	sys.Cognito.SetTriggers(cognitoidp.Triggers{Define: define, Create: create, Verify: verify})
 
 	sqsClient := sqs.NewFromConfig(awsCfg)
 	mapping := o.Mapping
 	mapping.QueueURL, mapping.QueueARN, mapping.Region = queueURL, sys.SQS.QueueARN(SendQueue), awslocal.Region
-	sys.Mapping = &esm.Poller{Config: mapping, SQS: sqsClient, Function: lambda.NewHandler(handler.Handle),
+	sys.Mapping = &esm.Poller{Config: mapping, SQS: sqsClient, Function: mailerFn,
 		Log: slog.New(slog.NewJSONHandler(o.Logs, nil))}
 	sys.queues = ops.Queues{Client: sqsClient, SendQueue: queueURL, DeadLetterQueue: dlqURL, ShortPoll: true}
 	return nil
@@ -316,13 +330,16 @@ func (sys *System) routes(o Options) http.Handler {
 	})
 }
 
-// Close stops serving and polling.
+// Close stops serving and polling, and the function processes.
 func (sys *System) Close() error {
 	sys.cancel()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := sys.http.Shutdown(ctx)
 	sys.wg.Wait()
+	for _, rt := range sys.runtimes {
+		_ = rt.Close()
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

@@ -224,6 +224,28 @@ func (o *Outbox) Wait(ctx context.Context, match func(Email) bool) (Email, error
 	}
 }
 
+// Since blocks until the outbox holds more than n emails and returns those
+// after the first n, in arrival order. A reader that follows the outbox
+// (otp-local bench, say) pays for each email once, where Wait re-examines
+// them all on every arrival.
+func (o *Outbox) Since(ctx context.Context, n int) ([]Email, error) {
+	for {
+		o.mu.Lock()
+		if len(o.emails) > n {
+			out := append([]Email(nil), o.emails[n:]...)
+			o.mu.Unlock()
+			return out, nil
+		}
+		added := o.added
+		o.mu.Unlock()
+		select {
+		case <-added:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("seslocal: wait for email %d: %w", n+1, ctx.Err())
+		}
+	}
+}
+
 // Clear deletes every email, from disk too.
 func (o *Outbox) Clear() error {
 	o.mu.Lock()

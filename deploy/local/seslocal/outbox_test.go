@@ -106,6 +106,35 @@ func TestOutboxWait(t *testing.T) {
 	})
 }
 
+func TestOutboxSince(t *testing.T) {
+	e := newSES(t, seslocal.Options{})
+	o := e.srv.Outbox()
+	first := e.send(simple("a@example.com", "one"))
+	got, err := o.Since(ctx(t), 0)
+	if err != nil || len(got) != 1 || got[0].ID != first {
+		t.Fatalf("Since(0) = %v, %v; want the one email", got, err)
+	}
+	done := make(chan []seslocal.Email, 1)
+	go func() {
+		list, _ := o.Since(context.Background(), 1)
+		done <- list
+	}()
+	select {
+	case list := <-done:
+		t.Fatalf("Since(1) returned %d emails before a second arrived", len(list))
+	case <-time.After(20 * time.Millisecond):
+	}
+	second := e.send(simple("b@example.com", "two"))
+	if list := <-done; len(list) != 1 || list[0].ID != second {
+		t.Errorf("Since(1) = %v, want only the second email %s", list, second)
+	}
+	c, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := o.Since(c, 2); err == nil {
+		t.Error("Since past the end did not end with its context")
+	}
+}
+
 func TestOutboxPersistence(t *testing.T) {
 	dir := t.TempDir()
 	e := newSES(t, seslocal.Options{DataDir: dir})

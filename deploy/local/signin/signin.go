@@ -35,6 +35,9 @@ type Attempt struct {
 	Params map[string]string
 	// Result holds the tokens once signed in.
 	Result *types.AuthenticationResultType
+	// PasswordAt is when the password step was sent: the request that
+	// makes Cognito call the Create trigger, which enqueues the email.
+	PasswordAt time.Time
 }
 
 // Start runs the password step: InitiateAuth with CUSTOM_AUTH and SRP_A,
@@ -58,12 +61,13 @@ func (c Client) Start(ctx context.Context, email, password string) (*Attempt, er
 	if err != nil {
 		return nil, err
 	}
+	passwordAt := time.Now()
 	out, err := c.Cognito.RespondToAuthChallenge(ctx, &cip.RespondToAuthChallengeInput{ClientId: aws.String(c.ClientID),
 		ChallengeName: types.ChallengeNameTypePasswordVerifier, Session: init.Session, ChallengeResponses: answer})
 	if err != nil {
 		return nil, err
 	}
-	return &Attempt{c: c, email: email, session: out.Session, Params: out.ChallengeParameters, Result: out.AuthenticationResult}, nil
+	return &Attempt{c: c, email: email, session: out.Session, Params: out.ChallengeParameters, Result: out.AuthenticationResult, PasswordAt: passwordAt}, nil
 }
 
 // Answer sends a code, or with meta {"otp_action":"resend"} asks for a new

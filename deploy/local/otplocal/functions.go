@@ -1,0 +1,92 @@
+package otplocal
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/awslocal"
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/lambdart"
+	"github.com/cognito-email-otp/cognito-email-otp/mailer"
+	"github.com/cognito-email-otp/cognito-email-otp/triggers"
+)
+
+// startFunctions runs the four real Lambda binaries with the environment
+// the SAM template would give them, pointed at this otp-local. The HMAC key
+// goes in as OTP_HMAC_KEY, the local stand-in for the Secrets Manager
+// secret.
+func (sys *System) startFunctions(o Options, d triggers.DefineConfig, c triggers.CreateConfig, m mailer.Config, key []byte) ([]*lambdart.Runtime, error) {
+	base := []string{
+		"AWS_REGION=" + awslocal.Region, "AWS_ACCESS_KEY_ID=otp-local", "AWS_SECRET_ACCESS_KEY=otp-local",
+		"AWS_ENDPOINT_URL=" + sys.URL, "OTP_LOG_LEVEL=INFO",
+	}
+	tenants := tenantsEnv(c.Tenants)
+	specs := []struct {
+		name string
+		env  []string
+	}{
+		{"define", []string{
+			fmt.Sprintf("OTP_MAX_WRONG_ANSWERS=%d", d.MaxWrongAnswers), fmt.Sprintf("OTP_MAX_RESENDS=%d", d.MaxResends),
+			"OTP_REQUIRE_VERIFIED_EMAIL=true", "OTP_TENANTS=" + tenants,
+		}},
+		{"create", []string{
+			fmt.Sprintf("OTP_MAX_WRONG_ANSWERS=%d", c.MaxWrongAnswers), fmt.Sprintf("OTP_MAX_RESENDS=%d", c.MaxResends),
+			"OTP_HMAC_KEY=" + string(key), fmt.Sprintf("OTP_CODE_LENGTH=%d", c.CodeLength), "OTP_CODE_TTL=" + c.CodeTTL.String(),
+			"OTP_AUTH_SESSION_VALIDITY=" + c.AuthSessionValidity.String(), "OTP_RESEND_COOLDOWN=" + c.ResendCooldown.String(),
+			"OTP_QUEUE_URL=" + c.QueueURL, "OTP_REQUIRE_VERIFIED_EMAIL=true", "OTP_TENANTS=" + tenants,
+		}},
+		{"verify", []string{"OTP_HMAC_KEY=" + string(key)}},
+		{"mailer", []string{
+			"OTP_DLQ_URL=" + m.DLQURL, "OTP_FROM_ADDRESS=" + m.FromAddress, fmt.Sprintf("OTP_CONCURRENCY=%d", m.Concurrency),
+			"OTP_RETRY_BUDGET=" + m.RetryBudget.String(), "OTP_METRICS_NAMESPACE=" + m.MetricsNamespace,
+		}},
+	}
+	instances := o.Instances
+	if instances == 0 {
+		instances = 2
+	}
+	var out []*lambdart.Runtime
+	for _, sp := range specs {
+		logs := o.Logs
+		if sp.name == "mailer" {
+			logs = sys.metrics // its EMF lines feed the ops page, as CloudWatch would
+		}
+		rt, err := lambdart.Start(context.Background(), lambdart.Function{
+			Name: sp.name, Path: filepath.Join(o.FunctionsDir, sp.name, "bootstrap"),
+			Env: append(append([]string{}, base...), sp.env...), Instances: instances, Timeout: 15 * time.Second, Stdout: logs,
+		})
+		if err != nil {
+			for _, r := range out {
+				_ = r.Close()
+			}
+			return nil, fmt.Errorf("otp-local: run %s: %w", sp.name, err)
+		}
+		out = append(out, rt)
+	}
+	sys.runtimes = out
+	return out, nil
+}
+
+func tenantsEnv(m map[string]string) string {
+	var parts []string
+	for k, v := range m {
+		parts = append(parts, k+":"+v)
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
+
+// Functions reports the function processes' start-up and memory, when
+// otp-local runs the real binaries.
+func (sys *System) Functions() map[string][]lambdart.Instance {
+	out := map[string][]lambdart.Instance{}
+	for i, name := range []string{"define", "create", "verify", "mailer"} {
+		if i < len(sys.runtimes) {
+			out[name] = sys.runtimes[i].Instances()
+		}
+	}
+	return out
+}
