@@ -68,6 +68,10 @@ $(BIN)/host/%/bootstrap: $(GO_SRC) go.mod go.sum
 	@mkdir -p $(@D)
 	CGO_ENABLED=0 $(GO) build $(HOST_FLAGS) -o $@ $(pkg_$*)
 
+.PHONY: bench
+bench: e2e-deps package ## run the benchmarks and the end-to-end load, regenerate docs/PERFORMANCE.md (about 10 minutes)
+	scripts/bench.sh
+
 .PHONY: package
 package: $(addprefix $(BIN)/lambda/,$(addsuffix /bootstrap,$(LAMBDAS))) ## build what deploy/template.yaml deploys; then: sam deploy --guided --template-file deploy/template.yaml
 	@ls -l $(BIN)/lambda/*/bootstrap

@@ -85,6 +85,9 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	bad := 0
 	for _, r := range results {
 		bad += r.Lost + r.Unexpected + r.Failed
+		for _, e := range r.Errors {
+			fmt.Fprintf(stderr, "otp-local bench: %d concurrent: %s\n", r.Concurrency, e)
+		}
 	}
 	if bad > 0 {
 		fmt.Fprintf(stderr, "otp-local bench: %d sign-ins lost an email, got a stray one or failed\n", bad)

@@ -53,6 +53,8 @@ type Result struct {
 	Lost        int // the email never arrived
 	Unexpected  int // an email for nobody waiting, or a second one
 	Wall        time.Duration
+	// Errors are the first few failures' messages, to say why.
+	Errors []string `json:",omitempty"`
 	// PasswordToEmail runs from sending the password step to SES
 	// accepting the email (the outbox's receive time).
 	PasswordToEmail Percentiles
@@ -132,6 +134,9 @@ func Run(ctx context.Context, t Target, opts Options) (Result, error) {
 			res.Lost++
 		case o.err != nil:
 			res.Failed++
+			if len(res.Errors) < 5 {
+				res.Errors = append(res.Errors, o.err.Error())
+			}
 		default:
 			res.SignIns++
 			toEmail = append(toEmail, o.toEmail)

@@ -31,7 +31,9 @@ type SQSAPI interface {
 }
 
 // Function is a Lambda function as the runtime sees it: JSON in, JSON out.
-// lambda.NewHandler(h.Handle) is one.
+// The poller invokes it concurrently (up to MaxConcurrency), so it must be
+// safe for that: lambdart.NewInProcess(h.Handle) is, a bare
+// lambda.NewHandler is not.
 type Function interface {
 	Invoke(ctx context.Context, payload []byte) ([]byte, error)
 }

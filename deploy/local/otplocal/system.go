@@ -224,9 +224,9 @@ func (sys *System) build(o Options) error {
 	if err := createCfg.Validate(); err != nil {
 		return err
 	}
-	define := lambda.Handler(lambda.NewHandler(triggers.NewDefine(defineCfg, o.Logs).Handle))
-	create := lambda.Handler(lambda.NewHandler(triggers.NewCreate(createCfg, key, queue.SQS{Client: sqs.NewFromConfig(awsCfg), URL: queueURL}, o.Logs).Handle))
-	verify := lambda.Handler(lambda.NewHandler(triggers.NewVerify(triggers.VerifyConfig{}, key, o.Logs).Handle))
+	define := lambda.Handler(lambdart.NewInProcess(triggers.NewDefine(defineCfg, o.Logs).Handle))
+	create := lambda.Handler(lambdart.NewInProcess(triggers.NewCreate(createCfg, key, queue.SQS{Client: sqs.NewFromConfig(awsCfg), URL: queueURL}, o.Logs).Handle))
+	verify := lambda.Handler(lambdart.NewInProcess(triggers.NewVerify(triggers.VerifyConfig{}, key, o.Logs).Handle))
 
 	sources := []templates.Source{templates.Embedded()}
 	if o.TemplatesDir != "" {
@@ -240,7 +240,7 @@ func (sys *System) build(o Options) error {
 	sys.metrics = newEMFSink(func(line []byte) { _, _ = logs.Write(line) })
 	mailerCfg := mailer.Config{DLQURL: dlqURL, FromAddress: FromAddress, Concurrency: 10,
 		RetryBudget: o.MailerRetryBudget, MetricsNamespace: "CognitoEmailOTP"}
-	var mailerFn esm.Function = lambda.NewHandler(mailer.New(mailerCfg, awsCfg, templates.ForMailer(lib), sys.metrics).Handle)
+	var mailerFn esm.Function = lambdart.NewInProcess(mailer.New(mailerCfg, awsCfg, templates.ForMailer(lib), sys.metrics).Handle)
 	if o.FunctionsDir != "" {
 		fns, err := sys.startFunctions(o, defineCfg, createCfg, mailerCfg, key)
 		if err != nil {
