@@ -22,6 +22,8 @@ E2E_DIR := deploy/local/e2e
 UI_DIR  := deploy/local/web/ui
 UI_JS   := deploy/local/web/dist/app.js
 GO_SRC  := $(shell find . -name '*.go' -not -path '*/node_modules/*' 2>/dev/null)
+# The mailer embeds the compiled bundle; otp-local and otpctl embed the sets.
+TEMPLATE_SRC := $(shell find templates/sets -type f 2>/dev/null) templates/compiled/embedded.bundle.json
 
 .PHONY: help
 help: ## list targets
@@ -33,10 +35,10 @@ help: ## list targets
 run: $(BIN)/otp-local $(BIN)/otpctl ## start otp-local on 127.0.0.1:7070 with the demo seed (Ctrl-C stops it)
 	$(BIN)/otp-local --data-dir .otp-local
 
-$(BIN)/otp-local: $(GO_SRC) $(UI_JS) go.mod go.sum
+$(BIN)/otp-local: $(GO_SRC) $(TEMPLATE_SRC) $(UI_JS) go.mod go.sum
 	$(GO) build -o $@ ./deploy/local
 
-$(BIN)/otpctl: $(GO_SRC) go.mod go.sum
+$(BIN)/otpctl: $(GO_SRC) $(TEMPLATE_SRC) go.mod go.sum
 	$(GO) build -o $@ ./mailer/otpctl
 
 .PHONY: ui
@@ -54,7 +56,7 @@ $(UI_DIR)/node_modules/.package-lock.json: $(UI_DIR)/package.json $(UI_DIR)/pack
 .PHONY: build
 build: $(addprefix $(BIN)/lambda/,$(addsuffix /bootstrap,$(LAMBDAS))) $(BIN)/otp-local $(BIN)/otpctl ## build the four Lambda bootstraps (linux/arm64), otp-local and otpctl
 
-$(BIN)/lambda/%/bootstrap: $(GO_SRC) go.mod go.sum
+$(BIN)/lambda/%/bootstrap: $(GO_SRC) $(TEMPLATE_SRC) go.mod go.sum
 	@mkdir -p $(@D)
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $@ $(pkg_$*)
 
@@ -64,13 +66,17 @@ HOST_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 .PHONY: host-functions
 host-functions: $(addprefix $(BIN)/host/,$(addsuffix /bootstrap,$(LAMBDAS))) ## build the Lambda binaries for this machine (otp-local --functions bin/host)
 
-$(BIN)/host/%/bootstrap: $(GO_SRC) go.mod go.sum
+$(BIN)/host/%/bootstrap: $(GO_SRC) $(TEMPLATE_SRC) go.mod go.sum
 	@mkdir -p $(@D)
 	CGO_ENABLED=0 $(GO) build $(HOST_FLAGS) -o $@ $(pkg_$*)
 
 .PHONY: bench
 bench: e2e-deps package ## run the benchmarks and the end-to-end load, regenerate docs/PERFORMANCE.md (about 10 minutes)
 	scripts/bench.sh
+
+.PHONY: generate
+generate: ## regenerate templates/compiled/embedded.bundle.json from templates/sets (after editing a set)
+	$(GO) generate ./templates/...
 
 .PHONY: package
 package: $(addprefix $(BIN)/lambda/,$(addsuffix /bootstrap,$(LAMBDAS))) ## build what deploy/template.yaml deploys; then: sam deploy --guided --template-file deploy/template.yaml

@@ -29,8 +29,9 @@ type Config struct {
 	// failures in-process before SQS redelivery takes over. Keep it well
 	// under the Lambda timeout.
 	RetryBudget time.Duration `envconfig:"RETRY_BUDGET" default:"8s"`
-	// TemplatesDir holds template sets that override the embedded ones by
-	// name; empty for the embedded sets only.
+	// TemplatesDir holds templates.bundle.json, written by otpctl templates
+	// compile; its sets override the embedded ones by name. Empty for the
+	// embedded sets only.
 	TemplatesDir string `envconfig:"TEMPLATES_DIR"`
 	// MetricsNamespace is the CloudWatch namespace of the EMF metrics.
 	MetricsNamespace string `envconfig:"METRICS_NAMESPACE" default:"CognitoEmailOTP"`

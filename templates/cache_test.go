@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cognito-email-otp/cognito-email-otp/templates/internal/render"
 )
 
 // hostileNames are display names an attacker (or an unlucky user) could
@@ -32,7 +34,7 @@ var hostileNames = []struct {
 	{"no-break and ideographic spaces", "\u00a0Zoë\u3000Martín\u00a0"},
 	{"line separator", "x\u2028y\u2029z"},
 	{"placeholder lookalike", "{name} {minutes} {{product}}"},
-	{"render cache marker", markGreeting + markCode + markOpen},
+	{"render cache marker", render.MarkGreeting + render.MarkCode + render.MarkOpen},
 	{"dashes", "-----"},
 	{"zero-width and tag characters", "a\u200bb\U000E0041c\ufeffd"},
 	{"combining marks", "Z\u0301\u0302\u0303oe"},
@@ -100,4 +102,54 @@ func FuzzCachedMatchesUncached(f *testing.F) {
 	f.Fuzz(func(t *testing.T, tenant, locale, name, code string, ttl int64) {
 		assertSame(t, lib, Message{Tenant: tenant, Locale: locale, Name: name, Code: code, TTL: time.Duration(ttl)})
 	})
+}
+
+// TestCacheTitleShapes drives the cache's text framing with greetings no
+// locale file and name can produce today (a lone ".", titles starting with
+// a space-like rune, a title that collapses to nothing) and checks each
+// against hermes itself. html2text frames these differently: no space
+// before the title, a frame one rune shorter, and none at all for a
+// one-rune title, which its final pass then folds away.
+func TestCacheTitleShapes(t *testing.T) {
+	lib := mustLoad(t)
+	greetings := []struct{ name, value string }{
+		{"dot", "."},
+		{"two dots", ".."},
+		{"dot word", ".bob"},
+		{"dot space word", ". bob"},
+		{"no-break space first", "\u00a0Zoë"},
+		{"lone no-break space", "\u00a0"},
+		{"lone ideographic space", "\u3000"},
+		{"ideographic space first", "\u3000王芳"},
+		{"line separator first", "\u2028x"},
+		{"vertical tab first", "\vx"},
+		{"spaces only", "   "},
+		{"spaces around a dot", "  .  "},
+		{"tab and dot", "\t.x"},
+		{"one letter", "x"},
+		{"one emoji with joiners", "👩🏽‍💻"},
+		{"joiner first", "\u200dx"},
+		{"markup after a dot", ".<b>&amp;</b>"},
+	}
+	for _, name := range lib.Sets() {
+		s := lib.sets[name]
+		for _, loc := range s.locales {
+			expiry := loc.expiryFor(10)
+			for _, g := range greetings {
+				t.Run(name+"/"+loc.id+"/"+g.name, func(t *testing.T) {
+					wantHTML, wantText, err := s.renderHermes(loc, g.value, expiry, "0123456789")
+					if err != nil {
+						t.Fatal(err)
+					}
+					gotHTML, gotText := loc.cache.Render(g.value, expiry, "0123456789")
+					if gotHTML != wantHTML {
+						t.Errorf("HTML differs from hermes:\n%s", firstDiff(wantHTML, gotHTML))
+					}
+					if gotText != wantText {
+						t.Errorf("text differs from hermes:\n%s", firstDiff(wantText, gotText))
+					}
+				})
+			}
+		}
+	}
 }

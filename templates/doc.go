@@ -13,7 +13,14 @@
 // call, which costs milliseconds, so Load renders each (set, locale) once
 // with marker tokens and Render fills the markers in; RenderUncached keeps
 // the plain hermes path, and the two must agree byte for byte (see
-// cache.go, which explains what the substitution reproduces).
+// internal/render, which explains what the substitution reproduces).
+//
+// The mailer Lambda does not link this package at all: hermes and its
+// dependencies are a third of the binary and Load a large share of its cold
+// start. Compile writes the loaded sets, pre-rendered, as a JSON bundle,
+// and package templates/compiled renders from that with the same code
+// (internal/render) and the same output. otpctl and otp-local keep using
+// Load on the YAML.
 //
 // The file format and the placeholder syntax are described in
 // docs/rendering.md.

@@ -5,11 +5,12 @@ import (
 	"io/fs"
 	"slices"
 	"sort"
-	"strconv"
 
 	"github.com/matcornic/hermes/v2"
 	"golang.org/x/text/feature/plural"
 	"golang.org/x/text/language"
+
+	"github.com/cognito-email-otp/cognito-email-otp/templates/internal/render"
 )
 
 // Library is a validated collection of template sets. It is immutable after
@@ -57,6 +58,9 @@ func load(sources []Source) (*Library, []Problem, []SetReport) {
 		for _, e := range entries {
 			switch {
 			case ignorable(e.Name()):
+			case e.Name() == render.BundleFile && !e.IsDir():
+				// otpctl templates compile's output may sit beside the sets
+				// it was compiled from.
 			case !e.IsDir():
 				list = append(list, Problem{Source: src.String(), Message: fmt.Sprintf("%s: not a set directory; sets are directories at the top level", e.Name())})
 			case !setNameRe.MatchString(e.Name()):
@@ -112,11 +116,11 @@ func (s *set) prepare(l *locale) error {
 		return fmt.Errorf("internal: %w", err)
 	}
 	l.theme = th
-	htmlOut, textOut, err := s.renderHermes(l, markGreeting, markExpiry, markCode)
+	htmlOut, textOut, err := s.renderHermes(l, render.MarkGreeting, render.MarkExpiry, render.MarkCode)
 	if err != nil {
 		return fmt.Errorf("render: %w", err)
 	}
-	c, err := newCache(htmlOut, textOut)
+	c, err := render.FromHermes(htmlOut, textOut)
 	if err != nil {
 		return fmt.Errorf("internal: build render cache: %w", err)
 	}
@@ -193,7 +197,8 @@ func (l *Library) DefaultLocale(setName string) string {
 }
 
 // Render renders a message from the cache. Same output as RenderUncached,
-// byte for byte, at a fraction of the cost.
+// byte for byte, at a fraction of the cost, and the same as a
+// templates/compiled bundle made from this library by Compile.
 func (l *Library) Render(m Message) (Email, error) {
 	return l.render(m, true)
 }
@@ -220,15 +225,11 @@ func (l *Library) render(m Message, cached bool) (Email, error) {
 	}
 	expiry := loc.expiryFor(minutes(m.TTL))
 
-	var (
-		htmlOut, textOut string
-		ok               bool
-		err              error
-	)
+	var htmlOut, textOut string
 	if cached {
-		htmlOut, textOut, ok = loc.cache.render(greeting, expiry, m.Code)
-	}
-	if !ok {
+		htmlOut, textOut = loc.cache.Render(greeting, expiry, m.Code)
+	} else {
+		var err error
 		if htmlOut, textOut, err = s.renderHermes(loc, greeting, expiry, m.Code); err != nil {
 			return Email{}, fmt.Errorf("render set %q locale %s: %w", s.name, loc.id, err)
 		}
@@ -255,44 +256,20 @@ func (l *Library) pickSet(tenant string) (*set, bool) {
 	return l.def, tenant != ""
 }
 
-// maxLocaleLen bounds what we hand the BCP 47 parser; real tags are short
-// (RFC 5646 asks for 35 characters to be supported).
-const maxLocaleLen = 64
-
-// pickLocale matches a requested tag against the set's locales: the exact
-// tag, then whatever x/text's matcher rates as a High match (de-AT -> de,
-// fr-BE -> fr, pt-PT -> pt-BR), then the set's default. A Low match, such
-// as zh-TW -> zh-Hans, is not taken: a set that wants Traditional Chinese
-// readers served in Simplified can say so by adding the file.
+// pickLocale matches a requested tag against the set's locales; see
+// render.PickLocale.
 func (s *set) pickLocale(requested string) (*locale, bool) {
-	if requested == "" {
-		return s.locales[0], false
-	}
-	if len(requested) > maxLocaleLen {
-		return s.locales[0], true
-	}
-	tag, err := language.Parse(requested)
-	if err != nil && tag == language.Und {
-		return s.locales[0], true
-	}
-	_, idx, conf := s.matcher.Match(tag)
-	if conf < language.High || idx < 0 || idx >= len(s.locales) {
-		return s.locales[0], true
-	}
-	return s.locales[idx], false
+	idx, fallback := render.PickLocale(s.matcher, len(s.locales), requested)
+	return s.locales[idx], fallback
 }
 
 // expiryFor picks the plural form for the count and fills it in.
 func (l *locale) expiryFor(mins int64) string {
-	form := plural.Other
-	if mins <= int64(^uint32(0)>>1) {
-		form = plural.Cardinal.MatchPlural(l.tag, int(mins), 0, 0, 0, 0)
-	}
-	p, ok := l.expiry[form]
+	p, ok := l.expiry[render.PluralForm(l.tag, mins)]
 	if !ok {
 		p = l.expiry[plural.Other]
 	}
-	return p.fill(phMinutes, strconv.FormatInt(mins, 10))
+	return p.fill(phMinutes, render.FormatMinutes(mins))
 }
 
 // formsUsed lists the plural categories the locale's language uses for
@@ -308,10 +285,7 @@ func formsUsed(tag language.Tag, max int) map[plural.Form]int {
 	return used
 }
 
-var formNames = map[plural.Form]string{
-	plural.Zero: "zero", plural.One: "one", plural.Two: "two",
-	plural.Few: "few", plural.Many: "many", plural.Other: "other",
-}
+var formNames = render.FormNames
 
 func sortedForms(m map[plural.Form]int) []plural.Form {
 	forms := make([]plural.Form, 0, len(m))

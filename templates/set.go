@@ -14,6 +14,8 @@ import (
 
 	"golang.org/x/text/feature/plural"
 	"golang.org/x/text/language"
+
+	"github.com/cognito-email-otp/cognito-email-otp/templates/internal/render"
 )
 
 // DefaultSet is the set used for unknown tenants. Every library has one.
@@ -117,8 +119,8 @@ type locale struct {
 	notRequested   string
 	signature      string
 
-	theme *theme // hermes theme patched for this locale (lang, title, colours)
-	cache *cache // the pre-rendered bodies, built by prepare at load
+	theme *theme       // hermes theme patched for this locale (lang, title, colours)
+	cache *render.Body // the pre-rendered bodies, built by prepare at load
 }
 
 var setNameRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,63}$`)

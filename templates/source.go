@@ -30,9 +30,12 @@ func Embedded() Source {
 	return fsSource{name: "embedded", open: func() (fs.FS, error) { return fs.Sub(embedded, "sets") }}
 }
 
-// Dir returns the sets in a directory (OTP_TEMPLATES_DIR). A set in it
-// replaces the embedded set of the same name as a whole: locales are not
-// merged, so a tenant's set never mixes wording from two places.
+// Dir returns the sets in a directory (otp-local's --templates-dir; the
+// mailer Lambda's OTP_TEMPLATES_DIR holds these sets compiled, see
+// templates/compiled). A set in it replaces the embedded set of the same
+// name as a whole: locales are not merged, so a tenant's set never mixes
+// wording from two places. A bundle compiled from the directory may sit
+// beside the sets; Load skips it.
 func Dir(path string) Source {
 	return fsSource{name: "dir " + path, open: func() (fs.FS, error) {
 		st, err := os.Stat(path)

@@ -31,6 +31,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	tablePath := fs.String("table", "", "also write the Markdown table here")
 	jsonPath := fs.String("json", "", "also write the results as JSON here")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	logPath := fs.String("logs", "", "write the triggers' and the mailer's JSON logs here (what CloudWatch Logs would ingest)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -44,10 +45,20 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		concurrency = append(concurrency, n)
 	}
 
+	logs := io.Discard
+	if *logPath != "" {
+		f, err := os.Create(*logPath)
+		if err != nil {
+			fmt.Fprintln(stderr, "otp-local bench:", err)
+			return 1
+		}
+		defer f.Close()
+		logs = f
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	sys, err := otplocal.Start(ctx, otplocal.Options{Addr: "127.0.0.1:0", Seed: otplocal.DefaultSeed(),
-		FunctionsDir: *functions, SES: seslocal.Faults{Latency: *latency}})
+		FunctionsDir: *functions, SES: seslocal.Faults{Latency: *latency}, Logs: logs})
 	if err != nil {
 		fmt.Fprintln(stderr, "otp-local bench:", err)
 		return 1

@@ -10,23 +10,22 @@ import (
 	"github.com/cognito-email-otp/cognito-email-otp/internal/awsenv"
 	"github.com/cognito-email-otp/cognito-email-otp/internal/startup"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer"
-	"github.com/cognito-email-otp/cognito-email-otp/templates"
+	"github.com/cognito-email-otp/cognito-email-otp/templates/compiled"
 )
 
 func main() {
 	cfg, err := mailer.LoadConfig()
 	startup.ExitOnError("mailer", err)
-	// Every template set is parsed and pre-rendered now, once, so a broken
-	// set fails the deploy's first invocation loudly instead of each email.
-	sources := []templates.Source{templates.Embedded()}
-	if cfg.TemplatesDir != "" {
-		sources = append(sources, templates.Dir(cfg.TemplatesDir))
-	}
-	lib, err := templates.Load(sources...)
+	// The sets were checked and pre-rendered by otpctl templates compile
+	// (the embedded ones by go generate); start-up only decodes and
+	// validates the bundles, so a bad OTP_TEMPLATES_DIR still fails the
+	// first invocation loudly instead of each email, without hermes in the
+	// binary or on the cold-start path.
+	bundle, err := compiled.Load(cfg.TemplatesDir)
 	startup.ExitOnError("mailer", err)
 	awsCfg, err := awsenv.Config()
 	startup.ExitOnError("mailer", err)
-	h := mailer.New(cfg, awsCfg, templates.ForMailer(lib), os.Stdout)
+	h := mailer.New(cfg, awsCfg, bundle, os.Stdout)
 	if startup.Check() {
 		startup.Ready("mailer")
 	}

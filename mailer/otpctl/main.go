@@ -6,6 +6,7 @@
 //	otpctl [--json] dlq list [--reason R] [--max N]
 //	otpctl [--json] dlq redrive [--reason R] [--yes]
 //	otpctl [--json] templates check [DIR]
+//	otpctl [--json] templates compile [DIR] [-o FILE]
 //	otpctl [--json] templates preview --out DIR [--screenshots]
 //
 // Exit status: 0 all good, 1 problems found (a non-empty dead-letter queue,
@@ -25,6 +26,7 @@ import (
 	"strings"
 
 	"github.com/cognito-email-otp/cognito-email-otp/templates"
+	"github.com/cognito-email-otp/cognito-email-otp/templates/compiled"
 	"github.com/cognito-email-otp/cognito-email-otp/templates/preview"
 )
 
@@ -55,6 +57,7 @@ var commands = []command{
 	{name: "dlq list", args: "[--reason R] [--max N]", summary: "dead letters with reason, tenant and age; codes redacted", flags: dlqList},
 	{name: "dlq redrive", args: "[--reason R] [--yes]", summary: "move dead letters (all, or one reason) back to the send queue", flags: dlqRedrive},
 	{name: "templates check", args: "[DIR]", summary: "validate the embedded template sets, layered with DIR (a directory of sets, or one set)", flags: templatesCheck},
+	{name: "templates compile", args: "[DIR] [-o FILE]", summary: "check as templates check does, then write DIR's sets (the embedded ones without DIR) as the bundle the mailer reads from OTP_TEMPLATES_DIR", flags: templatesCompile},
 	{name: "templates preview", args: "--out DIR [--screenshots]", summary: "write every set x locale as HTML and text, with an index.html", flags: templatesPreview},
 }
 
@@ -202,6 +205,117 @@ func templatesCheck(_ *flag.FlagSet) func(context.Context, env, []string) int {
 		}
 		return exitOK
 	}
+}
+
+func templatesCompile(fs *flag.FlagSet) func(context.Context, env, []string) int {
+	out := fs.String("o", compiled.BundleFile, "file to write; - for standard output")
+	return func(_ context.Context, e env, args []string) int {
+		// Flags may follow DIR too (templates compile DIR -o FILE); the
+		// flag package stops at the first argument.
+		dir := ""
+		if len(args) > 0 {
+			dir = args[0]
+			if err := fs.Parse(args[1:]); err != nil {
+				return exitUsage
+			}
+			if args = fs.Args(); len(args) > 0 {
+				return usageError(e, "templates compile takes at most one DIR, got %q after it", args)
+			}
+		}
+		if *out == "" {
+			return usageError(e, "templates compile: -o must name a file")
+		}
+		sources := sourcesFor(dir)
+		// A bundle goes to production without another look, so it gets
+		// every check templates check makes, not only Load's.
+		if r := templates.Check(sources...); !r.OK() {
+			if e.json {
+				writeJSON(e.stdout, struct {
+					OK bool `json:"ok"`
+					templates.Report
+				}{false, r})
+			} else {
+				for _, p := range r.Problems {
+					fmt.Fprintln(e.stdout, "problem:", p)
+				}
+				fmt.Fprintf(e.stdout, "%d problems; no bundle written\n", len(r.Problems))
+			}
+			return exitProblems
+		}
+		lib, err := templates.Load(sources...)
+		if err != nil {
+			fmt.Fprintln(e.stderr, "otpctl:", err)
+			return exitProblems
+		}
+		// Only DIR's sets: the mailer has the embedded ones already, and a
+		// copy of them in the bundle would shadow the newer wording of a
+		// later release.
+		embedded := templates.Embedded().String()
+		var sets []string
+		for _, name := range lib.Sets() {
+			if dir == "" || lib.Source(name) != embedded {
+				sets = append(sets, name)
+			}
+		}
+		if len(sets) == 0 {
+			fmt.Fprintf(e.stderr, "otpctl: %s holds no template sets\n", dir)
+			return exitProblems
+		}
+		data, err := templates.Compile(lib, sets...)
+		if err != nil {
+			fmt.Fprintln(e.stderr, "otpctl:", err)
+			return exitProblems
+		}
+		// Read it back as the mailer will, so that a bundle this command
+		// writes is one the mailer loads.
+		if _, err := compiled.Parse(*out, data); err != nil {
+			fmt.Fprintln(e.stderr, "otpctl: internal:", err)
+			return exitProblems
+		}
+		if *out == "-" {
+			_, _ = e.stdout.Write(data)
+			return exitOK
+		}
+		if err := writeFileAtomic(*out, data); err != nil {
+			fmt.Fprintln(e.stderr, "otpctl:", err)
+			return exitProblems
+		}
+		if e.json {
+			writeJSON(e.stdout, struct {
+				File  string   `json:"file"`
+				Sets  []string `json:"sets"`
+				Bytes int      `json:"bytes"`
+			}{*out, sets, len(data)})
+		} else {
+			fmt.Fprintf(e.stdout, "wrote %s: %d sets (%s), %d bytes\n", *out, len(sets), strings.Join(sets, " "), len(data))
+		}
+		return exitOK
+	}
+}
+
+// writeFileAtomic replaces path in one step, so that a mailer starting
+// while the bundle is rewritten never reads half of it.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("write bundle: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		_ = tmp.Close()
+		return fmt.Errorf("write bundle: %w", err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		_ = tmp.Close()
+		return fmt.Errorf("write bundle: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write bundle: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write bundle: %w", err)
+	}
+	return nil
 }
 
 func templatesPreview(fs *flag.FlagSet) func(context.Context, env, []string) int {

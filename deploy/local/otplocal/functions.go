@@ -3,6 +3,7 @@ package otplocal
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/awslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/lambdart"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer"
+	"github.com/cognito-email-otp/cognito-email-otp/templates"
+	"github.com/cognito-email-otp/cognito-email-otp/templates/compiled"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers"
 )
 
@@ -18,7 +21,19 @@ import (
 // the SAM template would give them, pointed at this otp-local. The HMAC key
 // goes in as OTP_HMAC_KEY, the local stand-in for the Secrets Manager
 // secret.
-func (sys *System) startFunctions(o Options, d triggers.DefineConfig, c triggers.CreateConfig, m mailer.Config, key []byte) ([]*lambdart.Runtime, error) {
+func (sys *System) startFunctions(o Options, d triggers.DefineConfig, c triggers.CreateConfig, m mailer.Config, key []byte, lib *templates.Library) ([]*lambdart.Runtime, error) {
+	mailerEnv := []string{
+		"OTP_DLQ_URL=" + m.DLQURL, "OTP_FROM_ADDRESS=" + m.FromAddress, fmt.Sprintf("OTP_CONCURRENCY=%d", m.Concurrency),
+		"OTP_RETRY_BUDGET=" + m.RetryBudget.String(), "OTP_METRICS_NAMESPACE=" + m.MetricsNamespace,
+	}
+	if o.TemplatesDir != "" {
+		dir, err := compileTemplatesDir(lib)
+		if err != nil {
+			return nil, err
+		}
+		sys.tempDirs = append(sys.tempDirs, dir)
+		mailerEnv = append(mailerEnv, "OTP_TEMPLATES_DIR="+dir)
+	}
 	base := []string{
 		"AWS_REGION=" + awslocal.Region, "AWS_ACCESS_KEY_ID=otp-local", "AWS_SECRET_ACCESS_KEY=otp-local",
 		"AWS_ENDPOINT_URL=" + sys.URL, "OTP_LOG_LEVEL=INFO",
@@ -39,10 +54,7 @@ func (sys *System) startFunctions(o Options, d triggers.DefineConfig, c triggers
 			"OTP_QUEUE_URL=" + c.QueueURL, "OTP_REQUIRE_VERIFIED_EMAIL=true", "OTP_TENANTS=" + tenants,
 		}},
 		{"verify", []string{"OTP_HMAC_KEY=" + string(key)}},
-		{"mailer", []string{
-			"OTP_DLQ_URL=" + m.DLQURL, "OTP_FROM_ADDRESS=" + m.FromAddress, fmt.Sprintf("OTP_CONCURRENCY=%d", m.Concurrency),
-			"OTP_RETRY_BUDGET=" + m.RetryBudget.String(), "OTP_METRICS_NAMESPACE=" + m.MetricsNamespace,
-		}},
+		{"mailer", mailerEnv},
 	}
 	instances := o.Instances
 	if instances == 0 {
@@ -89,4 +101,30 @@ func (sys *System) Functions() map[string][]lambdart.Instance {
 		}
 	}
 	return out
+}
+
+// compileTemplatesDir does what an operator does with otpctl templates
+// compile before shipping a tenant's set: the mailer binary reads the
+// --templates-dir sets from a bundle, not from YAML.
+func compileTemplatesDir(lib *templates.Library) (string, error) {
+	embedded := templates.Embedded().String()
+	var sets []string
+	for _, name := range lib.Sets() {
+		if lib.Source(name) != embedded {
+			sets = append(sets, name)
+		}
+	}
+	data, err := templates.Compile(lib, sets...)
+	if err != nil {
+		return "", fmt.Errorf("otp-local: compile --templates-dir for the mailer binary: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "otp-local-templates-")
+	if err != nil {
+		return "", fmt.Errorf("otp-local: compile --templates-dir: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, compiled.BundleFile), data, 0o600); err != nil {
+		_ = os.RemoveAll(dir)
+		return "", fmt.Errorf("otp-local: compile --templates-dir: %w", err)
+	}
+	return dir, nil
 }

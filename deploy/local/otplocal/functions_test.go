@@ -2,6 +2,8 @@ package otplocal
 
 import (
 	"bytes"
+	"io/fs"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -30,8 +32,26 @@ func TestSignInThroughTheRealBinaries(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds four binaries")
 	}
-	sys, logs := start(t, Options{FunctionsDir: buildFunctions(t), Instances: 1})
+	// A tenant's swapped set, as an operator ships it: otp-local compiles
+	// it into the bundle the mailer binary reads.
+	templatesDir := t.TempDir()
+	copyDir(t, "../../../templates/sets/acme", filepath.Join(templatesDir, "acme"))
+	en := filepath.Join(templatesDir, "acme", "locales", "en.yaml")
+	b, err := os.ReadFile(en)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(en, bytes.Replace(b, []byte("Your Acme verification code"), []byte("Your swapped Acme code"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sys, logs := start(t, Options{FunctionsDir: buildFunctions(t), Instances: 1, TemplatesDir: templatesDir})
 	ctx := t.Context()
+	if _, err := client(sys, sys.Clients[0].ID).Start(ctx, "demo@example.com", DemoPassword); err != nil {
+		t.Fatal(err)
+	}
+	if email, _ := inbox(t, sys, "demo@example.com", 1); email.Subject != "Your swapped Acme code" {
+		t.Errorf("the mailer binary used subject %q, not the --templates-dir set's", email.Subject)
+	}
 	u, err := client(sys, sys.Clients[1].ID).Start(ctx, "omar@example.com", DemoPassword)
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +75,28 @@ func TestSignInThroughTheRealBinaries(t *testing.T) {
 			t.Errorf("the binaries' logs lack %s", want)
 		}
 	}
-	if sys.metrics.stats().Sent != 1 {
+	if sys.metrics.stats().Sent != 2 {
 		t.Errorf("the mailer binary's EMF metrics did not reach the ops page: %+v", sys.metrics.stats())
+	}
+}
+
+func copyDir(t *testing.T, from, to string) {
+	t.Helper()
+	err := filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, path)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(to, rel), 0o755)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(to, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

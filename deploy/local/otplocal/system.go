@@ -97,6 +97,7 @@ type System struct {
 	queues   ops.Queues
 	metrics  *emfSink
 	runtimes []*lambdart.Runtime
+	tempDirs []string // removed by Close
 	http     *http.Server
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -242,7 +243,7 @@ func (sys *System) build(o Options) error {
 		RetryBudget: o.MailerRetryBudget, MetricsNamespace: "CognitoEmailOTP"}
 	var mailerFn esm.Function = lambdart.NewInProcess(mailer.New(mailerCfg, awsCfg, templates.ForMailer(lib), sys.metrics).Handle)
 	if o.FunctionsDir != "" {
-		fns, err := sys.startFunctions(o, defineCfg, createCfg, mailerCfg, key)
+		fns, err := sys.startFunctions(o, defineCfg, createCfg, mailerCfg, key, lib)
 		if err != nil {
 			return err
 		}
@@ -339,6 +340,9 @@ func (sys *System) Close() error {
 	sys.wg.Wait()
 	for _, rt := range sys.runtimes {
 		_ = rt.Close()
+	}
+	for _, dir := range sys.tempDirs {
+		_ = os.RemoveAll(dir)
 	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil

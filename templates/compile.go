@@ -1,0 +1,102 @@
+package templates
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/cognito-email-otp/cognito-email-otp/templates/internal/render"
+)
+
+// Compile writes the bundle that package templates/compiled renders from
+// without hermes: for each named set (every set when none is named), each
+// locale's strings and its bodies pre-rendered by Load, cut at markers. The
+// output is deterministic, so a committed bundle can be checked for
+// staleness by compiling again and comparing bytes.
+func Compile(lib *Library, sets ...string) ([]byte, error) {
+	if lib == nil || lib.sets == nil {
+		return nil, fmt.Errorf("compile templates: library not loaded")
+	}
+	if len(sets) == 0 {
+		sets = lib.Sets()
+	} else {
+		sets = append([]string(nil), sets...)
+		sort.Strings(sets)
+	}
+	f := render.File{Version: render.Version, Sets: make([]render.SetFile, 0, len(sets))}
+	for i, name := range sets {
+		if i > 0 && sets[i-1] == name {
+			continue
+		}
+		s, ok := lib.sets[name]
+		if !ok {
+			return nil, fmt.Errorf("compile templates: no set %q", name)
+		}
+		sf, err := compileSet(s)
+		if err != nil {
+			return nil, fmt.Errorf("compile template set %q: %w", name, err)
+		}
+		f.Sets = append(f.Sets, sf)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	// The bodies are HTML; \u003c for every "<" would only bloat the file.
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(f); err != nil {
+		return nil, fmt.Errorf("compile templates: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func compileSet(s *set) (render.SetFile, error) {
+	sf := render.SetFile{Name: s.name, FromAddress: s.fromAddress, FromName: s.fromName}
+	for _, l := range s.locales {
+		greeting, err := splitAt(l.greeting, phName)
+		if err != nil {
+			return sf, fmt.Errorf("%s: greeting: %w", l.file, err)
+		}
+		lf := render.LocaleFile{
+			ID: l.id, RTL: l.rtl, Subject: l.subject,
+			Greeting: greeting, GreetingNoName: l.greetingNoName,
+			Expiry: make(map[string][]string, len(l.expiry)),
+		}
+		for form, p := range l.expiry {
+			parts, err := splitAt(p, phMinutes)
+			if err != nil {
+				return sf, fmt.Errorf("%s: expiry.%s: %w", l.file, formNames[form], err)
+			}
+			lf.Expiry[formNames[form]] = parts
+		}
+		lf.HTML, lf.Text = l.cache.Marked()
+		sf.Locales = append(sf.Locales, lf)
+	}
+	return sf, nil
+}
+
+// splitAt turns a phrase whose only placeholder left is ph into the
+// literals between its occurrences, the form strings.Join fills.
+func splitAt(p phrase, ph string) ([]string, error) {
+	parts := []string{""}
+	for _, x := range p {
+		switch x.ph {
+		case "":
+			parts[len(parts)-1] += x.lit
+		case ph:
+			parts = append(parts, "")
+		default:
+			return nil, fmt.Errorf("internal: placeholder {%s} left unfilled", x.ph)
+		}
+	}
+	return parts, nil
+}
+
+// Source names where a set came from ("embedded", "dir /etc/otp"); "" for
+// an unknown set.
+func (l *Library) Source(setName string) string {
+	if s, ok := l.sets[setName]; ok {
+		return s.source
+	}
+	return ""
+}

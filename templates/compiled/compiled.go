@@ -1,0 +1,324 @@
+// Package compiled renders the one-time-code email from a bundle that
+// templates.Compile wrote: every (set, locale) pre-rendered by hermes and
+// cut at markers. It is what the mailer Lambda links instead of package
+// templates, so that neither hermes, premailer nor a YAML parser is in the
+// binary or runs at cold start; loading a bundle is a JSON decode.
+//
+// Its output is byte for byte that of templates.Library.Render over the
+// sets the bundle was compiled from, with the same set and locale choice
+// and the same fallbacks.
+package compiled
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"golang.org/x/text/feature/plural"
+	"golang.org/x/text/language"
+
+	"github.com/cognito-email-otp/cognito-email-otp/mailer"
+	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
+	"github.com/cognito-email-otp/cognito-email-otp/templates/internal/render"
+)
+
+//go:generate go run ./internal/gen -o embedded.bundle.json
+
+//go:embed embedded.bundle.json
+var embedded []byte
+
+// BundleFile is the bundle's name in OTP_TEMPLATES_DIR.
+const BundleFile = render.BundleFile
+
+// Version is the bundle format this package reads.
+const Version = render.Version
+
+// DefaultSet serves unknown tenants.
+const DefaultSet = "default"
+
+// ErrInvalidMessage is templates.ErrInvalidMessage: a code that is not
+// 4..10 ASCII digits, or a lifetime that is not positive.
+var ErrInvalidMessage = render.ErrInvalidMessage
+
+// Bundle is a validated set of compiled template sets. It is immutable and
+// safe for concurrent use; it implements mailer.Renderer.
+type Bundle struct {
+	sets map[string]*set
+}
+
+type set struct {
+	name                  string
+	fromAddress, fromName string
+	locales               []*locale // the default first
+	matcher               language.Matcher
+}
+
+type locale struct {
+	id             string
+	tag            language.Tag
+	rtl            bool
+	subject        string
+	greeting       []string
+	greetingNoName string
+	expiry         map[plural.Form][]string
+	body           *render.Body
+}
+
+var _ mailer.Renderer = (*Bundle)(nil)
+
+// Embedded returns the bundle compiled from templates.Embedded()'s sets
+// by go generate.
+func Embedded() (*Bundle, error) { return Parse("embedded bundle", embedded) }
+
+// Load returns the embedded bundle, with the sets of dir's bundle (when dir
+// is not empty) replacing embedded sets of the same name, as a whole.
+func Load(dir string) (*Bundle, error) {
+	b, err := Embedded()
+	if err != nil {
+		return nil, err
+	}
+	if dir == "" {
+		return b, nil
+	}
+	over, err := ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return b.Layer(over), nil
+}
+
+// ReadDir reads BundleFile in dir.
+func ReadDir(dir string) (*Bundle, error) {
+	path := filepath.Join(dir, BundleFile)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		hint := "compile the sets with: otpctl templates compile DIR -o " + path
+		if _, statErr := os.Stat(dir); statErr != nil {
+			return nil, fmt.Errorf("template directory %s: %w", dir, statErr)
+		}
+		return nil, fmt.Errorf("template directory %s holds no %s (%s): %w", dir, BundleFile, hint, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read template bundle: %w", err)
+	}
+	return Parse(path, data)
+}
+
+var setNameRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,63}$`)
+
+// Parse decodes and validates a bundle; name (a file name) goes into every
+// error, which also says which set and locale is at fault.
+func Parse(name string, data []byte) (*Bundle, error) {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("template bundle %s: "+format, append([]any{name}, args...)...)
+	}
+	// Read the version alone first, so that a bundle of another version
+	// says so instead of failing on a field this code does not know.
+	var head struct {
+		Version *int `json:"version"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, fail("not a bundle (JSON): %w", err)
+	}
+	switch {
+	case head.Version == nil:
+		return nil, fail("no version field; not a bundle written by otpctl templates compile")
+	case *head.Version != Version:
+		return nil, fail("version %d, this mailer reads version %d: compile the sets with the otpctl of this release", *head.Version, Version)
+	}
+	var f render.File
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, fail("%w", err)
+	}
+	if len(f.Sets) == 0 {
+		return nil, fail("holds no sets")
+	}
+	b := &Bundle{sets: make(map[string]*set, len(f.Sets))}
+	for _, sf := range f.Sets {
+		if !setNameRe.MatchString(sf.Name) {
+			return nil, fail("set name %q: want 1..63 characters of A-Z a-z 0-9 _ -", sf.Name)
+		}
+		if _, dup := b.sets[sf.Name]; dup {
+			return nil, fail("set %q appears twice", sf.Name)
+		}
+		s, err := parseSet(sf)
+		if err != nil {
+			return nil, fail("set %q: %w", sf.Name, err)
+		}
+		b.sets[sf.Name] = s
+	}
+	return b, nil
+}
+
+func parseSet(sf render.SetFile) (*set, error) {
+	if err := oneLine(sf.FromAddress, sf.FromName); err != nil {
+		return nil, fmt.Errorf("from: %w", err)
+	}
+	if len(sf.Locales) == 0 {
+		return nil, errors.New("no locales")
+	}
+	s := &set{name: sf.Name, fromAddress: sf.FromAddress, fromName: sf.FromName}
+	tags := make([]language.Tag, 0, len(sf.Locales))
+	seen := map[string]bool{}
+	for _, lf := range sf.Locales {
+		l, err := parseLocale(lf)
+		if err != nil {
+			return nil, fmt.Errorf("locale %q: %w", lf.ID, err)
+		}
+		if seen[l.id] {
+			return nil, fmt.Errorf("locale %q appears twice", l.id)
+		}
+		seen[l.id] = true
+		s.locales = append(s.locales, l)
+		tags = append(tags, l.tag)
+	}
+	s.matcher = language.NewMatcher(tags)
+	return s, nil
+}
+
+var formsByName = func() map[string]plural.Form {
+	m := make(map[string]plural.Form, len(render.FormNames))
+	for f, n := range render.FormNames {
+		m[n] = f
+	}
+	return m
+}()
+
+func parseLocale(lf render.LocaleFile) (*locale, error) {
+	tag, err := language.Parse(lf.ID)
+	if err != nil {
+		return nil, fmt.Errorf("not a BCP 47 tag: %w", err)
+	}
+	if tag.String() != lf.ID {
+		return nil, fmt.Errorf("not the canonical tag (%s)", tag)
+	}
+	switch {
+	case lf.Subject == "":
+		return nil, errors.New("empty subject")
+	case len(lf.Greeting) < 2:
+		return nil, errors.New("greeting has no {name}")
+	case lf.GreetingNoName == "":
+		return nil, errors.New("empty greeting_no_name")
+	case len(lf.Expiry["other"]) < 2:
+		return nil, errors.New(`expiry has no "other" form with {minutes}`)
+	}
+	if err := oneLine(append([]string{lf.Subject, lf.GreetingNoName}, lf.Greeting...)...); err != nil {
+		return nil, err
+	}
+	l := &locale{
+		id: lf.ID, tag: tag, rtl: lf.RTL, subject: lf.Subject,
+		greeting: lf.Greeting, greetingNoName: lf.GreetingNoName,
+		expiry: make(map[plural.Form][]string, len(lf.Expiry)),
+	}
+	for name, parts := range lf.Expiry {
+		form, ok := formsByName[name]
+		if !ok {
+			return nil, fmt.Errorf("expiry.%s: not a plural category", name)
+		}
+		if err := oneLine(parts...); err != nil {
+			return nil, fmt.Errorf("expiry.%s: %w", name, err)
+		}
+		l.expiry[form] = parts
+	}
+	if l.body, err = render.Parse(lf.HTML, lf.Text); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// oneLine keeps a hand-edited bundle from putting a line break into a mail
+// header or a marker into a value: the YAML checker guarantees both for
+// compiled bundles.
+func oneLine(values ...string) error {
+	for _, v := range values {
+		if strings.ContainsAny(v, "\r\n"+render.MarkOpen+render.MarkClose) {
+			return fmt.Errorf("%q holds a line break or a marker", v)
+		}
+	}
+	return nil
+}
+
+// Layer returns a bundle with b's sets, each replaced as a whole by over's
+// set of the same name, plus over's other sets.
+func (b *Bundle) Layer(over *Bundle) *Bundle {
+	out := &Bundle{sets: make(map[string]*set, len(b.sets)+len(over.sets))}
+	for name, s := range b.sets {
+		out.sets[name] = s
+	}
+	for name, s := range over.sets {
+		out.sets[name] = s
+	}
+	return out
+}
+
+// Sets lists the set names, sorted.
+func (b *Bundle) Sets() []string {
+	names := make([]string, 0, len(b.sets))
+	for name := range b.sets {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Locales lists a set's locales, sorted; nil for an unknown set.
+func (b *Bundle) Locales(setName string) []string {
+	s, ok := b.sets[setName]
+	if !ok {
+		return nil
+	}
+	ids := make([]string, len(s.locales))
+	for i, l := range s.locales {
+		ids[i] = l.id
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// Render renders a send request's email. Unknown tenants get the default
+// set (SetFallback), unmatched locales the set's default (LocaleFallback),
+// exactly as templates.Library.Render chooses.
+func (b *Bundle) Render(_ context.Context, r contract.SendRequest) (mailer.Email, error) {
+	def := b.sets[DefaultSet]
+	if def == nil {
+		return mailer.Email{}, fmt.Errorf("templates: bundle has no %q set", DefaultSet)
+	}
+	code, ttl := r.Code.Reveal(), r.ExpiresAt.Sub(r.IssuedAt)
+	if err := render.CheckMessage(code, ttl); err != nil {
+		return mailer.Email{}, err
+	}
+	s, setFallback := b.sets[r.Tenant], false
+	if s == nil {
+		s, setFallback = def, r.Tenant != ""
+	}
+	idx, localeFallback := render.PickLocale(s.matcher, len(s.locales), r.Locale)
+	l := s.locales[idx]
+
+	greeting := l.greetingNoName
+	if name := contract.CleanName(r.Name); name != "" {
+		greeting = strings.Join(l.greeting, render.IsolateName(name, l.rtl))
+	}
+	mins := render.Minutes(ttl)
+	parts, ok := l.expiry[render.PluralForm(l.tag, mins)]
+	if !ok {
+		parts = l.expiry[plural.Other]
+	}
+	htmlOut, textOut := l.body.Render(greeting, strings.Join(parts, render.FormatMinutes(mins)), code)
+	return mailer.Email{
+		Subject: l.subject, HTML: htmlOut, Text: textOut,
+		FromAddress: s.fromAddress, FromName: s.fromName,
+		Set: s.name, Locale: l.id,
+		SetFallback: setFallback, LocaleFallback: localeFallback,
+	}, nil
+}

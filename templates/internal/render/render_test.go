@@ -1,0 +1,75 @@
+package render
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/html"
+)
+
+func TestEscapeHTMLIsNetHTMLEscapeString(t *testing.T) {
+	for _, s := range []string{
+		"", "plain", `<script>&'"+</script>`, "a\r\nb", "&amp;", "\x00", "ليلى", strings.Repeat("<&>'\"", 100),
+	} {
+		if got, want := EscapeHTML(s), html.EscapeString(s); got != want {
+			t.Errorf("EscapeHTML(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+func TestFinalPass(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"\n.\n\n\nWe", ".\n\nWe"},
+		{"\n\n\n\nWe\nare\n\n", "We\nare"},
+		{"\n\u3000\n\n\nWe", "We"},
+		{"a\n\nb", "a\n\nb"},
+	} {
+		if got := finalPass(tc.in); got != tc.want {
+			t.Errorf("finalPass(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	const (
+		html = "<h1>" + MarkGreeting + "</h1><p>" + MarkExpiry + "</p><b>" + MarkCode + "</b>"
+		text = MarkDivider + "\n" + MarkGreeting + "\n" + MarkDivider + "\n\n" + MarkExpiry + "\n\n" + MarkCode + "\n\nBye"
+	)
+	if _, err := Parse(html, text); err != nil {
+		t.Fatalf("the good shape: %v", err)
+	}
+	for _, tc := range []struct{ name, html, text, want string }{
+		{"no code in HTML", strings.Replace(html, MarkCode, "", 1), text, "HTML code: marker found 0 times"},
+		{"two greetings", html + MarkGreeting, text, "HTML greeting: marker found 2 times"},
+		{"divider in HTML", html + MarkDivider, text, "HTML divider"},
+		{"one divider", html, strings.Replace(text, MarkDivider, "", 1), "text divider: marker found 1 times"},
+		{"unframed", html, strings.Replace(text, "\n"+MarkGreeting, "\n\n"+MarkGreeting, 1), "not framed"},
+		{"three newlines", html, text + "\n\n\nmore", "three line breaks"},
+		{"trailing space", html, text + " ", "white space"},
+		{"unterminated", html + MarkOpen, text, "unterminated marker"},
+		{"stray end", html + MarkClose, text, "marker end without a start"},
+		{"unknown", html + MarkOpen + "Q" + MarkClose, text, "unknown marker"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse(tc.html, tc.text)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one saying %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestMinutesAndCheck(t *testing.T) {
+	if Minutes(30*time.Second) != 1 || Minutes(time.Minute) != 1 || Minutes(61*time.Second) != 2 {
+		t.Error("Minutes does not round up")
+	}
+	for _, code := range []string{"123", "12345678901", "12a4", ""} {
+		if CheckMessage(code, time.Minute) == nil {
+			t.Errorf("code %q accepted", code)
+		}
+	}
+	if CheckMessage("1234", 0) == nil || CheckMessage("1234", time.Minute) != nil {
+		t.Error("lifetime check")
+	}
+}
