@@ -107,8 +107,14 @@ check-templates: ## run the template checker over the embedded sets (must pass) 
 	  echo "$$out"; grep -q 'missing key' <<<"$$out" && grep -q 'unknown placeholder' <<<"$$out"
 
 .PHONY: test
-test: e2e-deps chromium ui lint check-templates ## everything CI runs: lint, template checks, unit, protocol and browser tests
-	OTP_E2E=require $(GO) test -race -count=1 -timeout 20m ./...
+test: e2e-deps chromium ui lint check-templates ## everything CI runs: lint, template checks, unit, protocol, browser and reliability tests, a short fuzz
+	OTP_E2E=require $(GO) test -race -count=1 -timeout 25m ./...
+	FUZZ_TIME=$(FUZZ_TIME) scripts/fuzz.sh
+
+FUZZ_TIME ?= 5s
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZ_TIME each (default 5s; try FUZZ_TIME=5m)
+	FUZZ_TIME=$(FUZZ_TIME) scripts/fuzz.sh
 
 ## --- docs and measurements -------------------------------------------------
 

@@ -15,7 +15,7 @@ run -bench ColdStart -benchtime 20x -count "$count" ./deploy/local/bench
 run -bench 'Render|Load' -cpu 1 -count "$count" ./templates/...
 run -bench BatchOfTen -count "$count" ./mailer
 go tool benchstat "$raw" > "$out/benchstat.txt"
-go run ./deploy/local bench -concurrency 1,5,10,25,50,100 -sign-ins-per-person 10 \
+go run ./deploy/local bench -quiet -concurrency 1,5,10,25,50,100 -sign-ins-per-person 10 \
   -json "$out/e2e.json" -table "$out/e2e.md" -plot docs/img/latency-vs-concurrency.png
 go run ./deploy/local/bench/perfdoc -raw "$raw" -benchstat "$out/benchstat.txt" \
   -e2e "$out/e2e.json" -lambdas bin/lambda > docs/PERFORMANCE.md

@@ -94,7 +94,10 @@ func (d *Define) decide(req events.CognitoEventUserPoolsDefineAuthChallengeReque
 	if req.UserNotFound {
 		return fail(ReasonUserNotFound, 0)
 	}
-	if s[1] == nil || s[1].ChallengeName != challengePasswordVerifier {
+	// Cognito always marks SRP_A passed; anything else is a session this
+	// flow never produced. Checked only from here on, so an unknown user's
+	// first step above stays the same as a known user's.
+	if !s[0].ChallengeResult || s[1] == nil || s[1].ChallengeName != challengePasswordVerifier {
 		return fail(ReasonUnexpectedSession, 0)
 	}
 	if !s[1].ChallengeResult {
@@ -115,10 +118,15 @@ func (d *Define) decide(req events.CognitoEventUserPoolsDefineAuthChallengeReque
 		return fail(ReasonUnexpectedSession, 0)
 	}
 	cur := h.last()
+	c := h.countRounds()
+	// A session past any limit is one this Define never let happen; it
+	// does not earn tokens however it ends.
+	if c.WrongAnswers >= d.Config.MaxWrongAnswers || c.ResendsHonored > d.Config.MaxResends || c.EarlyRequests > d.Config.maxEarlyRequests() {
+		return fail(ReasonUnexpectedSession, cur.Generation)
+	}
 	if h.results[len(h.results)-1] {
 		return defineDecision{tokens: true, generation: cur.Generation}
 	}
-	c := h.countRounds()
 	if wantsResend(req.ClientMetadata) {
 		if c.ResendsHonored >= d.Config.MaxResends {
 			return fail(ReasonResendLimit, cur.Generation)

@@ -1,6 +1,7 @@
 package triggers
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -100,14 +101,20 @@ func parseRound(s string) (round, error) {
 	if !ok {
 		return round{}, fmt.Errorf("%w: mac", errMalformedMetadata)
 	}
-	return round{
+	r := round{
 		Generation:  gen,
 		Kind:        kind,
 		ChallengeID: parts[3],
 		IssuedAt:    time.Unix(iat, 0).UTC(),
 		ExpiresAt:   time.Unix(exp, 0).UTC(),
 		MAC:         mac,
-	}, nil
+	}
+	// Atoi, ParseInt and base64 also read "+2", "01" and a line break in a
+	// MAC; Create writes none of those, so they are not its metadata.
+	if r.encode() != s {
+		return round{}, fmt.Errorf("%w: not in canonical form", errMalformedMetadata)
+	}
+	return r, nil
 }
 
 // history is what the session says about the code step so far.
@@ -126,7 +133,7 @@ var errUnexpectedSession = errors.New("unexpected session")
 // is well formed and consistent, and returns those rounds.
 func readHistory(session []*events.CognitoEventUserPoolsChallengeResult) (history, error) {
 	if len(session) < 2 || session[0] == nil || session[1] == nil ||
-		session[0].ChallengeName != challengeSRPA ||
+		session[0].ChallengeName != challengeSRPA || !session[0].ChallengeResult ||
 		session[1].ChallengeName != challengePasswordVerifier || !session[1].ChallengeResult {
 		return history{}, fmt.Errorf("%w: code step without a successful password step", errUnexpectedSession)
 	}
@@ -167,7 +174,8 @@ func chains(prev *round, next round) error {
 		return nil
 	}
 	if next.Generation != prev.Generation || next.ChallengeID != prev.ChallengeID ||
-		!next.IssuedAt.Equal(prev.IssuedAt) || !next.ExpiresAt.Equal(prev.ExpiresAt) {
+		!next.IssuedAt.Equal(prev.IssuedAt) || !next.ExpiresAt.Equal(prev.ExpiresAt) ||
+		!bytes.Equal(next.MAC, prev.MAC) {
 		return errors.New("a repeated round must carry the same code as the round before it")
 	}
 	return nil

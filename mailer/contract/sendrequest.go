@@ -147,7 +147,10 @@ func describeJSONError(err error) error {
 	case errors.As(err, &syntax):
 		return fmt.Errorf("%w: invalid JSON at byte %d", ErrMalformed, syntax.Offset)
 	case errors.As(err, &typeErr):
-		return fmt.Errorf("%w: field %q: want %s, got JSON %s", ErrMalformed, typeErr.Field, typeErr.Type, typeErr.Value)
+		// Value quotes a number that does not fit ("number 493817.5"); keep
+		// only its kind.
+		kind, _, _ := strings.Cut(typeErr.Value, " ")
+		return fmt.Errorf("%w: field %q: want %s, got JSON %s", ErrMalformed, typeErr.Field, typeErr.Type, kind)
 	default:
 		return fmt.Errorf("%w: invalid JSON", ErrMalformed)
 	}
@@ -277,8 +280,10 @@ func CleanName(s string) string {
 		b.WriteRune(r)
 		n++
 	}
-	// A cut can leave a joiner with nothing to join.
-	return strings.TrimRight(b.String(), "\u200C\u200D")
+	// A cut can leave a joiner with nothing to join, and a joiner after
+	// white space brings the space in with it: trim both, or the result
+	// ends in a space and cleaning it again (the mailer does) changes it.
+	return strings.TrimRight(b.String(), " \u200C\u200D")
 }
 
 // addressLike matches things that look like email addresses in free text.

@@ -155,8 +155,7 @@ func (q Queues) peek(ctx context.Context, max int, use func([]types.Message) (co
 			MessageAttributeNames:       []string{"All"},
 		})
 		if err != nil {
-			q.release(context.WithoutCancel(ctx), msgs, nil)
-			return fmt.Errorf("receive from the dead-letter queue: %w", err)
+			return errors.Join(fmt.Errorf("receive from the dead-letter queue: %w", err), q.release(context.WithoutCancel(ctx), msgs, nil))
 		}
 		if len(out.Messages) == 0 {
 			break
@@ -169,7 +168,9 @@ func (q Queues) peek(ctx context.Context, max int, use func([]types.Message) (co
 		}
 	}
 	consumed, err := use(msgs)
-	q.release(context.WithoutCancel(ctx), msgs, consumed)
+	if rerr := q.release(context.WithoutCancel(ctx), msgs, consumed); rerr != nil {
+		err = errors.Join(err, rerr)
+	}
 	return err
 }
 
@@ -180,8 +181,10 @@ func (q Queues) pollWait() int32 {
 	return 1
 }
 
-// release makes messages visible again at once.
-func (q Queues) release(ctx context.Context, msgs []types.Message, consumed map[string]bool) {
+// release makes messages visible again at once. A message it cannot
+// release stays hidden until peekVisibility passes, and a redrive started
+// before then would skip it; so failures are reported, not swallowed.
+func (q Queues) release(ctx context.Context, msgs []types.Message, consumed map[string]bool) error {
 	var entries []types.ChangeMessageVisibilityBatchRequestEntry
 	for i, m := range msgs {
 		if consumed[aws.ToString(m.MessageId)] {
@@ -191,11 +194,26 @@ func (q Queues) release(ctx context.Context, msgs []types.Message, consumed map[
 			Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0,
 		})
 	}
+	hidden := 0
+	var errs []error
 	for start := 0; start < len(entries); start += 10 {
-		_, _ = q.Client.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{
-			QueueUrl: aws.String(q.DeadLetterQueue), Entries: entries[start:min(start+10, len(entries))],
+		batch := entries[start:min(start+10, len(entries))]
+		out, err := q.Client.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{
+			QueueUrl: aws.String(q.DeadLetterQueue), Entries: batch,
 		})
+		switch {
+		case err != nil:
+			hidden += len(batch)
+			errs = append(errs, err)
+		case len(out.Failed) > 0:
+			hidden += len(out.Failed)
+			errs = append(errs, fmt.Errorf("%s: %s", aws.ToString(out.Failed[0].Code), aws.ToString(out.Failed[0].Message)))
+		}
 	}
+	if hidden > 0 {
+		return fmt.Errorf("%d dead letters stay hidden for %d s after listing: %w", hidden, peekVisibility, errors.Join(errs...))
+	}
+	return nil
 }
 
 // ListDeadLetters returns up to max dead letters, oldest first, redacted.
@@ -367,7 +385,13 @@ func (q Queues) redriveAll(ctx context.Context) (int, error) {
 			}
 			switch aws.ToString(r.Status) {
 			case "COMPLETED":
-				return int(r.ApproximateNumberOfMessagesMoved), nil
+				moved := int(r.ApproximateNumberOfMessagesMoved)
+				// A move task skips messages in flight (another operator's
+				// listing, say); say so rather than report a clean DLQ.
+				if st, err := q.Status(ctx); err == nil && len(st) == 2 && st[1].InFlight > 0 {
+					return moved, fmt.Errorf("%d dead letters were in flight and stay in the DLQ; run the redrive again in a minute", st[1].InFlight)
+				}
+				return moved, nil
 			case "FAILED", "CANCELLED":
 				return int(r.ApproximateNumberOfMessagesMoved), fmt.Errorf("message move task %s: %s", aws.ToString(r.Status), aws.ToString(r.FailureReason))
 			}

@@ -146,3 +146,21 @@ func TestRedriveAllUsesAMoveTask(t *testing.T) {
 		t.Errorf("after redrive all: %+v", status)
 	}
 }
+
+// TestRedriveAllSaysWhatItCouldNotMove: a move task skips messages in
+// flight (here, one another reader holds); the operator hears about it.
+func TestRedriveAllSaysWhatItCouldNotMove(t *testing.T) {
+	q, c := setup(t)
+	for i := range 3 {
+		deadLetter(t, c, q, sendRequest(fmt.Sprintf("44444%d", i), "a@example.com", time.Now().Add(time.Minute)), string(mailer.ReasonRejected))
+	}
+	if _, err := c.ReceiveMessage(t.Context(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.DeadLetterQueue), MaxNumberOfMessages: 1, VisibilityTimeout: 60}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	moved, err := q.Redrive(ctx, "")
+	if moved != 2 || err == nil || !strings.Contains(err.Error(), "1 dead letters were in flight") {
+		t.Errorf("moved %d, %v; want 2 and a word about the one in flight", moved, err)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -147,8 +146,6 @@ func startSQS(tb testing.TB) (endpoint, queueURL string) {
 	return hs.URL, aws.ToString(q.QueueUrl)
 }
 
-var lambdas = map[string]string{"define": "triggers/define", "create": "triggers/create", "verify": "triggers/verify", "mailer": "mailer/function"}
-
 var (
 	buildOnce sync.Once
 	builtDir  string
@@ -156,21 +153,12 @@ var (
 )
 
 // functionsDir builds the four Lambda binaries for this machine once per
-// test binary, with the flags `make host-functions` uses.
+// test binary.
 func functionsDir(tb testing.TB) string {
 	tb.Helper()
 	buildOnce.Do(func() {
-		builtDir, buildErr = os.MkdirTemp("", "otp-bench-functions-")
-		for name, pkg := range lambdas {
-			if buildErr != nil {
-				break
-			}
-			cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w",
-				"-o", filepath.Join(builtDir, name, "bootstrap"), "../../../"+pkg)
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				buildErr = fmt.Errorf("build %s: %v\n%s", name, err, out)
-			}
+		if builtDir, buildErr = os.MkdirTemp("", "otp-bench-functions-"); buildErr == nil {
+			buildErr = otplocal.BuildFunctions(builtDir)
 		}
 	})
 	if buildErr != nil {

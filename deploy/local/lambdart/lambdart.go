@@ -37,10 +37,14 @@ type Function struct {
 
 // Runtime is the running function.
 type Runtime struct {
-	fn        Function
-	queue     chan *invocation
+	fn      Function
+	queue   chan *invocation
+	nextID  atomic.Int64
+	closing atomic.Bool
+
+	mu        sync.Mutex
 	instances []*instance
-	nextID    atomic.Int64
+	restarts  int
 }
 
 type invocation struct {
@@ -68,6 +72,7 @@ type instance struct {
 	current  *invocation
 	exited   chan struct{} // closed when the process has exited
 	exitErr  error
+	dead     bool         // under mu: the process has exited; take no more work
 	initErr  atomic.Value // string
 }
 
@@ -84,15 +89,19 @@ func Start(ctx context.Context, fn Function) (*Runtime, error) {
 		fn.Stdout = io.Discard
 	}
 	rt := &Runtime{fn: fn, queue: make(chan *invocation)}
+	var started []*instance
 	for range fn.Instances {
 		in, err := rt.startInstance()
 		if err != nil {
 			rt.Close()
 			return nil, err
 		}
+		started = append(started, in)
+		rt.mu.Lock()
 		rt.instances = append(rt.instances, in)
+		rt.mu.Unlock()
 	}
-	for _, in := range rt.instances {
+	for _, in := range started {
 		select {
 		case <-in.ready:
 		case <-in.exited:
@@ -138,8 +147,77 @@ func (rt *Runtime) startInstance() (*instance, error) {
 		return nil, fmt.Errorf("lambdart: start %s: %w", rt.fn.Path, err)
 	}
 	in.cmd = cmd
-	go func() { in.exitErr = cmd.Wait(); close(in.exited) }()
+	go func() {
+		in.exitErr = cmd.Wait()
+		close(in.exited)
+		in.died()
+	}()
 	return in, nil
+}
+
+// died is the process ending, expectedly or not. As on Lambda, the
+// invocation it was running fails with Runtime.ExitError (an event source
+// mapping then leaves the whole batch for redelivery), and a fresh
+// execution environment takes its place for the invocations to come.
+func (in *instance) died() {
+	in.mu.Lock()
+	in.dead = true
+	if in.current != nil {
+		in.current.done <- result{err: &FunctionError{Type: "Runtime.ExitError",
+			Message: fmt.Sprintf("RequestId: %s Error: Runtime exited with error: %v", in.current.id, in.exitErr)}}
+		in.current = nil
+	}
+	in.mu.Unlock()
+	_ = in.srv.Close()
+	rt := in.rt
+	if rt.closing.Load() {
+		return
+	}
+	select {
+	case <-in.ready:
+	default:
+		return // it never started: Start reports that
+	}
+	fresh, err := rt.startInstance()
+	if err != nil {
+		return
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.closing.Load() {
+		go func() { _ = fresh.cmd.Process.Kill(); <-fresh.exited }()
+		return
+	}
+	for i, old := range rt.instances {
+		if old == in {
+			rt.instances[i] = fresh
+		}
+	}
+	rt.restarts++
+}
+
+// KillBusy kills, with SIGKILL, one instance that is running an invocation,
+// as a crash or an out-of-memory kill would; it reports whether there was
+// one. The runtime replaces it.
+func (rt *Runtime) KillBusy() bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	for _, in := range rt.instances {
+		in.mu.Lock()
+		busy := in.current != nil && !in.dead
+		in.mu.Unlock()
+		if busy {
+			return in.cmd.Process.Kill() == nil
+		}
+	}
+	return false
+}
+
+// Restarts is how many instances died and were replaced.
+func (rt *Runtime) Restarts() int {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.restarts
 }
 
 // next is the instance asking for work: the first call marks it ready.
@@ -151,6 +229,11 @@ func (in *instance) next(w http.ResponseWriter, r *http.Request) {
 	select {
 	case inv := <-in.rt.queue:
 		in.mu.Lock()
+		if in.dead { // it died between asking and getting: someone else runs it
+			in.mu.Unlock()
+			go func() { in.rt.queue <- inv }()
+			return
+		}
 		in.current = inv
 		in.mu.Unlock()
 		h := w.Header()
@@ -247,6 +330,8 @@ type Instance struct {
 
 // Instances measures every instance now.
 func (rt *Runtime) Instances() []Instance {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
 	var out []Instance
 	for _, in := range rt.instances {
 		out = append(out, Instance{PID: in.cmd.Process.Pid, Ready: in.readyAt, PeakRSS: peakRSS(in.cmd.Process.Pid)})
@@ -274,8 +359,12 @@ func peakRSS(pid int) int64 {
 
 // Close stops the instances.
 func (rt *Runtime) Close() error {
+	rt.closing.Store(true)
+	rt.mu.Lock()
+	instances := append([]*instance(nil), rt.instances...)
+	rt.mu.Unlock()
 	var errs []error
-	for _, in := range rt.instances {
+	for _, in := range instances {
 		if in.cmd != nil && in.cmd.Process != nil {
 			_ = in.cmd.Process.Kill()
 			<-in.exited

@@ -26,6 +26,7 @@ import (
 	"errors"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"time"
 )
 
 type event struct{ Say string ` + "`json:\"say\"`" + ` }
@@ -34,6 +35,9 @@ func main() {
 	lambda.Start(func(ctx context.Context, e event) (map[string]string, error) {
 		if e.Say == "fail" {
 			return nil, errors.New("asked to fail")
+		}
+		if e.Say == "sleep" {
+			time.Sleep(time.Minute)
 		}
 		lc, _ := lambdacontext.FromContext(ctx)
 		return map[string]string{"said": e.Say, "request": lc.AwsRequestID}, nil
@@ -100,4 +104,39 @@ func TestStartReportsACrash(t *testing.T) {
 
 func writeFile(path, content string) error {
 	return os.WriteFile(path, []byte(content), 0o644)
+}
+
+// TestAKilledInstanceFailsItsInvocationAndIsReplaced is Lambda's behaviour
+// on a crash: the running invocation fails with Runtime.ExitError and a
+// new environment serves the next one.
+func TestAKilledInstanceFailsItsInvocationAndIsReplaced(t *testing.T) {
+	rt, err := Start(t.Context(), Function{Name: "echo", Path: buildEcho(t), Instances: 1, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	before := rt.Instances()[0].PID
+	done := make(chan error, 1)
+	go func() {
+		_, err := rt.Invoke(context.Background(), []byte(`{"say":"sleep"}`))
+		done <- err
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for !rt.KillBusy() {
+		if time.Now().After(deadline) {
+			t.Fatal("the invocation never became busy")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	var fe *FunctionError
+	if err := <-done; !errors.As(err, &fe) || fe.Type != "Runtime.ExitError" {
+		t.Fatalf("the killed invocation returned %v, want Runtime.ExitError", err)
+	}
+	out, err := rt.Invoke(t.Context(), []byte(`{"say":"again"}`))
+	if err != nil || !strings.Contains(string(out), "again") {
+		t.Fatalf("after the kill: %s, %v", out, err)
+	}
+	if after := rt.Instances()[0].PID; after == before || rt.Restarts() != 1 {
+		t.Errorf("pid %d -> %d, restarts %d: want a fresh instance", before, after, rt.Restarts())
+	}
 }

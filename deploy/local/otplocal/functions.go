@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -95,7 +96,7 @@ func tenantsEnv(m map[string]string) string {
 // otp-local runs the real binaries.
 func (sys *System) Functions() map[string][]lambdart.Instance {
 	out := map[string][]lambdart.Instance{}
-	for i, name := range []string{"define", "create", "verify", "mailer"} {
+	for i, name := range functionOrder {
 		if i < len(sys.runtimes) {
 			out[name] = sys.runtimes[i].Instances()
 		}
@@ -127,4 +128,56 @@ func compileTemplatesDir(lib *templates.Library) (string, error) {
 		return "", fmt.Errorf("otp-local: compile --templates-dir: %w", err)
 	}
 	return dir, nil
+}
+
+// functionOrder is the order of System.runtimes.
+var functionOrder = []string{"define", "create", "verify", "mailer"}
+
+// FunctionPackages are the Lambda mains, by function name.
+var FunctionPackages = map[string]string{
+	"define": "triggers/define", "create": "triggers/create", "verify": "triggers/verify", "mailer": "mailer/function",
+}
+
+// BuildFunctions compiles the four Lambda mains for this machine into
+// dir/<name>/bootstrap with the flags `make host-functions` uses, for tests
+// and benchmarks that run the real binaries.
+func BuildFunctions(dir string) error {
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return fmt.Errorf("otp-local: find the module: %w", err)
+	}
+	root := filepath.Dir(strings.TrimSpace(string(gomod)))
+	for name, pkg := range FunctionPackages {
+		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w",
+			"-o", filepath.Join(dir, name, "bootstrap"), "./"+pkg)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("otp-local: build %s: %w\n%s", name, err, out)
+		}
+	}
+	return nil
+}
+
+// KillBusy kills one instance of the named function that is running an
+// invocation, as a crash would (fault-injection tests); it reports whether
+// there was one. Only with FunctionsDir.
+func (sys *System) KillBusy(name string) bool {
+	for i, n := range functionOrder {
+		if n == name && i < len(sys.runtimes) {
+			return sys.runtimes[i].KillBusy()
+		}
+	}
+	return false
+}
+
+// Restarts is how many instances of the named function died and were
+// replaced.
+func (sys *System) Restarts(name string) int {
+	for i, n := range functionOrder {
+		if n == name && i < len(sys.runtimes) {
+			return sys.runtimes[i].Restarts()
+		}
+	}
+	return 0
 }

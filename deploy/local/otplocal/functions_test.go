@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,13 +14,8 @@ import (
 func buildFunctions(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
-	for name, pkg := range map[string]string{"define": "triggers/define", "create": "triggers/create", "verify": "triggers/verify", "mailer": "mailer/function"} {
-		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", filepath.Join(dir, name, "bootstrap"), "../../../"+pkg)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("build %s: %v\n%s", name, err, out.String())
-		}
+	if err := BuildFunctions(dir); err != nil {
+		t.Fatal(err)
 	}
 	return dir
 }

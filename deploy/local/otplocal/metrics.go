@@ -12,8 +12,9 @@ import (
 
 // emfSink reads the mailer's CloudWatch Embedded Metric Format lines, as
 // CloudWatch Logs would, and keeps what the ops page shows: messages per
-// outcome and the distribution of time from issue to SES acceptance. Lines
-// that are not EMF (the mailer's ordinary logs) pass through to next.
+// outcome and the distribution of time from issue to SES acceptance. Every
+// line, EMF or not, passes on to next: CloudWatch Logs stores EMF lines
+// like any other, so whatever reads otp-local's logs sees them too.
 type emfSink struct {
 	next    func([]byte)
 	mu      sync.Mutex
@@ -39,7 +40,8 @@ func (s *emfSink) Write(p []byte) (int, error) {
 			break
 		}
 		line := s.partial[:i+1]
-		if !s.record(line) && s.next != nil {
+		s.record(line)
+		if s.next != nil {
 			s.next(line)
 		}
 		s.partial = s.partial[i+1:]
@@ -102,3 +104,7 @@ func percentile(sorted []float64, p float64) time.Duration {
 	i = min(max(i, 0), len(sorted)-1)
 	return time.Duration(sorted[i] * float64(time.Millisecond))
 }
+
+// MailerStats is what the mailer's EMF metric lines have counted so far,
+// as CloudWatch would aggregate them: sent, expired, dead-lettered, retries.
+func (sys *System) MailerStats() web.MailerStats { return sys.metrics.stats() }

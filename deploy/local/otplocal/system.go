@@ -63,6 +63,9 @@ type Options struct {
 	// OTP_TEMPLATES_DIR does for the mailer Lambda.
 	TemplatesDir string
 	SES          seslocal.Faults
+	// SESRejectRecipients are addresses or "@domain"s that SES answers
+	// with MessageRejected, as it does for a suppressed address.
+	SESRejectRecipients []string
 	// Limits and code policy for the triggers; zero fields take the
 	// defaults the Lambdas use.
 	CodeTTL, ResendCooldown     time.Duration
@@ -192,7 +195,7 @@ func (sys *System) build(o Options) error {
 		return err
 	}
 
-	if sys.SES, err = seslocal.New(seslocal.Options{DataDir: dir("outbox"), Faults: o.SES}); err != nil {
+	if sys.SES, err = seslocal.New(seslocal.Options{DataDir: dir("outbox"), Faults: o.SES, RejectRecipients: o.SESRejectRecipients}); err != nil {
 		return err
 	}
 

@@ -386,10 +386,31 @@ func TestLatency(t *testing.T) {
 	})
 }
 
+func TestLatencySpikes(t *testing.T) {
+	const spike = 300 * time.Millisecond
+	draws := []float64{0.05, 0.9} // the first call spikes, the second does not
+	e := newSES(t, seslocal.Options{Faults: seslocal.Faults{SpikeRate: 0.1, Spike: spike}, Rand: func() float64 {
+		u := draws[0]
+		draws = append(draws[1:], u)
+		return u
+	}})
+	start := time.Now()
+	e.send(simple("rita@example.com", "spiked"))
+	if took := time.Since(start); took < spike {
+		t.Errorf("a drawn spike took %v, want at least %v", took, spike)
+	}
+	start = time.Now()
+	e.send(simple("rita@example.com", "not spiked"))
+	if took := time.Since(start); took >= spike {
+		t.Errorf("an undrawn call took %v", took)
+	}
+}
+
 func TestSetFaultsValidates(t *testing.T) {
 	e := newSES(t, seslocal.Options{})
 	bad := []seslocal.Faults{
 		{FailRate: -0.1}, {FailRate: 1.5}, {ThrottleRate: 2}, {FailStatus: 502}, {Latency: -time.Second},
+		{SpikeRate: 1.1}, {SpikeRate: 0.5, Spike: -time.Second},
 	}
 	for _, f := range bad {
 		if err := e.srv.SetFaults(f); err == nil {

@@ -46,6 +46,11 @@ type Faults struct {
 	// Latency is added to every call before it is answered; a caller that
 	// gives up (context cancelled) gets no answer.
 	Latency time.Duration
+	// SpikeRate is the fraction of calls that wait Spike on top of
+	// Latency: the occasional slow SendEmail that a retry budget and a
+	// Lambda timeout must survive.
+	SpikeRate float64
+	Spike     time.Duration
 }
 
 func (f Faults) validate() error {
@@ -55,8 +60,11 @@ func (f Faults) validate() error {
 	if f.FailStatus != 0 && f.FailStatus != http.StatusInternalServerError && f.FailStatus != http.StatusServiceUnavailable {
 		return fmt.Errorf("seslocal: FailStatus must be 500 or 503, got %d", f.FailStatus)
 	}
-	if f.Latency < 0 {
-		return fmt.Errorf("seslocal: Latency must not be negative, got %v", f.Latency)
+	if f.Latency < 0 || f.Spike < 0 {
+		return fmt.Errorf("seslocal: Latency and Spike must not be negative, got %v, %v", f.Latency, f.Spike)
+	}
+	if f.SpikeRate < 0 || f.SpikeRate > 1 {
+		return fmt.Errorf("seslocal: SpikeRate must be between 0 and 1, got %v", f.SpikeRate)
 	}
 	return nil
 }
@@ -235,8 +243,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	faults := s.Faults()
-	if faults.Latency > 0 {
-		t := time.NewTimer(faults.Latency)
+	delay := faults.Latency
+	if faults.SpikeRate > 0 {
+		s.randMu.Lock()
+		if s.rand() < faults.SpikeRate {
+			delay += faults.Spike
+		}
+		s.randMu.Unlock()
+	}
+	if delay > 0 {
+		t := time.NewTimer(delay)
 		select {
 		case <-t.C:
 		case <-r.Context().Done():

@@ -179,13 +179,13 @@ func (d doc) targets() []target {
 	}
 	worst, okR := 0.0, false
 	for _, n := range []string{"default-en", "acme-de", "globex-ar", "hostile-name"} {
-		if v, ok := d.figs.get("BenchmarkRender/"+n, "emails/s"); ok && (!okR || v < worst) {
+		if v, ok := d.figs.get("BenchmarkCompiledRender/"+n, "emails/s"); ok && (!okR || v < worst) {
 			worst, okR = v, true
 		}
 	}
-	best, _ := d.figs.get("BenchmarkRender/default-en", "emails/s")
+	best, _ := d.figs.get("BenchmarkCompiledRender/default-en", "emails/s")
 	uncached, _ := d.figs.get("BenchmarkRenderUncached/default-en", "emails/s")
-	ts = append(ts, target{"Rendering, cached, one core", "≥ 20,000 emails/s",
+	ts = append(ts, target{"Rendering from the compiled bundle (the mailer's path), one core", "≥ 20,000 emails/s",
 		fmt.Sprintf("%s emails/s (default-en); slowest message %s; uncached hermes %s", thousands(best), thousands(worst), thousands(uncached)),
 		status(worst >= 20000, okR)})
 	rate, okP := d.figs.get("BenchmarkPipeline", "emails/s")
