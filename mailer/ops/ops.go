@@ -46,6 +46,10 @@ type Queues struct {
 	// sample of its servers and can miss messages, so listings long-poll a
 	// second by default; an endpoint without sampling (otp-local) can skip it.
 	ShortPoll bool
+	// InFlightWait is how long a redrive of everything waits for dead
+	// letters that are in flight (hidden by someone's listing) to come
+	// back and be moved too. Default: a listing's hold, plus a margin.
+	InFlightWait time.Duration
 }
 
 // Open resolves queue names (as otp-local creates them) or URLs (as the SAM
@@ -356,8 +360,55 @@ func sendAttributes(m types.Message) map[string]types.MessageAttributeValue {
 	return out
 }
 
-// redriveAll uses SQS's own message move task and waits for it to finish.
+// redriveAll moves every dead letter with SQS's own message move task. A
+// move task skips messages in flight, which a listing (otpctl's own, just
+// before, or another operator's) hides for a while; so when some remain,
+// it waits for them to come back and moves them with another task.
 func (q Queues) redriveAll(ctx context.Context) (int, error) {
+	wait := q.InFlightWait
+	if wait <= 0 {
+		wait = (peekVisibility + 10) * time.Second
+	}
+	moved := 0
+	for {
+		n, err := q.moveTask(ctx)
+		moved += n
+		if err != nil {
+			return moved, err
+		}
+		st, err := q.Status(ctx)
+		if err != nil || len(st) < 2 || st[1].InFlight == 0 {
+			return moved, nil
+		}
+		if wait <= 0 {
+			return moved, fmt.Errorf("%d dead letters stayed in flight and are still in the DLQ; run the redrive again later", st[1].InFlight)
+		}
+		if err := q.awaitVisible(ctx, &wait); err != nil {
+			return moved, err
+		}
+	}
+}
+
+// awaitVisible polls until the DLQ has no message in flight or *budget is
+// spent, deducting the time waited.
+func (q Queues) awaitVisible(ctx context.Context, budget *time.Duration) error {
+	for *budget > 0 {
+		step := min(time.Second, *budget)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(step):
+		}
+		*budget -= step
+		if st, err := q.Status(ctx); err == nil && len(st) == 2 && st[1].InFlight == 0 {
+			return nil
+		}
+	}
+	return nil
+}
+
+// moveTask runs one message move task to completion.
+func (q Queues) moveTask(ctx context.Context) (int, error) {
 	arns := map[string]string{}
 	for _, u := range []string{q.SendQueue, q.DeadLetterQueue} {
 		out, err := q.Client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(u), AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameQueueArn}})
@@ -385,13 +436,7 @@ func (q Queues) redriveAll(ctx context.Context) (int, error) {
 			}
 			switch aws.ToString(r.Status) {
 			case "COMPLETED":
-				moved := int(r.ApproximateNumberOfMessagesMoved)
-				// A move task skips messages in flight (another operator's
-				// listing, say); say so rather than report a clean DLQ.
-				if st, err := q.Status(ctx); err == nil && len(st) == 2 && st[1].InFlight > 0 {
-					return moved, fmt.Errorf("%d dead letters were in flight and stay in the DLQ; run the redrive again in a minute", st[1].InFlight)
-				}
-				return moved, nil
+				return int(r.ApproximateNumberOfMessagesMoved), nil
 			case "FAILED", "CANCELLED":
 				return int(r.ApproximateNumberOfMessagesMoved), fmt.Errorf("message move task %s: %s", aws.ToString(r.Status), aws.ToString(r.FailureReason))
 			}

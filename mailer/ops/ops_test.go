@@ -147,20 +147,36 @@ func TestRedriveAllUsesAMoveTask(t *testing.T) {
 	}
 }
 
-// TestRedriveAllSaysWhatItCouldNotMove: a move task skips messages in
-// flight (here, one another reader holds); the operator hears about it.
-func TestRedriveAllSaysWhatItCouldNotMove(t *testing.T) {
-	q, c := setup(t)
-	for i := range 3 {
-		deadLetter(t, c, q, sendRequest(fmt.Sprintf("44444%d", i), "a@example.com", time.Now().Add(time.Minute)), string(mailer.ReasonRejected))
+// TestRedriveAllWaitsForDeadLettersInFlight: a move task skips messages in
+// flight (here, one another reader holds); redriving everything waits for
+// it to come back and moves it too, or says what it could not move.
+func TestRedriveAllWaitsForDeadLettersInFlight(t *testing.T) {
+	tests := []struct {
+		name       string
+		hold       int32 // seconds the other reader hides one message
+		wait       time.Duration
+		wantMoved  int
+		wantErrMsg string
+	}{
+		{"it comes back in time", 1, 5 * time.Second, 3, ""},
+		{"it does not", 60, 1500 * time.Millisecond, 2, "1 dead letters stayed in flight"},
 	}
-	if _, err := c.ReceiveMessage(t.Context(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.DeadLetterQueue), MaxNumberOfMessages: 1, VisibilityTimeout: 60}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	moved, err := q.Redrive(ctx, "")
-	if moved != 2 || err == nil || !strings.Contains(err.Error(), "1 dead letters were in flight") {
-		t.Errorf("moved %d, %v; want 2 and a word about the one in flight", moved, err)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			q, c := setup(t)
+			q.InFlightWait = tc.wait
+			for i := range 3 {
+				deadLetter(t, c, q, sendRequest(fmt.Sprintf("44444%d", i), "a@example.com", time.Now().Add(time.Minute)), string(mailer.ReasonRejected))
+			}
+			if _, err := c.ReceiveMessage(t.Context(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.DeadLetterQueue), MaxNumberOfMessages: 1, VisibilityTimeout: tc.hold}); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+			defer cancel()
+			moved, err := q.Redrive(ctx, "")
+			if moved != tc.wantMoved || (tc.wantErrMsg == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tc.wantErrMsg) {
+				t.Errorf("moved %d, %v; want %d, %q", moved, err, tc.wantMoved, tc.wantErrMsg)
+			}
+		})
 	}
 }

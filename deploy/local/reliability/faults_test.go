@@ -258,6 +258,9 @@ func TestFaultsLoseNothing(t *testing.T) {
 	if err := sys.SES.SetFaults(seslocal.Faults{}); err != nil {
 		t.Fatal(err)
 	}
+	if st, err := sys.Queues().Status(ctx); err == nil {
+		t.Logf("before the redrive: DLQ visible %d, in flight %d", st[1].Visible, st[1].InFlight)
+	}
 	out, err := exec.Command(filepath.Join(bin, "otpctl"), "dlq", "redrive", "--yes", "--endpoint", sys.URL).CombinedOutput()
 	if err != nil {
 		t.Fatalf("otpctl dlq redrive: %v\n%s", err, out)
