@@ -16,7 +16,9 @@ run -bench 'Render|Load' -cpu 1 -count "$count" ./templates/...
 run -bench BatchOfTen -count "$count" ./mailer
 go tool benchstat "$raw" > "$out/benchstat.txt"
 go run ./deploy/local bench -quiet -concurrency 1,5,10,25,50,100 -sign-ins-per-person 10 \
-  -json "$out/e2e.json" -table "$out/e2e.md" -plot docs/img/latency-vs-concurrency.png
+  -json "$out/e2e.json" -plot docs/img/latency-vs-concurrency.png
+go run ./deploy/local bench -quiet -think 2s -concurrency 50,100,200 -sign-ins-per-person 6 \
+  -json "$out/e2e-think.json"
 go run ./deploy/local/bench/perfdoc -raw "$raw" -benchstat "$out/benchstat.txt" \
-  -e2e "$out/e2e.json" -lambdas bin/lambda > docs/PERFORMANCE.md
+  -e2e "$out/e2e.json" -e2e-think "$out/e2e-think.json" -lambdas bin/lambda > docs/PERFORMANCE.md
 echo "wrote docs/PERFORMANCE.md" >&2

@@ -27,6 +27,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	perPerson := fs.Int("sign-ins-per-person", 10, "sign-ins each concurrent person completes at each level")
 	functions := fs.String("functions", "", "run the real Lambda binaries from DIR (make host-functions: bin/host)")
 	latency := fs.Duration("ses-latency", 0, "latency added to every SES call")
+	think := fs.Duration("think", 0, "time each person takes to read the email and type the code (0: a closed loop that saturates the machine)")
 	plotPath := fs.String("plot", "", "write a PNG of password→email percentiles against concurrency here")
 	tablePath := fs.String("table", "", "also write the Markdown table here")
 	jsonPath := fs.String("json", "", "also write the results as JSON here")
@@ -68,7 +69,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	if *functions != "" {
 		mode = "Lambda binaries from " + *functions
 	}
-	fmt.Fprintf(stderr, "otp-local bench: %s, %s, SES latency %s\n", sys.URL, mode, *latency)
+	fmt.Fprintf(stderr, "otp-local bench: %s, %s, SES latency %s, think time %s\n", sys.URL, mode, *latency, *think)
 
 	var results []bench.Result
 	progress := stderr
@@ -77,7 +78,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, c := range concurrency {
 		fmt.Fprintf(stderr, "%d concurrent sign-ins:\n", c)
-		r, err := bench.Run(ctx, sys.BenchTarget(), bench.Options{Concurrency: c, SignIns: c * *perPerson, Progress: progress})
+		r, err := bench.Run(ctx, sys.BenchTarget(), bench.Options{Concurrency: c, SignIns: c * *perPerson, Progress: progress, Think: *think})
 		if err != nil {
 			fmt.Fprintln(stderr, "otp-local bench:", err)
 			return 1

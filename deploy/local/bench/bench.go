@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"net/mail"
 	"slices"
 	"strings"
@@ -43,15 +44,20 @@ type Options struct {
 	EmailTimeout time.Duration
 	// Progress, when set, receives a progress bar redrawn in place.
 	Progress io.Writer
+	// Think is how long each person takes to read the email and type the
+	// code. Zero is a closed loop that saturates the machine; a person
+	// takes seconds.
+	Think time.Duration
 }
 
 // Result is what one run measured.
 type Result struct {
 	Concurrency int
-	SignIns     int // completed with tokens
-	Failed      int // a Cognito call failed or the code was refused
-	Lost        int // the email never arrived
-	Unexpected  int // an email for nobody waiting, or a second one
+	Think       time.Duration // see Options
+	SignIns     int           // completed with tokens
+	Failed      int           // a Cognito call failed or the code was refused
+	Lost        int           // the email never arrived
+	Unexpected  int           // an email for nobody waiting, or a second one
 	Wall        time.Duration
 	// Errors are the first few failures' messages, to say why.
 	Errors []string `json:",omitempty"`
@@ -119,7 +125,7 @@ func Run(ctx context.Context, t Target, opts Options) (Result, error) {
 
 	var (
 		mu        sync.Mutex
-		res       = Result{Concurrency: opts.Concurrency}
+		res       = Result{Concurrency: opts.Concurrency, Think: opts.Think}
 		toEmail   []time.Duration
 		whole     []time.Duration
 		remaining atomic.Int64
@@ -152,7 +158,15 @@ func Run(ctx context.Context, t Target, opts Options) (Result, error) {
 	for person := range opts.Concurrency {
 		wg.Go(func() {
 			for remaining.Add(-1) >= 0 && ctx.Err() == nil {
-				record(signInOnce(ctx, t.Client, mail, Account(person), opts.EmailTimeout))
+				// People do not arrive in step: with a think time, each one
+				// starts a sign-in at a random point within it.
+				if opts.Think > 0 {
+					select {
+					case <-time.After(rand.N(opts.Think)):
+					case <-ctx.Done():
+					}
+				}
+				record(signInOnce(ctx, t.Client, mail, Account(person), opts.EmailTimeout, opts.Think))
 			}
 		})
 	}
@@ -171,7 +185,7 @@ type outcome struct {
 	err            error
 }
 
-func signInOnce(ctx context.Context, c signin.Client, mail *mailroom, to string, timeout time.Duration) outcome {
+func signInOnce(ctx context.Context, c signin.Client, mail *mailroom, to string, timeout, think time.Duration) outcome {
 	began := time.Now()
 	inbox := mail.expect(to)
 	defer mail.forget(to)
@@ -188,6 +202,13 @@ func signInOnce(ctx context.Context, c signin.Client, mail *mailroom, to string,
 		return outcome{err: ctx.Err()}
 	}
 	code := signin.CodeIn(email)
+	if think > 0 {
+		select {
+		case <-time.After(think):
+		case <-ctx.Done():
+			return outcome{err: ctx.Err()}
+		}
+	}
 	if err := a.Answer(ctx, code, nil); err != nil {
 		return outcome{err: fmt.Errorf("code step: %w", err)}
 	}

@@ -17,11 +17,11 @@ import (
 // text reads in a terminal and in docs/PERFORMANCE.md.
 func WriteTable(w io.Writer, results []Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
-	fmt.Fprintln(tw, "| concurrent\t sign-ins\t sign-ins/s\t pw→email p50\t p90\t p99\t max\t sign-in p50\t p99\t lost\t unexpected\t failed\t")
-	fmt.Fprintln(tw, "|---:\t---:\t---:\t---:\t---:\t---:\t---:\t---:\t---:\t---:\t---:\t---:\t")
+	fmt.Fprintln(tw, "| concurrent\t think\t sign-ins\t sign-ins/s\t pw→email p50\t p90\t p99\t max\t sign-in p50\t p99\t lost\t unexpected\t failed\t")
+	fmt.Fprintln(tw, "|---:\t---:\t---:\t---:\t---:\t---:\t---:\t---:\t---:\t---:\t---:\t---:\t---:\t")
 	for _, r := range results {
-		fmt.Fprintf(tw, "| %d\t %d\t %.1f\t %s\t %s\t %s\t %s\t %s\t %s\t %d\t %d\t %d\t\n",
-			r.Concurrency, r.SignIns, r.Throughput(),
+		fmt.Fprintf(tw, "| %d\t %s\t %d\t %.1f\t %s\t %s\t %s\t %s\t %s\t %s\t %d\t %d\t %d\t\n",
+			r.Concurrency, r.Think, r.SignIns, r.Throughput(),
 			ms(r.PasswordToEmail.P50), ms(r.PasswordToEmail.P90), ms(r.PasswordToEmail.P99), ms(r.PasswordToEmail.Max),
 			ms(r.SignIn.P50), ms(r.SignIn.P99), r.Lost, r.Unexpected, r.Failed)
 	}
