@@ -39,18 +39,10 @@ password step to SES accepting the email.
 {{.E2ETable}}
 
 ![password → email percentiles against concurrency](img/latency-vs-concurrency.png)
-{{if .ThinkTable}}
-People are not a closed loop: they take seconds to open the email and type
-the code, and they do not all press "sign in" in the same millisecond. With
-each person taking the think time below to type the code, and starting each
-sign-in at a random point within it, the same machine is far from
-saturated and the figures are this project's own path plus queueing:
 
-{{.ThinkTable}}
-{{end}}
 One machine plays every part here: the people's devices (the SRP client
 math), Cognito (the SRP server math and RS256 token signing) and this
-project's functions, queue and SES. The load is closed-loop with no
+project's functions, queue and SES. The load above is closed-loop with no
 think time, so the two cores saturate beyond a handful of concurrent
 sign-ins, and the latency then grows with concurrency as Little's law says
 it must. A CPU profile of the 50-way run
@@ -61,6 +53,15 @@ fifth in otp-local's SRP server and an eighth in RSA token signing: work
 that on AWS runs on phones and in Cognito, not in this system. This
 project's own path (Define, Create, SQS, the mailer, SES) is what the
 one-person row shows: a few milliseconds from password to email.
+{{if .ThinkTable}}
+People are not a closed loop: they take seconds to open the email and type
+the code, and they do not all press "sign in" in the same millisecond. With
+each person taking the think time below to type the code, and starting each
+sign-in at a random point within it, the same machine is far from
+saturated and the figures are this project's own path plus queueing:
+
+{{.ThinkTable}}
+{{end}}
 
 ## What the measurements changed
 
