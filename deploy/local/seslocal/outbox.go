@@ -205,23 +205,20 @@ func (o *Outbox) Count() int {
 // only, match on ReceivedAt or on something unique to it (a recipient
 // address per test, say).
 func (o *Outbox) Wait(ctx context.Context, match func(Email) bool) (Email, error) {
-	for {
-		o.mu.Lock()
+	var found Email
+	err := o.await(ctx, func() bool {
 		for i := len(o.emails) - 1; i >= 0; i-- {
 			if match(o.emails[i]) {
-				e := o.emails[i]
-				o.mu.Unlock()
-				return e, nil
+				found = o.emails[i]
+				return true
 			}
 		}
-		added := o.added
-		o.mu.Unlock()
-		select {
-		case <-added:
-		case <-ctx.Done():
-			return Email{}, fmt.Errorf("seslocal: wait for email: %w", ctx.Err())
-		}
+		return false
+	})
+	if err != nil {
+		return Email{}, fmt.Errorf("seslocal: wait for email: %w", err)
 	}
+	return found, nil
 }
 
 // Since blocks until the outbox holds more than n emails and returns those
@@ -229,19 +226,35 @@ func (o *Outbox) Wait(ctx context.Context, match func(Email) bool) (Email, error
 // (otp-local bench, say) pays for each email once, where Wait re-examines
 // them all on every arrival.
 func (o *Outbox) Since(ctx context.Context, n int) ([]Email, error) {
+	var out []Email
+	err := o.await(ctx, func() bool {
+		if len(o.emails) <= n {
+			return false
+		}
+		out = append([]Email(nil), o.emails[n:]...)
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("seslocal: wait for email %d: %w", n+1, err)
+	}
+	return out, nil
+}
+
+// await runs ready with the outbox locked, again after every add, until it
+// reports true or ctx ends.
+func (o *Outbox) await(ctx context.Context, ready func() bool) error {
 	for {
 		o.mu.Lock()
-		if len(o.emails) > n {
-			out := append([]Email(nil), o.emails[n:]...)
+		if ready() {
 			o.mu.Unlock()
-			return out, nil
+			return nil
 		}
 		added := o.added
 		o.mu.Unlock()
 		select {
 		case <-added:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("seslocal: wait for email %d: %w", n+1, ctx.Err())
+			return ctx.Err()
 		}
 	}
 }
