@@ -92,6 +92,21 @@ func splitAt(p phrase, ph string) ([]string, error) {
 	return parts, nil
 }
 
+// OverridingSets lists, sorted, the sets that did not come from the
+// embedded source: what a bundle for OTP_TEMPLATES_DIR carries. The mailer
+// has the embedded sets already, and a copy of them in the bundle would
+// shadow the newer wording of a later release.
+func (l *Library) OverridingSets() []string {
+	embedded := Embedded().String()
+	var out []string
+	for _, name := range l.Sets() {
+		if l.Source(name) != embedded {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 // Source names where a set came from ("embedded", "dir /etc/otp"); "" for
 // an unknown set.
 func (l *Library) Source(setName string) string {

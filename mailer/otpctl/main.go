@@ -247,15 +247,10 @@ func templatesCompile(fs *flag.FlagSet) func(context.Context, env, []string) int
 			fmt.Fprintln(e.stderr, "otpctl:", err)
 			return exitProblems
 		}
-		// Only DIR's sets: the mailer has the embedded ones already, and a
-		// copy of them in the bundle would shadow the newer wording of a
-		// later release.
-		embedded := templates.Embedded().String()
-		var sets []string
-		for _, name := range lib.Sets() {
-			if dir == "" || lib.Source(name) != embedded {
-				sets = append(sets, name)
-			}
+		// With DIR, only DIR's sets (see OverridingSets).
+		sets := lib.Sets()
+		if dir != "" {
+			sets = lib.OverridingSets()
 		}
 		if len(sets) == 0 {
 			fmt.Fprintf(e.stderr, "otpctl: %s holds no template sets\n", dir)

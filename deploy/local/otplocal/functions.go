@@ -108,14 +108,7 @@ func (sys *System) Functions() map[string][]lambdart.Instance {
 // compile before shipping a tenant's set: the mailer binary reads the
 // --templates-dir sets from a bundle, not from YAML.
 func compileTemplatesDir(lib *templates.Library) (string, error) {
-	embedded := templates.Embedded().String()
-	var sets []string
-	for _, name := range lib.Sets() {
-		if lib.Source(name) != embedded {
-			sets = append(sets, name)
-		}
-	}
-	data, err := templates.Compile(lib, sets...)
+	data, err := templates.Compile(lib, lib.OverridingSets()...)
 	if err != nil {
 		return "", fmt.Errorf("otp-local: compile --templates-dir for the mailer binary: %w", err)
 	}
