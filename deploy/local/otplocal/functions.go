@@ -96,12 +96,23 @@ func tenantsEnv(m map[string]string) string {
 // otp-local runs the real binaries.
 func (sys *System) Functions() map[string][]lambdart.Instance {
 	out := map[string][]lambdart.Instance{}
-	for i, name := range functionOrder {
-		if i < len(sys.runtimes) {
-			out[name] = sys.runtimes[i].Instances()
+	for _, name := range functionOrder {
+		if rt := sys.runtime(name); rt != nil {
+			out[name] = rt.Instances()
 		}
 	}
 	return out
+}
+
+// runtime is the named function's runtime; nil unless otp-local runs the
+// real binaries.
+func (sys *System) runtime(name string) *lambdart.Runtime {
+	for i, n := range functionOrder {
+		if n == name && i < len(sys.runtimes) {
+			return sys.runtimes[i]
+		}
+	}
+	return nil
 }
 
 // compileTemplatesDir does what an operator does with otpctl templates
@@ -156,21 +167,15 @@ func BuildFunctions(dir string) error {
 // invocation, as a crash would (fault-injection tests); it reports whether
 // there was one. Only with FunctionsDir.
 func (sys *System) KillBusy(name string) bool {
-	for i, n := range functionOrder {
-		if n == name && i < len(sys.runtimes) {
-			return sys.runtimes[i].KillBusy()
-		}
-	}
-	return false
+	rt := sys.runtime(name)
+	return rt != nil && rt.KillBusy()
 }
 
 // Restarts is how many instances of the named function died and were
 // replaced.
 func (sys *System) Restarts(name string) int {
-	for i, n := range functionOrder {
-		if n == name && i < len(sys.runtimes) {
-			return sys.runtimes[i].Restarts()
-		}
+	if rt := sys.runtime(name); rt != nil {
+		return rt.Restarts()
 	}
 	return 0
 }

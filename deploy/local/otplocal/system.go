@@ -228,10 +228,6 @@ func (sys *System) build(o Options) error {
 	if err := createCfg.Validate(); err != nil {
 		return err
 	}
-	define := lambda.Handler(lambdart.NewInProcess(triggers.NewDefine(defineCfg, o.Logs).Handle))
-	create := lambda.Handler(lambdart.NewInProcess(triggers.NewCreate(createCfg, key, queue.SQS{Client: sqs.NewFromConfig(awsCfg), URL: queueURL}, o.Logs).Handle))
-	verify := lambda.Handler(lambdart.NewInProcess(triggers.NewVerify(triggers.VerifyConfig{}, key, o.Logs).Handle))
-
 	sources := []templates.Source{templates.Embedded()}
 	if o.TemplatesDir != "" {
 		sources = append(sources, templates.Dir(o.TemplatesDir))
@@ -244,13 +240,19 @@ func (sys *System) build(o Options) error {
 	sys.metrics = newEMFSink(func(line []byte) { _, _ = logs.Write(line) })
 	mailerCfg := mailer.Config{DLQURL: dlqURL, FromAddress: FromAddress, Concurrency: 10,
 		RetryBudget: o.MailerRetryBudget, MetricsNamespace: "CognitoEmailOTP"}
-	var mailerFn esm.Function = lambdart.NewInProcess(mailer.New(mailerCfg, awsCfg, templates.ForMailer(lib), sys.metrics).Handle)
+	var define, create, verify lambda.Handler
+	var mailerFn esm.Function
 	if o.FunctionsDir != "" {
 		fns, err := sys.startFunctions(o, defineCfg, createCfg, mailerCfg, key, lib)
 		if err != nil {
 			return err
 		}
 		define, create, verify, mailerFn = fns[0], fns[1], fns[2], fns[3]
+	} else {
+		define = lambdart.NewInProcess(triggers.NewDefine(defineCfg, o.Logs).Handle)
+		create = lambdart.NewInProcess(triggers.NewCreate(createCfg, key, queue.SQS{Client: sqs.NewFromConfig(awsCfg), URL: queueURL}, o.Logs).Handle)
+		verify = lambdart.NewInProcess(triggers.NewVerify(triggers.VerifyConfig{}, key, o.Logs).Handle)
+		mailerFn = lambdart.NewInProcess(mailer.New(mailerCfg, awsCfg, templates.ForMailer(lib), sys.metrics).Handle)
 	}
 	sys.Cognito.SetTriggers(cognitoidp.Triggers{Define: define, Create: create, Verify: verify})
 
