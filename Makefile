@@ -19,6 +19,7 @@ pkg_verify := ./triggers/verify
 pkg_mailer := ./mailer/function
 
 E2E_DIR := deploy/local/e2e
+DYNAMO_DIR := deploy/local/dynamolocal/node
 UI_DIR  := deploy/local/web/ui
 UI_JS   := deploy/local/web/dist/app.js
 GO_SRC  := $(shell find . -name '*.go' -not -path '*/node_modules/*' 2>/dev/null)
@@ -32,7 +33,7 @@ help: ## list targets
 ## --- run --------------------------------------------------------------------
 
 .PHONY: run
-run: $(BIN)/otp-local $(BIN)/otpctl ## start otp-local on 127.0.0.1:7070 with the demo seed (Ctrl-C stops it)
+run: $(BIN)/otp-local $(BIN)/otpctl dynamodb-deps ## start otp-local on 127.0.0.1:7070 with the demo seed (Ctrl-C stops it)
 	$(BIN)/otp-local --data-dir .otp-local
 
 $(BIN)/otp-local: $(GO_SRC) $(TEMPLATE_SRC) $(UI_JS) go.mod go.sum
@@ -49,6 +50,13 @@ $(UI_JS): $(UI_DIR)/src/app.js $(UI_DIR)/node_modules/.package-lock.json
 
 $(UI_DIR)/node_modules/.package-lock.json: $(UI_DIR)/package.json $(UI_DIR)/package-lock.json
 	cd $(UI_DIR) && npm ci --no-audit --no-fund
+	@touch $@
+
+.PHONY: dynamodb-deps
+dynamodb-deps: $(DYNAMO_DIR)/node_modules/.package-lock.json ## install dynalite, otp-local's DynamoDB (npm)
+
+$(DYNAMO_DIR)/node_modules/.package-lock.json: $(DYNAMO_DIR)/package.json $(DYNAMO_DIR)/package-lock.json
+	cd $(DYNAMO_DIR) && npm ci --no-audit --no-fund
 	@touch $@
 
 ## --- build and deploy -------------------------------------------------------
@@ -71,7 +79,7 @@ $(BIN)/host/%/bootstrap: $(GO_SRC) $(TEMPLATE_SRC) go.mod go.sum
 	CGO_ENABLED=0 $(GO) build $(HOST_FLAGS) -o $@ $(pkg_$*)
 
 .PHONY: bench
-bench: e2e-deps package ## run the benchmarks and the end-to-end load, regenerate docs/PERFORMANCE.md (about 10 minutes)
+bench: e2e-deps dynamodb-deps package ## run the benchmarks and the end-to-end load, regenerate docs/PERFORMANCE.md (about 10 minutes)
 	scripts/bench.sh
 
 .PHONY: generate
@@ -107,7 +115,7 @@ check-templates: ## run the template checker over the embedded sets (must pass) 
 	  echo "$$out"; grep -q 'missing key' <<<"$$out" && grep -q 'unknown placeholder' <<<"$$out"
 
 .PHONY: test
-test: e2e-deps chromium ui lint check-templates ## everything CI runs: lint, template checks, unit, protocol, browser and reliability tests, a short fuzz
+test: e2e-deps dynamodb-deps chromium ui lint check-templates ## everything CI runs: lint, template checks, unit, protocol, browser and reliability tests, a short fuzz
 	OTP_E2E=require $(GO) test -race -count=1 -timeout 25m ./...
 	FUZZ_TIME=$(FUZZ_TIME) scripts/fuzz.sh
 
@@ -123,7 +131,7 @@ previews: chromium ## write every template set x locale to build/previews, with 
 	scripts/previews.sh
 
 .PHONY: screenshots
-screenshots: e2e-deps chromium ui ## refresh the README's sign-in and ops screenshots in docs/img
+screenshots: e2e-deps dynamodb-deps chromium ui ## refresh the README's sign-in and ops screenshots in docs/img
 	OTP_E2E=require UPDATE_SCREENSHOTS=1 $(GO) test -count=1 -run TestBrowserSignIn ./deploy/local/otplocal
 
 .PHONY: clean

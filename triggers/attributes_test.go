@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cognito-email-otp/cognito-email-otp/triggers/budget"
 )
 
 // TestSendRequestFromAttributes checks what the mailer receives for a
@@ -75,8 +77,8 @@ func TestCreateFailsWhenTheQueueFails(t *testing.T) {
 
 func TestConfigValidation(t *testing.T) {
 	valid := CreateConfig{
-		Limits: Limits{MaxWrongAnswers: 3, MaxResends: 2}, CodeLength: 6, CodeTTL: 3 * time.Minute,
-		AuthSessionValidity: 3 * time.Minute, ResendCooldown: 30 * time.Second, QueueURL: "q",
+		Limits: Limits{MaxWrongAnswers: 3, MaxResends: 2, ResendCooldown: 30 * time.Second}, BudgetConfig: testBudgetConfig(),
+		CodeLength: 6, CodeTTL: 3 * time.Minute, AuthSessionValidity: 3 * time.Minute, QueueURL: "q",
 	}
 	tests := []struct {
 		name    string
@@ -93,6 +95,10 @@ func TestConfigValidation(t *testing.T) {
 		{"no wrong answers allowed", func(c *CreateConfig) { c.MaxWrongAnswers = 0 }, "OTP_MAX_WRONG_ANSWERS"},
 		{"negative resends", func(c *CreateConfig) { c.MaxResends = -1 }, "OTP_MAX_RESENDS"},
 		{"tenant that is a path", func(c *CreateConfig) { c.Tenants = map[string]string{"client": "../x"} }, "OTP_TENANTS"},
+		{"more failures than NIST allows", func(c *CreateConfig) { c.MaxFailures = 101 }, "OTP_MAX_FAILURES"},
+		{"back-off after more failures than the lock", func(c *CreateConfig) { c.BackoffAfter = 200 }, "OTP_BACKOFF_AFTER"},
+		{"no codes per hour", func(c *CreateConfig) { c.MaxCodesPerHour = 0 }, "OTP_MAX_CODES_PER_HOUR"},
+		{"budget deadline past Cognito's", func(c *CreateConfig) { c.BudgetTimeout = 6 * time.Second }, "OTP_BUDGET_TIMEOUT"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -108,6 +114,7 @@ func TestConfigValidation(t *testing.T) {
 
 func TestLoadCreateConfigFromEnvironment(t *testing.T) {
 	t.Setenv("OTP_QUEUE_URL", "http://127.0.0.1:7070/000000000000/otp-send")
+	t.Setenv("OTP_BUDGET_TABLE", "otp-budget")
 	t.Setenv("OTP_TENANTS", "client1:acme,client2:globex")
 	t.Setenv("OTP_CODE_LENGTH", "8")
 	c, err := LoadCreateConfig()
@@ -115,42 +122,66 @@ func TestLoadCreateConfigFromEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.CodeLength != 8 || c.CodeTTL != 3*time.Minute || c.ResendCooldown != 30*time.Second || c.MaxWrongAnswers != 3 ||
-		c.MaxResends != 2 || !c.RequireVerifiedEmail || c.Tenants["client2"] != "globex" {
+		c.MaxResends != 2 || !c.RequireVerifiedEmail || c.Tenants["client2"] != "globex" ||
+		c.Policy() != budget.DefaultPolicy || c.BudgetFailOpen || c.BudgetTimeout != time.Second {
 		t.Errorf("config %+v", c)
 	}
+	t.Setenv("OTP_BUDGET_TABLE", "")
+	if _, err := LoadCreateConfig(); err == nil || !strings.Contains(err.Error(), "BUDGET_TABLE") {
+		t.Errorf("missing budget table: err %v, want it named", err)
+	}
+	t.Setenv("OTP_BUDGET_TABLE", "otp-budget")
 	t.Setenv("OTP_QUEUE_URL", "")
 	if _, err := LoadCreateConfig(); err == nil || !strings.Contains(err.Error(), "OTP_QUEUE_URL") {
 		t.Errorf("missing queue URL: err %v, want it named", err)
 	}
 }
 
-type fakeSecrets struct {
-	value string
-	err   error
+type fakeKeys struct {
+	current, previous string
+	err               error
+	calls             int
 }
 
-func (f fakeSecrets) SecretString(context.Context, string) (string, error) { return f.value, f.err }
+func (f *fakeKeys) Keys(context.Context) ([]byte, []byte, error) {
+	f.calls++
+	if f.err != nil {
+		return nil, nil, f.err
+	}
+	var prev []byte
+	if f.previous != "" {
+		prev = []byte(f.previous)
+	}
+	return []byte(f.current), prev, nil
+}
 
-func TestKeyLoad(t *testing.T) {
+func TestKeyring(t *testing.T) {
 	long := strings.Repeat("k", 40)
 	short := "short-key"
 	tests := []struct {
 		name    string
 		key     Key
-		sm      SecretSource
+		src     *fakeKeys
 		want    string
 		wantErr string
 	}{
 		{"from the environment", Key{HMACKey: long}, nil, long, ""},
-		{"from Secrets Manager", Key{HMACSecretARN: "arn:aws:secretsmanager:us-east-1:1:secret:k"}, fakeSecrets{value: long}, long, ""},
+		{"from Secrets Manager", Key{HMACSecretARN: "arn:aws:secretsmanager:us-east-1:1:secret:k"}, &fakeKeys{current: long}, long, ""},
 		{"both set", Key{HMACKey: long, HMACSecretARN: "arn"}, nil, "", "only one"},
 		{"neither set", Key{}, nil, "", "OTP_HMAC_KEY"},
 		{"too short", Key{HMACKey: short}, nil, "", "at least 32"},
-		{"secret read fails", Key{HMACSecretARN: "arn:x"}, fakeSecrets{err: errors.New("AccessDenied")}, "", "AccessDenied"},
+		{"previous key too short", Key{HMACKey: long, HMACPreviousKey: short}, nil, "", "at least 32"},
+		{"previous key alone", Key{HMACPreviousKey: long}, nil, "", "needs OTP_HMAC_KEY"},
+		{"secret read fails", Key{HMACSecretARN: "arn:x"}, &fakeKeys{err: errors.New("AccessDenied")}, "", "AccessDenied"},
+		{"secret too short", Key{HMACSecretARN: "arn:x"}, &fakeKeys{current: short}, "", "at least 32"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := tc.key.Load(t.Context(), tc.sm)
+			var src SecretKeySource
+			if tc.src != nil {
+				src = func(string) KeySource { return tc.src }
+			}
+			ring, err := tc.key.Keyring(t.Context(), src)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err %v, want %q", err, tc.wantErr)
@@ -160,23 +191,85 @@ func TestKeyLoad(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || string(got) != tc.want {
-				t.Errorf("got %q, %v", got, err)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k, err := ring.signing(t.Context())
+			if err != nil || string(k.key) != tc.want || k.id != keyID([]byte(tc.want)) {
+				t.Errorf("signing key %q (id %s), %v; want %q", k.key, k.id, err, tc.want)
 			}
 		})
 	}
 }
 
+// A rotation (Secrets Manager moves AWSCURRENT to a new version and
+// AWSPREVIOUS to the old one) reaches a container two ways: its periodic
+// refresh, and a key id it does not know yet.
+func TestKeyringFollowsRotation(t *testing.T) {
+	oldKey, newKey := strings.Repeat("o", 40), strings.Repeat("n", 40)
+	src := &fakeKeys{current: oldKey}
+	clock := newClock()
+	ring := &Keyring{src: src, refresh: KeyRefresh, now: clock.Now}
+	if err := ring.reload(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	oldID := keyID([]byte(oldKey))
+
+	src.current, src.previous = newKey, oldKey
+	clock.Advance(time.Minute)
+	if k, _ := ring.signing(t.Context()); k.id != oldID {
+		t.Errorf("a minute after the rotation: signing with %s, want the old key until the refresh", k.id)
+	}
+	// Another container signed with the new key: this one looks it up.
+	clock.Advance(keyRetry)
+	if k, _, err := ring.lookup(t.Context(), keyID([]byte(newKey))); err != nil || string(k) != newKey {
+		t.Fatalf("lookup of the new key id: %q, %v", k, err)
+	}
+	if k, _, err := ring.lookup(t.Context(), oldID); err != nil || string(k) != oldKey {
+		t.Errorf("the previous key must still verify: %q, %v", k, err)
+	}
+	if k, _ := ring.signing(t.Context()); string(k.key) != newKey {
+		t.Errorf("after the reload: signing with %q, want the new key", k.key)
+	}
+	// Unknown ids do not hammer Secrets Manager.
+	calls := src.calls
+	for range 5 {
+		if _, _, err := ring.lookup(t.Context(), keyID([]byte(strings.Repeat("x", 40)))); !errors.Is(err, errUnknownKey) {
+			t.Errorf("unknown key id: %v", err)
+		}
+	}
+	if src.calls != calls {
+		t.Errorf("%d secret reads for unknown key ids within %s, want none", src.calls-calls, keyRetry)
+	}
+	// A second rotation retires the oldest key.
+	third := strings.Repeat("t", 40)
+	src.current, src.previous = third, newKey
+	clock.Advance(KeyRefresh)
+	if k, _ := ring.signing(t.Context()); string(k.key) != third {
+		t.Errorf("after the refresh interval: signing with %q, want the third key", k.key)
+	}
+	if _, _, err := ring.lookup(t.Context(), oldID); !errors.Is(err, errUnknownKey) {
+		t.Errorf("a key two rotations old must be refused, got %v", err)
+	}
+	// A failed refresh keeps the keys in hand.
+	src.err = errors.New("AccessDenied")
+	clock.Advance(KeyRefresh)
+	if k, err := ring.signing(t.Context()); string(k.key) != third || err == nil {
+		t.Errorf("failed refresh: %q, %v; want the third key and the error", k.key, err)
+	}
+}
+
 func TestRoundMetadataRoundTrips(t *testing.T) {
 	r := round{Generation: 2, Kind: kindAfterWrong, ChallengeID: "AAAAAAAAAAAAAAAAAAAAAA",
-		IssuedAt: time.Unix(1_795_000_000, 0).UTC(), ExpiresAt: time.Unix(1_795_000_180, 0).UTC(), MAC: make([]byte, macSize)}
+		IssuedAt: time.Unix(1_795_000_000, 0).UTC(), ExpiresAt: time.Unix(1_795_000_180, 0).UTC(), KeyID: keyID(testKey), MAC: make([]byte, macSize)}
 	enc := r.encode()
 	got, err := parseRound(enc)
 	if err != nil || got.encode() != enc {
 		t.Fatalf("round trip of %q: %+v, %v", enc, got, err)
 	}
 	for _, bad := range []string{"", "otp1", "otp2.2.w.AAAAAAAAAAAAAAAAAAAAAA.1.2.AAAA", enc + ".x",
-		strings.Replace(enc, ".w.", ".z.", 1), strings.Replace(enc, "otp1.2", "otp1.0", 1),
+		strings.Replace(enc, ".w.", ".z.", 1), strings.Replace(enc, "otp2.2", "otp2.0", 1),
+		strings.Replace(enc, "otp2.", "otp1.", 1), strings.Replace(enc, keyID(testKey), "short", 1),
 		strings.Replace(enc, "1795000180", "1794999999", 1)} {
 		if _, err := parseRound(bad); err == nil {
 			t.Errorf("parseRound(%q) accepted malformed metadata", bad)

@@ -12,7 +12,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/cognito-email-otp/cognito-email-otp/triggers/budget"
 )
+
+// testSub is the sub of the rig's user (testdata's Cognito events).
+const testSub = "7f3e2a10-5c4b-4d21-9e8f-0a1b2c3d4e5f"
 
 // defaultConfigs returns Define's and Create's configuration as envconfig
 // builds it from the struct tags' defaults alone, so the figures below follow
@@ -23,6 +28,7 @@ func defaultConfigs(t *testing.T) (DefineConfig, CreateConfig) {
 	t.Helper()
 	const prefix = "OTPBRUTEFORCEDEFAULTS"
 	t.Setenv(prefix+"_QUEUE_URL", "https://sqs.example/q")
+	t.Setenv(prefix+"_BUDGET_TABLE", "otp-budget")
 	var dc DefineConfig
 	var cc CreateConfig
 	if err := envconfig.Process(prefix, &dc); err != nil {
@@ -316,15 +322,20 @@ func TestMalformedAnswersAreNotCompared(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs bytes.Buffer
-			v := &Verify{Key: testKey, Log: NewLogger(&logs, slog.LevelDebug), Now: clock.Now}
+			ledger := &budget.Ledger{Policy: budget.DefaultPolicy, Store: &budget.MemoryStore{}, Now: clock.Now}
+			if _, err := ledger.Issue(t.Context(), testSub, id, clock.Now().Add(cc.CodeTTL)); err != nil {
+				t.Fatal(err)
+			}
+			v := &Verify{Config: VerifyConfig{BudgetConfig: testBudgetConfig()}, Keys: testKeys(t), Budget: ledger, Log: NewLogger(&logs, slog.LevelDebug), Now: clock.Now}
 			canary := tc.canary
 			if canary == "" {
 				canary = code
 			}
 			var ev events.CognitoEventUserPoolsVerifyAuthChallenge
+			ev.Request.UserAttributes = map[string]string{"sub": testSub}
 			ev.Request.ChallengeAnswer = tc.answer
 			ev.Request.PrivateChallengeParameters = map[string]string{
-				privVersion: "1", privChallengeID: id, privMAC: encodeMAC(codeMAC(testKey, id, canary)),
+				privVersion: privVersionCurrent, privKeyID: keyID(testKey), privChallengeID: id, privMAC: encodeMAC(codeMAC(testKey, id, testSub, canary)),
 				privIssuedAt:   strconv.FormatInt(clock.Now().Unix(), 10),
 				privExpiresAt:  strconv.FormatInt(clock.Now().Add(cc.CodeTTL).Unix(), 10),
 				privCodeLength: strconv.Itoa(n), privTenant: "default", privGeneration: "1",

@@ -64,11 +64,17 @@ func validChallengeID(id string) bool {
 	return err == nil && len(b) == 16 && base64.RawURLEncoding.EncodeToString(b) == id
 }
 
-// codeMAC is HMAC-SHA256(key, challengeID || code). The challenge id has a
-// fixed length, so the concatenation is unambiguous.
-func codeMAC(key []byte, challengeID, code string) []byte {
+// codeMAC is HMAC-SHA256(key, "otp-code-v2" || challengeID || len(sub) ||
+// sub || code). The challenge id has a fixed length and the sub a length
+// prefix, so the concatenation is unambiguous. Binding the user means a MAC
+// from one user's challenge can never vouch for a code in another's, even
+// if challenge parameters were ever mixed up.
+func codeMAC(key []byte, challengeID, sub, code string) []byte {
 	m := hmac.New(sha256.New, key)
+	m.Write([]byte("otp-code-v2"))
 	m.Write([]byte(challengeID))
+	m.Write([]byte{byte(len(sub) >> 8), byte(len(sub))})
+	m.Write([]byte(sub))
 	m.Write([]byte(code))
 	return m.Sum(nil)
 }

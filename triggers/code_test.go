@@ -128,11 +128,19 @@ func TestNormalizeAnswer(t *testing.T) {
 }
 
 func TestMACBindsTheChallenge(t *testing.T) {
-	a := codeMAC(testKey, "AAAAAAAAAAAAAAAAAAAAAA", "123456")
-	if bytes.Equal(a, codeMAC(testKey, "BAAAAAAAAAAAAAAAAAAAAA", "123456")) {
+	const sub = "7f3e2a10-5c4b-4d21-9e8f-0a1b2c3d4e5f"
+	a := codeMAC(testKey, "AAAAAAAAAAAAAAAAAAAAAA", sub, "123456")
+	if bytes.Equal(a, codeMAC(testKey, "AAAAAAAAAAAAAAAAAAAAAA", "8e1f0b3c-0000-4d21-9e8f-0a1b2c3d4e5f", "123456")) {
+		t.Error("the MAC does not bind the user")
+	}
+	// The length prefix keeps sub and code apart: ("ab", "1234567") is not ("ab1", "234567").
+	if bytes.Equal(codeMAC(testKey, "AAAAAAAAAAAAAAAAAAAAAA", "ab", "1234567"), codeMAC(testKey, "AAAAAAAAAAAAAAAAAAAAAA", "ab1", "234567")) {
+		t.Error("sub and code are ambiguous in the MAC")
+	}
+	if bytes.Equal(a, codeMAC(testKey, "BAAAAAAAAAAAAAAAAAAAAA", sub, "123456")) {
 		t.Error("the same code under another challenge id has the same MAC")
 	}
-	if bytes.Equal(a, codeMAC([]byte("another-key-0123456789abcdef012345"), "AAAAAAAAAAAAAAAAAAAAAA", "123456")) {
+	if bytes.Equal(a, codeMAC([]byte("another-key-0123456789abcdef012345"), "AAAAAAAAAAAAAAAAAAAAAA", sub, "123456")) {
 		t.Error("another key gives the same MAC")
 	}
 }

@@ -15,11 +15,30 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+
 	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
+	"github.com/cognito-email-otp/cognito-email-otp/triggers/budget"
 )
 
 // testKey is an HMAC key for tests only.
 var testKey = []byte("test-key-0123456789abcdef0123456789abcdef")
+
+// testKeys is a key ring of testKey alone.
+func testKeys(t testing.TB) *Keyring {
+	t.Helper()
+	k, err := NewKeyring(testKey, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// testBudgetConfig is the failure budget's default policy, as envconfig
+// would fill it.
+func testBudgetConfig() BudgetConfig {
+	return BudgetConfig{BudgetTable: "otp-budget", BudgetTimeout: time.Second, BackoffAfter: 10, BackoffBase: time.Minute,
+		BackoffMax: time.Hour, MaxFailures: 100, MaxCodesPerHour: 10}
+}
 
 type fakeClock struct {
 	mu  sync.Mutex
@@ -76,6 +95,8 @@ func (q *recordingQueue) lastCode(t *testing.T) string {
 type rig struct {
 	clock  *fakeClock
 	queue  *recordingQueue
+	store  *budget.MemoryStore
+	ledger *budget.Ledger
 	logs   *bytes.Buffer
 	define lambda.Handler
 	create lambda.Handler
@@ -97,11 +118,11 @@ func newRigWithQueue(t *testing.T, queue Enqueuer, mutate ...func(*DefineConfig,
 		enqueuer = queue
 	}
 	log := NewLogger(&syncWriter{w: r.logs}, slog.LevelDebug)
-	limits := Limits{MaxWrongAnswers: 3, MaxResends: 2}
-	dc := DefineConfig{Limits: limits, RequireVerifiedEmail: true}
+	limits := Limits{MaxWrongAnswers: 3, MaxResends: 2, ResendCooldown: 30 * time.Second}
+	dc := DefineConfig{Limits: limits, BudgetConfig: testBudgetConfig(), RequireVerifiedEmail: true}
 	cc := CreateConfig{
-		Limits: limits, CodeLength: 6, CodeTTL: 3 * time.Minute, AuthSessionValidity: 3 * time.Minute,
-		ResendCooldown: 30 * time.Second, QueueURL: "https://sqs.example/q", RequireVerifiedEmail: true,
+		Limits: limits, BudgetConfig: testBudgetConfig(), CodeLength: 6, CodeTTL: 3 * time.Minute, AuthSessionValidity: 3 * time.Minute,
+		QueueURL: "https://sqs.example/q", RequireVerifiedEmail: true,
 	}
 	for _, m := range mutate {
 		m(&dc, &cc)
@@ -113,12 +134,16 @@ func newRigWithQueue(t *testing.T, queue Enqueuer, mutate ...func(*DefineConfig,
 		t.Fatal(err)
 	}
 	r.limits = dc.Limits
-	r.define = lambda.NewHandler((&Define{Config: dc, Log: log, Now: r.clock.Now}).Handle)
+	r.store = &budget.MemoryStore{}
+	r.ledger = &budget.Ledger{Policy: dc.Policy(), Store: r.store, Now: r.clock.Now}
+	keys := testKeys(t)
+	r.define = lambda.NewHandler((&Define{Config: dc, Keys: keys, Budget: r.ledger, Log: log, Now: r.clock.Now}).Handle)
 	// A seeded generator makes every run issue the same codes, so no test
 	// depends on two random codes differing.
 	random := rand.NewChaCha8([32]byte{'o', 't', 'p'})
-	r.create = lambda.NewHandler((&Create{Config: cc, Key: testKey, Queue: enqueuer, Log: log, Now: r.clock.Now, Random: random}).Handle)
-	r.verify = lambda.NewHandler((&Verify{Key: testKey, Log: log, Now: r.clock.Now}).Handle)
+	r.create = lambda.NewHandler((&Create{Config: cc, Keys: keys, Queue: enqueuer, Budget: r.ledger, Log: log, Now: r.clock.Now, Random: random}).Handle)
+	vc := VerifyConfig{BudgetConfig: cc.BudgetConfig}
+	r.verify = lambda.NewHandler((&Verify{Config: vc, Keys: keys, Budget: r.ledger, Log: log, Now: r.clock.Now}).Handle)
 	return r
 }
 

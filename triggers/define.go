@@ -3,16 +3,26 @@ package triggers
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/cognito-email-otp/cognito-email-otp/triggers/budget"
 )
 
 // Define is the Define Auth Challenge trigger.
 type Define struct {
 	Config DefineConfig
-	Log    *slog.Logger
-	Now    func() time.Time
+	// Budget is the per-user failure budget. Define asks it before every
+	// code round (a locked user gets no code, and so no email) and charges
+	// it when a sign-in ends for early-resend abuse. Nil refuses the code
+	// step, as an unreachable budget does.
+	Budget *budget.Ledger
+	// Keys give log lines the user's pseudonym; nil leaves it out.
+	Keys *Keyring
+	Log  *slog.Logger
+	Now  func() time.Time
 }
 
 // Define's outcomes, as logged.
@@ -35,6 +45,19 @@ const (
 	ReasonCodeExpired         = "code_expired"
 	ReasonResendLimit         = "resend_limit"
 	ReasonTooManyEarlyResends = "too_many_early_resends"
+	// The budget refused the code step: budget_locked, budget_backoff,
+	// budget_code_limit; or could not be consulted.
+	ReasonBudgetUnavailable = "budget_unavailable"
+)
+
+// What a decision asks of the budget.
+type budgetStep int
+
+const (
+	budgetNone     budgetStep = iota
+	budgetNewCode             // a code is about to be issued: locked, back-off and code window
+	budgetSameCode            // the same code is asked for again: locked and back-off
+	budgetPenalize            // the sign-in ends for early-resend abuse: one failure
 )
 
 type defineDecision struct {
@@ -42,36 +65,66 @@ type defineDecision struct {
 	tokens     bool
 	failReason string
 	generation int
-	note       string // why the code step repeats: wrong_answer, resend_requested
+	note       string // why the code step repeats: wrong_answer, resend_requested, resend_early
+	budget     budgetStep
 }
 
-// Handle decides the next step. It returns an error only for events it
-// cannot read at all; every sign-in it refuses is a failAuthentication, so
-// the user sees Cognito's usual "Incorrect username or password".
+// Handle decides the next step. It never returns an error: every sign-in
+// it refuses is a failAuthentication, so the user sees Cognito's usual
+// "Incorrect username or password" and learns nothing about why.
 func (d *Define) Handle(ctx context.Context, ev events.CognitoEventUserPoolsDefineAuthChallenge) (events.CognitoEventUserPoolsDefineAuthChallenge, error) {
 	dec := d.decide(ev.Request)
 	ev.Response = events.CognitoEventUserPoolsDefineAuthChallengeResponse{}
 	tenant, _, _ := Tenants{ByClient: d.Config.Tenants}.Resolve(ev.CallerContext.ClientID, ev.Request.UserAttributes)
-	extra := []slog.Attr{}
+	sub := ev.Request.UserAttributes["sub"]
+	var extra []slog.Attr
 	if ev.Request.UserNotFound {
 		extra = append(extra, slog.Bool(fieldUserNotFound, true))
+	} else if d.Keys != nil && sub != "" {
+		extra = append(extra, slog.String(fieldUser, d.Keys.Pseudonym(sub)))
+	}
+	var metrics []string
+	if dec.budget != budgetNone {
+		v := d.consultBudget(ctx, dec, sub)
+		extra = append(extra, v.attrs()...)
+		metrics = v.metrics()
+		if !v.allow && dec.failReason == "" {
+			dec = defineDecision{failReason: v.failReason(), generation: dec.generation}
+		}
+	}
+	extra = append(extra, metricAttrs(d.Config.MetricsNamespace, d.now(), metrics...)...)
+	level := slog.LevelInfo
+	if slices.Contains(metrics, MetricBudgetUnavailable) {
+		level = slog.LevelError
 	}
 	switch {
 	case dec.failReason != "":
 		ev.Response.FailAuthentication = true
-		outcomeLog(ctx, d.Log, slog.LevelInfo, "define", ev.CognitoEventUserPoolsHeader, tenant, dec.generation, outcomeFail, dec.failReason, extra...)
+		outcomeLog(ctx, d.Log, level, "define", ev.CognitoEventUserPoolsHeader, tenant, dec.generation, outcomeFail, dec.failReason, extra...)
 	case dec.tokens:
 		ev.Response.IssueTokens = true
-		outcomeLog(ctx, d.Log, slog.LevelInfo, "define", ev.CognitoEventUserPoolsHeader, tenant, dec.generation, outcomeTokens, "", extra...)
+		outcomeLog(ctx, d.Log, level, "define", ev.CognitoEventUserPoolsHeader, tenant, dec.generation, outcomeTokens, "", extra...)
 	default:
 		ev.Response.ChallengeName = dec.challenge
 		outcome := outcomeAskCode
 		if dec.challenge == challengePasswordVerifier {
 			outcome = outcomeAskPassword
 		}
-		outcomeLog(ctx, d.Log, slog.LevelInfo, "define", ev.CognitoEventUserPoolsHeader, tenant, dec.generation, outcome, dec.note, extra...)
+		outcomeLog(ctx, d.Log, level, "define", ev.CognitoEventUserPoolsHeader, tenant, dec.generation, outcome, dec.note, extra...)
 	}
 	return ev, nil
+}
+
+func (d *Define) consultBudget(ctx context.Context, dec defineDecision, sub string) verdict {
+	g := newGuard(d.Budget, d.Config.BudgetConfig)
+	return g.consult(ctx, func(ctx context.Context, l *budget.Ledger) (budget.Standing, error) {
+		switch dec.budget {
+		case budgetPenalize:
+			return l.Penalize(ctx, sub)
+		default:
+			return l.Check(ctx, sub, dec.budget == budgetNewCode)
+		}
+	})
 }
 
 func (d *Define) decide(req events.CognitoEventUserPoolsDefineAuthChallengeRequest) defineDecision {
@@ -110,7 +163,7 @@ func (d *Define) decide(req events.CognitoEventUserPoolsDefineAuthChallengeReque
 		if d.Config.RequireVerifiedEmail && req.UserAttributes["email_verified"] != "true" {
 			return fail(ReasonEmailUnverified, 0)
 		}
-		return defineDecision{challenge: challengeCustom, generation: 1}
+		return defineDecision{challenge: challengeCustom, generation: 1, budget: budgetNewCode}
 	}
 
 	h, err := readHistory(s)
@@ -131,10 +184,18 @@ func (d *Define) decide(req events.CognitoEventUserPoolsDefineAuthChallengeReque
 		if c.ResendsHonored >= d.Config.MaxResends {
 			return fail(ReasonResendLimit, cur.Generation)
 		}
-		if c.EarlyRequests >= d.Config.maxEarlyRequests() {
-			return fail(ReasonTooManyEarlyResends, cur.Generation)
+		// Create honours a request once the cooldown has passed, however many
+		// came early; only requests inside it are bounded. Same clock rule
+		// as Create's, so both agree on which request is early.
+		if d.now().Sub(cur.IssuedAt) < d.Config.ResendCooldown {
+			if c.EarlyRequests >= d.Config.maxEarlyRequests() {
+				dec := fail(ReasonTooManyEarlyResends, cur.Generation)
+				dec.budget = budgetPenalize
+				return dec
+			}
+			return defineDecision{challenge: challengeCustom, generation: cur.Generation, note: "resend_early", budget: budgetSameCode}
 		}
-		return defineDecision{challenge: challengeCustom, generation: cur.Generation, note: "resend_requested"}
+		return defineDecision{challenge: challengeCustom, generation: cur.Generation, note: "resend_requested", budget: budgetNewCode}
 	}
 	// Verify rejects an expired code, so an expired round reads as a wrong
 	// answer here; it ends the sign-in rather than costing an attempt. A
@@ -145,7 +206,7 @@ func (d *Define) decide(req events.CognitoEventUserPoolsDefineAuthChallengeReque
 	if c.WrongAnswers+1 >= d.Config.MaxWrongAnswers {
 		return fail(ReasonTooManyWrongAnswers, cur.Generation)
 	}
-	return defineDecision{challenge: challengeCustom, generation: cur.Generation, note: "wrong_answer"}
+	return defineDecision{challenge: challengeCustom, generation: cur.Generation, note: "wrong_answer", budget: budgetSameCode}
 }
 
 func (d *Define) now() time.Time {

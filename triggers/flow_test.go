@@ -205,7 +205,7 @@ func TestSignInFlows(t *testing.T) {
 			name: "tampered challenge metadata fails the sign-in",
 			run: func(t *testing.T, s *signIn) {
 				s.start(true).password(true)
-				s.meta = strings.Replace(s.meta, "otp1.1.n.", "otp1.1.w.", 1)
+				s.meta = strings.Replace(s.meta, "otp2.1.n.", "otp2.1.w.", 1)
 				s.answer(s.wrongCode())
 			},
 			wantState: stateFailed, wantEmails: 1,

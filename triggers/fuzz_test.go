@@ -16,18 +16,37 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/cognito-email-otp/cognito-email-otp/triggers/budget"
 )
 
 // fuzzStart is when the genuine sign-in behind the fuzz seeds begins; the
 // Define under test runs some seconds after it.
 var fuzzStart = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 
-func fuzzLimits() Limits { return Limits{MaxWrongAnswers: 3, MaxResends: 2} }
+func fuzzLimits() Limits { return Limits{MaxWrongAnswers: 3, MaxResends: 2, ResendCooldown: 30 * time.Second} }
+
+// fuzzLedger is a budget with nothing spent.
+func fuzzLedger(now time.Time) *budget.Ledger {
+	return &budget.Ledger{Policy: budget.DefaultPolicy, Store: &budget.MemoryStore{}, Now: func() time.Time { return now }}
+}
 
 func fuzzDefine(now time.Time) *Define {
-	d := NewDefine(DefineConfig{Limits: fuzzLimits(), RequireVerifiedEmail: true}, io.Discard)
+	d := NewDefine(DefineConfig{Limits: fuzzLimits(), BudgetConfig: testBudgetConfig(), RequireVerifiedEmail: true}, nil, fuzzLedger(now), io.Discard)
 	d.Now = func() time.Time { return now }
 	return d
+}
+
+// fuzzCreate is Create with a fixed clock and random source.
+func fuzzCreate(tb testing.TB, now *time.Time, random io.Reader) *Create {
+	return &Create{
+		Config: CreateConfig{
+			Limits: fuzzLimits(), BudgetConfig: testBudgetConfig(), CodeLength: 6, CodeTTL: 3 * time.Minute, AuthSessionValidity: 3 * time.Minute,
+			QueueURL: "https://sqs.example/q", RequireVerifiedEmail: true,
+		},
+		Keys: testKeys(tb), Queue: &recordingQueue{}, Log: NewLogger(io.Discard, 0),
+		Budget: fuzzLedger(*now), Now: func() time.Time { return *now }, Random: random,
+	}
 }
 
 // genuineMetadata runs the real Create through one sign-in (first code, a
@@ -38,14 +57,8 @@ func fuzzDefine(now time.Time) *Define {
 func genuineMetadata(tb testing.TB) []string {
 	tb.Helper()
 	now := fuzzStart
-	c := &Create{
-		Config: CreateConfig{
-			Limits: fuzzLimits(), CodeLength: 6, CodeTTL: 3 * time.Minute, AuthSessionValidity: 3 * time.Minute,
-			ResendCooldown: 30 * time.Second, QueueURL: "https://sqs.example/q", RequireVerifiedEmail: true,
-		},
-		Key: testKey, Queue: &recordingQueue{}, Log: NewLogger(io.Discard, 0),
-		Now: func() time.Time { return now }, Random: rand.NewChaCha8([32]byte{'f', 'u', 'z', 'z'}),
-	}
+	c := fuzzCreate(tb, &now, rand.NewChaCha8([32]byte{'f', 'u', 'z', 'z'}))
+	c.Budget.Now = func() time.Time { return now }
 	session := []*events.CognitoEventUserPoolsChallengeResult{
 		{ChallengeName: challengeSRPA, ChallengeResult: true},
 		{ChallengeName: challengePasswordVerifier, ChallengeResult: true},
@@ -59,7 +72,7 @@ func genuineMetadata(tb testing.TB) []string {
 		now = fuzzStart.Add(step.after)
 		var ev events.CognitoEventUserPoolsCreateAuthChallenge
 		ev.Request.ChallengeName = challengeCustom
-		ev.Request.UserAttributes = map[string]string{"email": "rosa@example.com", "email_verified": "true", "name": "Rosa"}
+		ev.Request.UserAttributes = map[string]string{"sub": "7f3e2a10-5c4b-4d21-9e8f-0a1b2c3d4e5f", "email": "rosa@example.com", "email_verified": "true", "name": "Rosa"}
 		ev.Request.Session = session
 		ev.Request.ClientMetadata = step.metadata
 		out, err := c.Handle(context.Background(), ev)
@@ -130,14 +143,14 @@ type refRound struct {
 	kind     string
 	id       string
 	iat, exp int64
-	mac      string
+	kid, mac string
 }
 
 // refParse accepts exactly the strings Create writes: canonical decimals,
 // canonical unpadded base64url of the right sizes.
 func refParse(s string) (refRound, bool) {
 	p := strings.Split(s, ".")
-	if len(p) != 7 || p[0] != metadataPrefix {
+	if len(p) != 8 || p[0] != "otp2" {
 		return refRound{}, false
 	}
 	gen, err := strconv.Atoi(p[1])
@@ -151,7 +164,7 @@ func refParse(s string) (refRound, bool) {
 		b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 		return err == nil && len(b) == size && base64.RawURLEncoding.EncodeToString(b) == s
 	}
-	if !canonical(p[3], 16) || !canonical(p[6], 32) {
+	if !canonical(p[3], 16) || !canonical(p[6], 9) || !canonical(p[7], 32) {
 		return refRound{}, false
 	}
 	iat, err1 := strconv.ParseInt(p[4], 10, 64)
@@ -159,7 +172,7 @@ func refParse(s string) (refRound, bool) {
 	if err1 != nil || err2 != nil || strconv.FormatInt(iat, 10) != p[4] || strconv.FormatInt(exp, 10) != p[5] || exp <= iat {
 		return refRound{}, false
 	}
-	return refRound{gen: gen, kind: p[2], id: p[3], iat: iat, exp: exp, mac: p[6]}, true
+	return refRound{gen: gen, kind: p[2], id: p[3], iat: iat, exp: exp, kid: p[6], mac: p[7]}, true
 }
 
 // validSuccess is the only session that may earn tokens: a known user, SRP_A
@@ -197,7 +210,7 @@ func validSuccess(s []*events.CognitoEventUserPoolsChallengeResult, userNotFound
 				return false
 			}
 		default:
-			if r.gen != prev.gen || r.id != prev.id || r.iat != prev.iat || r.exp != prev.exp || r.mac != prev.mac {
+			if r.gen != prev.gen || r.id != prev.id || r.iat != prev.iat || r.exp != prev.exp || r.kid != prev.kid || r.mac != prev.mac {
 				return false
 			}
 		}
@@ -405,11 +418,7 @@ func FuzzDefineEventJSON(f *testing.F) {
 // not earn tokens because its last answer happens to be right.
 func TestDefineRefusesASessionPastItsLimits(t *testing.T) {
 	now := fuzzStart
-	c := &Create{
-		Config: CreateConfig{Limits: fuzzLimits(), CodeLength: 6, CodeTTL: 3 * time.Minute, AuthSessionValidity: 3 * time.Minute,
-			ResendCooldown: 30 * time.Second, QueueURL: "https://sqs.example/q", RequireVerifiedEmail: true},
-		Key: testKey, Queue: &recordingQueue{}, Log: NewLogger(io.Discard, 0), Now: func() time.Time { return now },
-	}
+	c := fuzzCreate(t, &now, nil)
 	session := []*events.CognitoEventUserPoolsChallengeResult{
 		{ChallengeName: challengeSRPA, ChallengeResult: true},
 		{ChallengeName: challengePasswordVerifier, ChallengeResult: true},
@@ -417,7 +426,7 @@ func TestDefineRefusesASessionPastItsLimits(t *testing.T) {
 	for range 4 { // the first code, then a round after each of three wrong answers
 		var ev events.CognitoEventUserPoolsCreateAuthChallenge
 		ev.Request.ChallengeName = challengeCustom
-		ev.Request.UserAttributes = map[string]string{"email": "rosa@example.com", "email_verified": "true"}
+		ev.Request.UserAttributes = map[string]string{"sub": "7f3e2a10-5c4b-4d21-9e8f-0a1b2c3d4e5f", "email": "rosa@example.com", "email_verified": "true"}
 		ev.Request.Session = session
 		out, err := c.Handle(context.Background(), ev)
 		if err != nil {
@@ -428,7 +437,7 @@ func TestDefineRefusesASessionPastItsLimits(t *testing.T) {
 	session[len(session)-1].ChallengeResult = true // three wrong answers, then the right one
 	var ev events.CognitoEventUserPoolsDefineAuthChallenge
 	ev.Request.Session = session
-	ev.Request.UserAttributes = map[string]string{"email": "rosa@example.com", "email_verified": "true"}
+	ev.Request.UserAttributes = map[string]string{"sub": "7f3e2a10-5c4b-4d21-9e8f-0a1b2c3d4e5f", "email": "rosa@example.com", "email_verified": "true"}
 	out, err := fuzzDefine(now).Handle(context.Background(), ev)
 	if err != nil {
 		t.Fatal(err)

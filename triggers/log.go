@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -26,7 +27,56 @@ const (
 	fieldOutcome      = "outcome"
 	fieldReason       = "reason"
 	fieldUserNotFound = "user_not_found"
+	// fieldUser is the user's pseudonym (Keyring.Pseudonym), never the sub.
+	fieldUser        = "user"
+	fieldRefused     = "refused"
+	fieldFailures    = "failures"
+	fieldRetryAfter  = "retry_after_s"
+	fieldLockout     = "lockout"
+	fieldBudgetError = "budget_error"
 )
+
+// EMF metrics the triggers write on their outcome line: CloudWatch turns
+// them into metrics without a PutMetricData call. By tenant and in total,
+// so one alarm covers the account and a Metrics Insights alarm each tenant.
+const (
+	MetricWrongCodes        = "WrongCodes"        // answers compared and wrong
+	MetricLockouts          = "Lockouts"          // back-offs started and accounts locked
+	MetricCodeStepRefused   = "CodeStepRefused"   // code steps refused by the budget
+	MetricBudgetUnavailable = "BudgetUnavailable" // the budget's table could not be used
+)
+
+type emfMetric struct {
+	Name string `json:"Name"`
+	Unit string `json:"Unit"`
+}
+
+type emfDirective struct {
+	Namespace  string      `json:"Namespace"`
+	Dimensions [][]string  `json:"Dimensions"`
+	Metrics    []emfMetric `json:"Metrics"`
+}
+
+type emfMeta struct {
+	Timestamp         int64          `json:"Timestamp"`
+	CloudWatchMetrics []emfDirective `json:"CloudWatchMetrics"`
+}
+
+// metricAttrs makes an outcome line also an EMF document counting one of
+// each metric, by tenant and in total. The line's own tenant field is the
+// dimension's value.
+func metricAttrs(namespace string, now time.Time, metrics ...string) []slog.Attr {
+	if len(metrics) == 0 || namespace == "" {
+		return nil
+	}
+	d := emfDirective{Namespace: namespace, Dimensions: [][]string{{fieldTenant}, {}}}
+	attrs := make([]slog.Attr, 0, len(metrics)+1)
+	for _, m := range metrics {
+		d.Metrics = append(d.Metrics, emfMetric{Name: m, Unit: "Count"})
+		attrs = append(attrs, slog.Int(m, 1))
+	}
+	return append(attrs, slog.Any("_aws", emfMeta{Timestamp: now.UnixMilli(), CloudWatchMetrics: []emfDirective{d}}))
+}
 
 // outcomeLog writes the one line a trigger invocation produces.
 func outcomeLog(ctx context.Context, log *slog.Logger, level slog.Level, trigger string,

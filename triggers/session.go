@@ -42,8 +42,11 @@ const (
 )
 
 // metadataPrefix versions the challengeMetadata format, so a future format
-// change is detected rather than misread.
-const metadataPrefix = "otp1"
+// change is detected rather than misread. otp2 added the key id.
+const metadataPrefix = "otp2"
+
+// metadataFields is how many dot-separated fields the format has.
+const metadataFields = 8
 
 // round is one CUSTOM_CHALLENGE entry's metadata: what Define needs to count,
 // and what Create needs to present the same code again. It never holds the
@@ -54,6 +57,7 @@ type round struct {
 	ChallengeID string
 	IssuedAt    time.Time
 	ExpiresAt   time.Time
+	KeyID       string // the HMAC key the MAC was made with
 	MAC         []byte
 }
 
@@ -65,6 +69,7 @@ func (r round) encode() string {
 		r.ChallengeID,
 		strconv.FormatInt(r.IssuedAt.Unix(), 10),
 		strconv.FormatInt(r.ExpiresAt.Unix(), 10),
+		r.KeyID,
 		encodeMAC(r.MAC),
 	}, ".")
 }
@@ -73,8 +78,8 @@ var errMalformedMetadata = errors.New("malformed challenge metadata")
 
 func parseRound(s string) (round, error) {
 	parts := strings.Split(s, ".")
-	if len(parts) != 7 || parts[0] != metadataPrefix {
-		return round{}, fmt.Errorf("%w: want %d dot-separated fields starting %q", errMalformedMetadata, 7, metadataPrefix)
+	if len(parts) != metadataFields || parts[0] != metadataPrefix {
+		return round{}, fmt.Errorf("%w: want %d dot-separated fields starting %q", errMalformedMetadata, metadataFields, metadataPrefix)
 	}
 	gen, err := strconv.Atoi(parts[1])
 	if err != nil || gen < 1 || gen > 1000 {
@@ -97,7 +102,10 @@ func parseRound(s string) (round, error) {
 	if err1 != nil || err2 != nil || exp <= iat {
 		return round{}, fmt.Errorf("%w: issue and expiry times", errMalformedMetadata)
 	}
-	mac, ok := decodeMAC(parts[6])
+	if !validKeyID(parts[6]) {
+		return round{}, fmt.Errorf("%w: key id", errMalformedMetadata)
+	}
+	mac, ok := decodeMAC(parts[7])
 	if !ok {
 		return round{}, fmt.Errorf("%w: mac", errMalformedMetadata)
 	}
@@ -107,6 +115,7 @@ func parseRound(s string) (round, error) {
 		ChallengeID: parts[3],
 		IssuedAt:    time.Unix(iat, 0).UTC(),
 		ExpiresAt:   time.Unix(exp, 0).UTC(),
+		KeyID:       parts[6],
 		MAC:         mac,
 	}
 	// Atoi, ParseInt and base64 also read "+2", "01" and a line break in a
@@ -175,7 +184,7 @@ func chains(prev *round, next round) error {
 	}
 	if next.Generation != prev.Generation || next.ChallengeID != prev.ChallengeID ||
 		!next.IssuedAt.Equal(prev.IssuedAt) || !next.ExpiresAt.Equal(prev.ExpiresAt) ||
-		!bytes.Equal(next.MAC, prev.MAC) {
+		next.KeyID != prev.KeyID || !bytes.Equal(next.MAC, prev.MAC) {
 		return errors.New("a repeated round must carry the same code as the round before it")
 	}
 	return nil

@@ -7,8 +7,10 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -45,4 +47,17 @@ func (q SQS) Enqueue(ctx context.Context, r contract.SendRequest) error {
 		return fmt.Errorf("enqueue %s: sqs SendMessage: %w", r.ID, err)
 	}
 	return nil
+}
+
+// New returns an enqueuer whose client retries at most twice, quickly, so
+// that the Create trigger's bounded enqueue (triggers.enqueueTimeout) ends
+// in one clear failure rather than the SDK's default waits.
+func New(cfg aws.Config, url string) SQS {
+	client := sqs.NewFromConfig(cfg, func(o *sqs.Options) {
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			so.MaxAttempts = 3
+			so.MaxBackoff = 200 * time.Millisecond
+		})
+	})
+	return SQS{Client: client, URL: url}
 }

@@ -6,12 +6,12 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/cognito-email-otp/cognito-email-otp/internal/awsenv"
 	"github.com/cognito-email-otp/cognito-email-otp/internal/startup"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer/queue"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers"
+	"github.com/cognito-email-otp/cognito-email-otp/triggers/budget/dynamostore"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers/secret"
 )
 
@@ -22,10 +22,10 @@ func main() {
 	startup.ExitOnError("create", err)
 	ctx, cancel := context.WithTimeout(context.Background(), startup.Timeout)
 	defer cancel()
-	key, err := secret.LoadKey(ctx, cfg.Key, awsCfg)
+	keys, err := secret.LoadKeyring(ctx, cfg.Key, awsCfg)
 	startup.ExitOnError("create", err)
-	q := queue.SQS{Client: sqs.NewFromConfig(awsCfg), URL: cfg.QueueURL}
-	h := triggers.NewCreate(cfg, key, q, os.Stdout)
+	ledger := triggers.NewLedger(cfg.BudgetConfig, dynamostore.New(awsCfg, cfg.BudgetTable))
+	h := triggers.NewCreate(cfg, keys, queue.New(awsCfg, cfg.QueueURL), ledger, os.Stdout)
 	if startup.Check() {
 		startup.Ready("create")
 	}

@@ -1,44 +1,70 @@
-// Package secret reads the triggers' HMAC key from AWS Secrets Manager,
-// once, at cold start. Only the Create and Verify Lambdas link it.
+// Package secret reads the triggers' HMAC key from AWS Secrets Manager, its
+// current and previous versions, and rotates it (the rotation Lambda's
+// logic). Only functions that need the key link it.
 package secret
 
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/cognito-email-otp/cognito-email-otp/triggers"
 )
 
-// GetSecretValueAPI is the one Secrets Manager call made.
+// GetSecretValueAPI is the one Secrets Manager call the triggers make.
 type GetSecretValueAPI interface {
 	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 }
 
-// Source adapts Secrets Manager to triggers.SecretSource.
-type Source struct{ Client GetSecretValueAPI }
-
-// SecretString returns the secret's string value; a binary secret is an
-// error, as the key is generated as a string.
-func (s Source) SecretString(ctx context.Context, id string) (string, error) {
-	out, err := s.Client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
-	if err != nil {
-		return "", err
-	}
-	if out.SecretString == nil {
-		return "", errors.New("the secret has no SecretString")
-	}
-	return *out.SecretString, nil
+// Source reads a secret's AWSCURRENT and AWSPREVIOUS versions; it is a
+// triggers.KeySource.
+type Source struct {
+	Client GetSecretValueAPI
+	ID     string
 }
 
-// LoadKey reads the HMAC key from the environment or, when
-// OTP_HMAC_SECRET_ARN is set, from Secrets Manager.
-func LoadKey(ctx context.Context, k triggers.Key, cfg aws.Config) ([]byte, error) {
-	var src triggers.SecretSource
-	if k.HMACSecretARN != "" {
-		src = Source{Client: secretsmanager.NewFromConfig(cfg)}
+// Secrets Manager's staging labels.
+const (
+	StageCurrent  = "AWSCURRENT"
+	StagePrevious = "AWSPREVIOUS"
+	StagePending  = "AWSPENDING"
+)
+
+// Keys returns the current key and, after a rotation, the previous one.
+func (s Source) Keys(ctx context.Context) (current, previous []byte, err error) {
+	cur, err := s.stage(ctx, StageCurrent)
+	if err != nil {
+		return nil, nil, err
 	}
-	return k.Load(ctx, src)
+	prev, err := s.stage(ctx, StagePrevious)
+	var notFound *types.ResourceNotFoundException
+	switch {
+	case errors.As(err, &notFound):
+		// A secret that was never rotated has no AWSPREVIOUS.
+	case err != nil:
+		return nil, nil, err
+	}
+	return cur, prev, nil
+}
+
+func (s Source) stage(ctx context.Context, stage string) ([]byte, error) {
+	out, err := s.Client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(s.ID), VersionStage: aws.String(stage)})
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", stage, err)
+	}
+	if out.SecretString == nil {
+		return nil, fmt.Errorf("%s has no SecretString", stage)
+	}
+	return []byte(*out.SecretString), nil
+}
+
+// LoadKeyring builds the key ring from the environment's key or, when
+// OTP_HMAC_SECRET_ARN is set, from Secrets Manager.
+func LoadKeyring(ctx context.Context, k triggers.Key, cfg aws.Config) (*triggers.Keyring, error) {
+	client := secretsmanager.NewFromConfig(cfg)
+	return k.Keyring(ctx, func(arn string) triggers.KeySource { return Source{Client: client, ID: arn} })
 }

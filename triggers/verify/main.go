@@ -10,6 +10,7 @@ import (
 	"github.com/cognito-email-otp/cognito-email-otp/internal/awsenv"
 	"github.com/cognito-email-otp/cognito-email-otp/internal/startup"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers"
+	"github.com/cognito-email-otp/cognito-email-otp/triggers/budget/dynamostore"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers/secret"
 )
 
@@ -20,9 +21,10 @@ func main() {
 	startup.ExitOnError("verify", err)
 	ctx, cancel := context.WithTimeout(context.Background(), startup.Timeout)
 	defer cancel()
-	key, err := secret.LoadKey(ctx, cfg.Key, awsCfg)
+	keys, err := secret.LoadKeyring(ctx, cfg.Key, awsCfg)
 	startup.ExitOnError("verify", err)
-	h := triggers.NewVerify(cfg, key, os.Stdout)
+	ledger := triggers.NewLedger(cfg.BudgetConfig, dynamostore.New(awsCfg, cfg.BudgetTable))
+	h := triggers.NewVerify(cfg, keys, ledger, os.Stdout)
 	if startup.Check() {
 		startup.Ready("verify")
 	}

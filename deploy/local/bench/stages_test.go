@@ -17,11 +17,13 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/awslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/bench"
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/dynamolocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/lambdart"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/otplocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/seslocal"
@@ -31,6 +33,7 @@ import (
 	"github.com/cognito-email-otp/cognito-email-otp/mailer/queue"
 	"github.com/cognito-email-otp/cognito-email-otp/templates"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers"
+	"github.com/cognito-email-otp/cognito-email-otp/triggers/budget/dynamostore"
 )
 
 // sesLatency is a realistic SES v2 SendEmail round trip from Lambda.
@@ -52,10 +55,19 @@ func BenchmarkCreateTrigger(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	key := bytes.Repeat([]byte{7}, triggers.MinKeyBytes)
-	cfg := triggers.CreateConfig{Limits: triggers.Limits{MaxWrongAnswers: 3, MaxResends: 2}, CodeLength: 6,
-		CodeTTL: 3 * time.Minute, AuthSessionValidity: 3 * time.Minute, ResendCooldown: 30 * time.Second,
+	keys, err := triggers.NewKeyring(bytes.Repeat([]byte{7}, triggers.MinKeyBytes), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The benchmark signs the same user in again and again, so the budget's
+	// hourly code limit is lifted; every invocation still reads and writes
+	// the budget in DynamoDB, as on AWS.
+	budgetCfg := triggers.BudgetConfig{BudgetTable: otplocal.BudgetTable, BudgetTimeout: time.Second, BackoffAfter: 10,
+		BackoffBase: time.Minute, BackoffMax: time.Hour, MaxFailures: 100, MaxCodesPerHour: 1 << 30}
+	cfg := triggers.CreateConfig{Limits: triggers.Limits{MaxWrongAnswers: 3, MaxResends: 2, ResendCooldown: 30 * time.Second},
+		BudgetConfig: budgetCfg, CodeLength: 6, CodeTTL: 3 * time.Minute, AuthSessionValidity: 3 * time.Minute,
 		QueueURL: "set below", RequireVerifiedEmail: true}
+	ledger := triggers.NewLedger(budgetCfg, startDynamoDB(b))
 
 	sqsURL, queueURL := startSQS(b)
 	cfg.QueueURL = queueURL
@@ -74,7 +86,7 @@ func BenchmarkCreateTrigger(b *testing.B) {
 		q    triggers.Enqueuer
 	}{{"enqueue", enqueue}, {"send-inline", inline}} {
 		b.Run(design.name, func(b *testing.B) {
-			h := lambda.NewHandler(triggers.NewCreate(cfg, key, design.q, io.Discard).Handle)
+			h := lambda.NewHandler(triggers.NewCreate(cfg, keys, design.q, ledger, io.Discard).Handle)
 			ctx := context.Background()
 			if _, err := h.Invoke(ctx, event); err != nil { // connections warm, as in a warm Lambda
 				b.Fatal(err)
@@ -132,6 +144,21 @@ func startSES(tb testing.TB, f seslocal.Faults) sesServer {
 	hs := httptest.NewServer(srv)
 	tb.Cleanup(hs.Close)
 	return sesServer{srv: srv, url: hs.URL}
+}
+
+// startDynamoDB starts dynalite with the budget's table.
+func startDynamoDB(tb testing.TB) dynamostore.Store {
+	tb.Helper()
+	srv, err := dynamolocal.Start(context.Background(), dynamolocal.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = srv.Close() })
+	cfg := awslocal.Config(srv.Endpoint)
+	if err := dynamostore.CreateTable(context.Background(), dynamodb.NewFromConfig(cfg), otplocal.BudgetTable); err != nil {
+		tb.Fatal(err)
+	}
+	return dynamostore.New(cfg, otplocal.BudgetTable)
 }
 
 func startSQS(tb testing.TB) (endpoint, queueURL string) {

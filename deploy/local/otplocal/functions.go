@@ -22,7 +22,7 @@ import (
 // the SAM template would give them, pointed at this otp-local. The HMAC key
 // goes in as OTP_HMAC_KEY, the local stand-in for the Secrets Manager
 // secret.
-func (sys *System) startFunctions(o Options, d triggers.DefineConfig, c triggers.CreateConfig, m mailer.Config, key []byte, lib *templates.Library) ([]*lambdart.Runtime, error) {
+func (sys *System) startFunctions(o Options, d triggers.DefineConfig, c triggers.CreateConfig, v triggers.VerifyConfig, m mailer.Config, key []byte, lib *templates.Library) ([]*lambdart.Runtime, error) {
 	mailerEnv := []string{
 		"OTP_DLQ_URL=" + m.DLQURL, "OTP_FROM_ADDRESS=" + m.FromAddress, fmt.Sprintf("OTP_CONCURRENCY=%d", m.Concurrency),
 		"OTP_RETRY_BUDGET=" + m.RetryBudget.String(), "OTP_METRICS_NAMESPACE=" + m.MetricsNamespace,
@@ -40,21 +40,23 @@ func (sys *System) startFunctions(o Options, d triggers.DefineConfig, c triggers
 		"AWS_ENDPOINT_URL=" + sys.URL, "OTP_LOG_LEVEL=INFO",
 	}
 	tenants := tenantsEnv(c.Tenants)
+	limits := func(l triggers.Limits) []string {
+		return []string{fmt.Sprintf("OTP_MAX_WRONG_ANSWERS=%d", l.MaxWrongAnswers), fmt.Sprintf("OTP_MAX_RESENDS=%d", l.MaxResends),
+			"OTP_RESEND_COOLDOWN=" + l.ResendCooldown.String()}
+	}
 	specs := []struct {
 		name string
 		env  []string
 	}{
-		{"define", []string{
-			fmt.Sprintf("OTP_MAX_WRONG_ANSWERS=%d", d.MaxWrongAnswers), fmt.Sprintf("OTP_MAX_RESENDS=%d", d.MaxResends),
-			"OTP_REQUIRE_VERIFIED_EMAIL=true", "OTP_TENANTS=" + tenants,
-		}},
-		{"create", []string{
-			fmt.Sprintf("OTP_MAX_WRONG_ANSWERS=%d", c.MaxWrongAnswers), fmt.Sprintf("OTP_MAX_RESENDS=%d", c.MaxResends),
+		{"define", concat(limits(d.Limits), budgetEnv(d.BudgetConfig), []string{
+			"OTP_HMAC_KEY=" + string(key), "OTP_REQUIRE_VERIFIED_EMAIL=true", "OTP_TENANTS=" + tenants,
+		})},
+		{"create", concat(limits(c.Limits), budgetEnv(c.BudgetConfig), []string{
 			"OTP_HMAC_KEY=" + string(key), fmt.Sprintf("OTP_CODE_LENGTH=%d", c.CodeLength), "OTP_CODE_TTL=" + c.CodeTTL.String(),
-			"OTP_AUTH_SESSION_VALIDITY=" + c.AuthSessionValidity.String(), "OTP_RESEND_COOLDOWN=" + c.ResendCooldown.String(),
+			"OTP_AUTH_SESSION_VALIDITY=" + c.AuthSessionValidity.String(),
 			"OTP_QUEUE_URL=" + c.QueueURL, "OTP_REQUIRE_VERIFIED_EMAIL=true", "OTP_TENANTS=" + tenants,
-		}},
-		{"verify", []string{"OTP_HMAC_KEY=" + string(key)}},
+		})},
+		{"verify", concat(budgetEnv(v.BudgetConfig), []string{"OTP_HMAC_KEY=" + string(key)})},
 		{"mailer", mailerEnv},
 	}
 	instances := o.Instances
@@ -81,6 +83,24 @@ func (sys *System) startFunctions(o Options, d triggers.DefineConfig, c triggers
 	}
 	sys.runtimes = out
 	return out, nil
+}
+
+// budgetEnv is the failure budget's environment, as the SAM template sets it.
+func budgetEnv(b triggers.BudgetConfig) []string {
+	return []string{
+		"OTP_BUDGET_TABLE=" + b.BudgetTable, "OTP_BUDGET_TIMEOUT=" + b.BudgetTimeout.String(),
+		fmt.Sprintf("OTP_BUDGET_FAIL_OPEN=%t", b.BudgetFailOpen), fmt.Sprintf("OTP_BACKOFF_AFTER=%d", b.BackoffAfter),
+		"OTP_BACKOFF_BASE=" + b.BackoffBase.String(), "OTP_BACKOFF_MAX=" + b.BackoffMax.String(),
+		fmt.Sprintf("OTP_MAX_FAILURES=%d", b.MaxFailures), fmt.Sprintf("OTP_MAX_CODES_PER_HOUR=%d", b.MaxCodesPerHour),
+	}
+}
+
+func concat(parts ...[]string) []string {
+	var out []string
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
 }
 
 func tenantsEnv(m map[string]string) string {

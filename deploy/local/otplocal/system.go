@@ -23,10 +23,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/awslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/cognitoidp"
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/dynamolocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/esm"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/lambdart"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/seslocal"
@@ -37,6 +39,8 @@ import (
 	"github.com/cognito-email-otp/cognito-email-otp/mailer/queue"
 	"github.com/cognito-email-otp/cognito-email-otp/templates"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers"
+	"github.com/cognito-email-otp/cognito-email-otp/triggers/budget"
+	"github.com/cognito-email-otp/cognito-email-otp/triggers/budget/dynamostore"
 )
 
 // Names otp-local gives its resources; otpctl defaults to the same.
@@ -47,6 +51,8 @@ const (
 	FromAddress   = "Example <no-reply@otp-local.example>"
 	DefaultAddr   = "127.0.0.1:7070"
 	MaxReceiveCnt = 5
+	// BudgetTable is the failure budget's DynamoDB table (dynalite here).
+	BudgetTable = "otp-budget"
 )
 
 // Options configure a System. The zero value, plus Seed, is a working
@@ -70,6 +76,12 @@ type Options struct {
 	// defaults the Lambdas use.
 	CodeTTL, ResendCooldown     time.Duration
 	MaxWrongAnswers, MaxResends int
+	// Budget is the per-user failure budget's policy; zero fields take the
+	// Lambdas' defaults (budget.DefaultPolicy). Tests shrink it to reach a
+	// lockout in seconds.
+	Budget budget.Policy
+	// BudgetFailOpen is OTP_BUDGET_FAIL_OPEN.
+	BudgetFailOpen bool
 	// QueueVisibility is the send queue's visibility timeout: how soon a
 	// failed message comes back. Default 15s (AWS: 45s in the SAM template).
 	QueueVisibility time.Duration
@@ -94,6 +106,12 @@ type System struct {
 	SQS      *sqslocal.Server
 	SES      *seslocal.Server
 	Cognito  *cognitoidp.Server
+	// DynamoDB is dynalite, serving the failure budget's table.
+	DynamoDB *dynamolocal.Server
+	// Budget is the triggers' failure budget, for tests and the ops page.
+	Budget *budget.Ledger
+	// Keys are the triggers' HMAC keys (pseudonyms in logs).
+	Keys *triggers.Keyring
 	Mapping  *esm.Poller
 	Clients  []SeedClient
 	DemoUser *SeedUser
@@ -114,8 +132,9 @@ func Start(ctx context.Context, o Options) (*System, error) {
 		return nil, err
 	}
 	sys := &System{URL: "http://" + ln.Addr().String(), Clients: o.Seed.Clients}
-	if err := sys.build(o); err != nil {
+	if err := sys.build(ctx, o); err != nil {
 		ln.Close()
+		sys.closeChildren()
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -172,7 +191,7 @@ func listenLoopback(addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-func (sys *System) build(o Options) error {
+func (sys *System) build(ctx context.Context, o Options) error {
 	dir := func(sub string) string {
 		if o.DataDir == "" {
 			return ""
@@ -214,11 +233,27 @@ func (sys *System) build(o Options) error {
 	if err != nil {
 		return err
 	}
-	limits := triggers.Limits{MaxWrongAnswers: or(o.MaxWrongAnswers, 3), MaxResends: or(o.MaxResends, 2)}
-	defineCfg := triggers.DefineConfig{Limits: limits, RequireVerifiedEmail: true, Tenants: tenants}
-	createCfg := triggers.CreateConfig{Limits: limits, CodeLength: 6, CodeTTL: orDur(o.CodeTTL, 3*time.Minute),
-		AuthSessionValidity: 3 * time.Minute, ResendCooldown: orDur(o.ResendCooldown, 30*time.Second),
-		QueueURL: queueURL, RequireVerifiedEmail: true, Tenants: tenants}
+	if sys.Keys, err = triggers.NewKeyring(key, nil); err != nil {
+		return err
+	}
+
+	// DynamoDB for the failure budget: dynalite, reached through this port
+	// like every other AWS API here.
+	if sys.DynamoDB, err = dynamolocal.Start(ctx, dynamolocal.Options{DataDir: dir("dynamodb"), Stderr: o.Logs}); err != nil {
+		return fmt.Errorf("otp-local: DynamoDB: %w", err)
+	}
+	if err := dynamostore.CreateTable(ctx, dynamodb.NewFromConfig(awslocal.Config(sys.DynamoDB.Endpoint)), BudgetTable); err != nil {
+		return fmt.Errorf("otp-local: DynamoDB: %w", err)
+	}
+	budgetCfg := budgetConfig(o)
+	sys.Budget = triggers.NewLedger(budgetCfg, dynamostore.New(awsCfg, BudgetTable))
+
+	limits := triggers.Limits{MaxWrongAnswers: or(o.MaxWrongAnswers, 3), MaxResends: or(o.MaxResends, 2), ResendCooldown: orDur(o.ResendCooldown, 30*time.Second)}
+	common := triggers.Common{MetricsNamespace: "CognitoEmailOTP"}
+	defineCfg := triggers.DefineConfig{Common: common, Limits: limits, BudgetConfig: budgetCfg, RequireVerifiedEmail: true, Tenants: tenants}
+	createCfg := triggers.CreateConfig{Common: common, Limits: limits, BudgetConfig: budgetCfg, CodeLength: 6, CodeTTL: orDur(o.CodeTTL, 3*time.Minute),
+		AuthSessionValidity: 3 * time.Minute, QueueURL: queueURL, RequireVerifiedEmail: true, Tenants: tenants}
+	verifyCfg := triggers.VerifyConfig{Common: common, BudgetConfig: budgetCfg}
 	if createCfg.CodeTTL > createCfg.AuthSessionValidity {
 		createCfg.AuthSessionValidity = min(15*time.Minute, createCfg.CodeTTL)
 	}
@@ -226,6 +261,9 @@ func (sys *System) build(o Options) error {
 		return err
 	}
 	if err := createCfg.Validate(); err != nil {
+		return err
+	}
+	if err := verifyCfg.Validate(); err != nil {
 		return err
 	}
 	sources := []templates.Source{templates.Embedded()}
@@ -243,15 +281,15 @@ func (sys *System) build(o Options) error {
 	var define, create, verify lambda.Handler
 	var mailerFn esm.Function
 	if o.FunctionsDir != "" {
-		fns, err := sys.startFunctions(o, defineCfg, createCfg, mailerCfg, key, lib)
+		fns, err := sys.startFunctions(o, defineCfg, createCfg, verifyCfg, mailerCfg, key, lib)
 		if err != nil {
 			return err
 		}
 		define, create, verify, mailerFn = fns[0], fns[1], fns[2], fns[3]
 	} else {
-		define = lambdart.NewInProcess(triggers.NewDefine(defineCfg, o.Logs).Handle)
-		create = lambdart.NewInProcess(triggers.NewCreate(createCfg, key, queue.SQS{Client: sqs.NewFromConfig(awsCfg), URL: queueURL}, o.Logs).Handle)
-		verify = lambdart.NewInProcess(triggers.NewVerify(triggers.VerifyConfig{}, key, o.Logs).Handle)
+		define = lambdart.NewInProcess(triggers.NewDefine(defineCfg, sys.Keys, sys.Budget, o.Logs).Handle)
+		create = lambdart.NewInProcess(triggers.NewCreate(createCfg, sys.Keys, queue.New(awsCfg, queueURL), sys.Budget, o.Logs).Handle)
+		verify = lambdart.NewInProcess(triggers.NewVerify(verifyCfg, sys.Keys, sys.Budget, o.Logs).Handle)
 		mailerFn = lambdart.NewInProcess(mailer.New(mailerCfg, awsCfg, templates.ForMailer(lib), sys.metrics).Handle)
 	}
 	sys.Cognito.SetTriggers(cognitoidp.Triggers{Define: define, Create: create, Verify: verify})
@@ -263,6 +301,18 @@ func (sys *System) build(o Options) error {
 		Log: slog.New(slog.NewJSONHandler(o.Logs, nil))}
 	sys.queues = ops.Queues{Client: sqsClient, SendQueue: queueURL, DeadLetterQueue: dlqURL, ShortPoll: true}
 	return nil
+}
+
+// budgetConfig is the failure budget the triggers get: the Lambdas'
+// defaults unless the options shrink them.
+func budgetConfig(o Options) triggers.BudgetConfig {
+	p, d := o.Budget, budget.DefaultPolicy
+	return triggers.BudgetConfig{
+		BudgetTable: BudgetTable, BudgetTimeout: time.Second, BudgetFailOpen: o.BudgetFailOpen,
+		BackoffAfter: or(p.BackoffAfter, d.BackoffAfter), BackoffBase: orDur(p.BackoffBase, d.BackoffBase),
+		BackoffMax: orDur(p.BackoffMax, d.BackoffMax), MaxFailures: or(p.MaxFailures, d.MaxFailures),
+		MaxCodesPerHour: or(p.CodesPerWindow, d.CodesPerWindow),
+	}
 }
 
 // hmacKey keeps the triggers' key in the data dir, so sign-ins in progress
@@ -328,6 +378,8 @@ func (sys *System) routes(o Options) http.Handler {
 			sys.SQS.ServeHTTP(w, r)
 		case strings.HasPrefix(target, cognitoidp.TargetPrefix):
 			sys.Cognito.ServeHTTP(w, r)
+		case strings.HasPrefix(target, dynamolocal.TargetPrefix):
+			sys.DynamoDB.ServeHTTP(w, r)
 		case r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "":
 			sys.Cognito.ServeHTTP(w, r) // CORS preflight from a page on another origin
 		default:
@@ -343,16 +395,25 @@ func (sys *System) Close() error {
 	defer cancel()
 	err := sys.http.Shutdown(ctx)
 	sys.wg.Wait()
-	for _, rt := range sys.runtimes {
-		_ = rt.Close()
-	}
-	for _, dir := range sys.tempDirs {
-		_ = os.RemoveAll(dir)
-	}
+	sys.closeChildren()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	return err
+}
+
+// closeChildren stops what runs beside the HTTP server: the function
+// processes and dynalite.
+func (sys *System) closeChildren() {
+	for _, rt := range sys.runtimes {
+		_ = rt.Close()
+	}
+	if sys.DynamoDB != nil {
+		_ = sys.DynamoDB.Close()
+	}
+	for _, dir := range sys.tempDirs {
+		_ = os.RemoveAll(dir)
+	}
 }
 
 // Queues is the send queue and its DLQ, for operators' tools.
