@@ -24,7 +24,9 @@ import (
 // Define under test runs some seconds after it.
 var fuzzStart = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 
-func fuzzLimits() Limits { return Limits{MaxWrongAnswers: 3, MaxResends: 2, ResendCooldown: 30 * time.Second} }
+func fuzzLimits() Limits {
+	return Limits{MaxWrongAnswers: 3, MaxResends: 2, ResendCooldown: 30 * time.Second}
+}
 
 // fuzzLedger is a budget with nothing spent.
 func fuzzLedger(now time.Time) *budget.Ledger {

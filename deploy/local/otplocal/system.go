@@ -102,16 +102,16 @@ type Options struct {
 
 // System is a running otp-local.
 type System struct {
-	URL      string
-	SQS      *sqslocal.Server
-	SES      *seslocal.Server
-	Cognito  *cognitoidp.Server
+	URL     string
+	SQS     *sqslocal.Server
+	SES     *seslocal.Server
+	Cognito *cognitoidp.Server
 	// DynamoDB is dynalite, serving the failure budget's table.
 	DynamoDB *dynamolocal.Server
 	// Budget is the triggers' failure budget, for tests and the ops page.
 	Budget *budget.Ledger
 	// Keys are the triggers' HMAC keys (pseudonyms in logs).
-	Keys *triggers.Keyring
+	Keys     *triggers.Keyring
 	Mapping  *esm.Poller
 	Clients  []SeedClient
 	DemoUser *SeedUser

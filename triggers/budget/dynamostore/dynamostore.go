@@ -126,7 +126,9 @@ func decode(item map[string]types.AttributeValue) (budget.State, budget.Version,
 func (s Store) Save(ctx context.Context, user string, st budget.State, ttl time.Time, prev budget.Version) error {
 	ctx, cancel := s.call(ctx)
 	defer cancel()
-	n := func(v int64) types.AttributeValue { return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)} }
+	n := func(v int64) types.AttributeValue {
+		return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+	}
 	unix := func(t time.Time) int64 {
 		if t.IsZero() {
 			return 0
