@@ -102,6 +102,10 @@ $(E2E_DIR)/node_modules/.package-lock.json: $(E2E_DIR)/package.json $(E2E_DIR)/p
 chromium: ## install Debian's chromium if it is missing (browser tests, previews)
 	@scripts/ensure-chromium.sh
 
+.PHONY: awscli
+awscli: ## install Debian's awscli if /usr/bin/aws is missing (SQS Query-protocol test)
+	@scripts/ensure-awscli.sh
+
 .PHONY: lint
 lint: ## gofmt, go vet and staticcheck
 	@unformatted=$$(gofmt -l $(GO_SRC)); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
@@ -115,7 +119,7 @@ check-templates: ## run the template checker over the embedded sets (must pass) 
 	  echo "$$out"; grep -q 'missing key' <<<"$$out" && grep -q 'unknown placeholder' <<<"$$out"
 
 .PHONY: test
-test: e2e-deps dynamodb-deps chromium ui lint check-templates ## everything CI runs: lint, template checks, unit, protocol, browser and reliability tests, a short fuzz
+test: e2e-deps dynamodb-deps chromium awscli ui lint check-templates ## everything CI runs: lint, template checks, unit, protocol, browser and reliability tests, a short fuzz
 	OTP_E2E=require $(GO) test -race -count=1 -timeout 25m ./...
 	FUZZ_TIME=$(FUZZ_TIME) scripts/fuzz.sh
 

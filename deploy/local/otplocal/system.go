@@ -376,6 +376,10 @@ func (sys *System) routes(o Options) http.Handler {
 		switch {
 		case strings.HasPrefix(target, sqslocal.TargetPrefix):
 			sys.SQS.ServeHTTP(w, r)
+		case sqslocal.IsQueryRequest(r):
+			// SQS's Query protocol has no X-Amz-Target: awscli 2.9, boto3
+			// 1.26 and aws-sdk-go v1 < 1.47.6 speak only it.
+			sys.SQS.ServeHTTP(w, r)
 		case strings.HasPrefix(target, cognitoidp.TargetPrefix):
 			sys.Cognito.ServeHTTP(w, r)
 		case strings.HasPrefix(target, dynamolocal.TargetPrefix):

@@ -139,3 +139,15 @@ func errMissingAuthenticationToken() *apiError {
 func errIncompleteSignature(reason string) *apiError {
 	return common(http.StatusBadRequest, "IncompleteSignature", "Authorization header is not a well-formed AWS SigV4 header: %s", reason)
 }
+
+func errMissingAction() *apiError {
+	return common(http.StatusBadRequest, "MissingAction", "The request must contain the parameter Action.")
+}
+
+func errInvalidQueryParameter(format string, args ...any) *apiError {
+	return common(http.StatusBadRequest, "InvalidQueryParameter", format, args...)
+}
+
+func errMalformedQueryString(err error) *apiError {
+	return common(http.StatusBadRequest, "MalformedQueryString", "The query string is not valid application/x-www-form-urlencoded: %v", err)
+}

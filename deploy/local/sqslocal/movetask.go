@@ -55,9 +55,9 @@ type startMoveTaskOutput struct {
 	TaskHandle string `json:"TaskHandle"`
 }
 
-func (s *Server) opStartMessageMoveTask(_ *reqCtx, body []byte) (any, error) {
+func (s *Server) opStartMessageMoveTask(_ *reqCtx, decode decoder) (any, error) {
 	var in startMoveTaskInput
-	if err := decode(body, &in); err != nil {
+	if err := decode(&in); err != nil {
 		return nil, err
 	}
 	if in.SourceArn == "" {
@@ -228,12 +228,12 @@ type moveTaskEntry struct {
 }
 
 type listMoveTasksOutput struct {
-	Results []moveTaskEntry `json:"Results"`
+	Results []moveTaskEntry `json:"Results" query:"ListMessageMoveTasksResultEntry"`
 }
 
-func (s *Server) opListMessageMoveTasks(_ *reqCtx, body []byte) (any, error) {
+func (s *Server) opListMessageMoveTasks(_ *reqCtx, decode decoder) (any, error) {
 	var in listMoveTasksInput
-	if err := decode(body, &in); err != nil {
+	if err := decode(&in); err != nil {
 		return nil, err
 	}
 	if in.SourceArn == "" {
@@ -283,9 +283,9 @@ type cancelMoveTaskOutput struct {
 	ApproximateNumberOfMessagesMoved int64 `json:"ApproximateNumberOfMessagesMoved"`
 }
 
-func (s *Server) opCancelMessageMoveTask(_ *reqCtx, body []byte) (any, error) {
+func (s *Server) opCancelMessageMoveTask(_ *reqCtx, decode decoder) (any, error) {
 	var in cancelMoveTaskInput
-	if err := decode(body, &in); err != nil {
+	if err := decode(&in); err != nil {
 		return nil, err
 	}
 	invalid := errInvalidParameterValue("Value for parameter TaskHandle is invalid.")

@@ -16,8 +16,8 @@ type sendMessageInput struct {
 	QueueURL                string                    `json:"QueueUrl"`
 	MessageBody             *string                   `json:"MessageBody"`
 	DelaySeconds            *int                      `json:"DelaySeconds"`
-	MessageAttributes       map[string]attributeValue `json:"MessageAttributes"`
-	MessageSystemAttributes map[string]attributeValue `json:"MessageSystemAttributes"`
+	MessageAttributes       map[string]attributeValue `json:"MessageAttributes" query:"MessageAttribute,Name,Value"`
+	MessageSystemAttributes map[string]attributeValue `json:"MessageSystemAttributes" query:"MessageSystemAttribute,Name,Value"`
 	MessageDeduplicationID  *string                   `json:"MessageDeduplicationId"`
 	MessageGroupID          *string                   `json:"MessageGroupId"`
 }
@@ -29,9 +29,9 @@ type sendMessageOutput struct {
 	MD5OfMessageSystemAttributes string `json:"MD5OfMessageSystemAttributes,omitempty"`
 }
 
-func (s *Server) opSendMessage(rc *reqCtx, body []byte) (any, error) {
+func (s *Server) opSendMessage(rc *reqCtx, decode decoder) (any, error) {
 	var in sendMessageInput
-	if err := decode(body, &in); err != nil {
+	if err := decode(&in); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -244,7 +244,7 @@ type sendBatchEntry struct {
 
 type sendMessageBatchInput struct {
 	QueueURL string           `json:"QueueUrl"`
-	Entries  []sendBatchEntry `json:"Entries"`
+	Entries  []sendBatchEntry `json:"Entries" query:"SendMessageBatchRequestEntry"`
 }
 
 type sendBatchResult struct {
@@ -253,13 +253,13 @@ type sendBatchResult struct {
 }
 
 type sendMessageBatchOutput struct {
-	Successful []sendBatchResult  `json:"Successful"`
-	Failed     []batchResultError `json:"Failed"`
+	Successful []sendBatchResult  `json:"Successful" query:"SendMessageBatchResultEntry"`
+	Failed     []batchResultError `json:"Failed" query:"BatchResultErrorEntry"`
 }
 
-func (s *Server) opSendMessageBatch(rc *reqCtx, body []byte) (any, error) {
+func (s *Server) opSendMessageBatch(rc *reqCtx, decode decoder) (any, error) {
 	var in sendMessageBatchInput
-	if err := decode(body, &in); err != nil {
+	if err := decode(&in); err != nil {
 		return nil, err
 	}
 	ids := make([]string, len(in.Entries))
@@ -306,10 +306,12 @@ func (s *Server) opSendMessageBatch(rc *reqCtx, body []byte) (any, error) {
 // ---- receiving ----
 
 type receiveMessageInput struct {
-	QueueURL                    string   `json:"QueueUrl"`
-	AttributeNames              []string `json:"AttributeNames"`
-	MessageSystemAttributeNames []string `json:"MessageSystemAttributeNames"`
-	MessageAttributeNames       []string `json:"MessageAttributeNames"`
+	QueueURL       string   `json:"QueueUrl"`
+	AttributeNames []string `json:"AttributeNames" query:"AttributeName"`
+	// The model gives MessageSystemAttributeNames the Query name
+	// AttributeName too, so Query requests fill AttributeNames only.
+	MessageSystemAttributeNames []string `json:"MessageSystemAttributeNames" query:"-"`
+	MessageAttributeNames       []string `json:"MessageAttributeNames" query:"MessageAttributeName"`
 	MaxNumberOfMessages         *int     `json:"MaxNumberOfMessages"`
 	VisibilityTimeout           *int     `json:"VisibilityTimeout"`
 	WaitTimeSeconds             *int     `json:"WaitTimeSeconds"`
@@ -321,13 +323,13 @@ type outMessage struct {
 	ReceiptHandle          string                    `json:"ReceiptHandle"`
 	MD5OfBody              string                    `json:"MD5OfBody"`
 	Body                   string                    `json:"Body"`
-	Attributes             map[string]string         `json:"Attributes,omitempty"`
+	Attributes             map[string]string         `json:"Attributes,omitempty" query:"Attribute,Name,Value"`
 	MD5OfMessageAttributes string                    `json:"MD5OfMessageAttributes,omitempty"`
-	MessageAttributes      map[string]attributeValue `json:"MessageAttributes,omitempty"`
+	MessageAttributes      map[string]attributeValue `json:"MessageAttributes,omitempty" query:"MessageAttribute,Name,Value"`
 }
 
 type receiveMessageOutput struct {
-	Messages []outMessage `json:"Messages,omitempty"`
+	Messages []outMessage `json:"Messages,omitempty" query:"Message"`
 }
 
 // systemAttributeNames are the names ReceiveMessage accepts in
@@ -406,9 +408,9 @@ func (r receiveRequest) wantAttr(name string) bool {
 	return false
 }
 
-func (s *Server) opReceiveMessage(rc *reqCtx, body []byte) (any, error) {
+func (s *Server) opReceiveMessage(rc *reqCtx, decode decoder) (any, error) {
 	var in receiveMessageInput
-	if err := decode(body, &in); err != nil {
+	if err := decode(&in); err != nil {
 		return nil, err
 	}
 	req, err := parseReceive(in)
@@ -574,9 +576,9 @@ type deleteMessageInput struct {
 	ReceiptHandle string `json:"ReceiptHandle"`
 }
 
-func (s *Server) opDeleteMessage(_ *reqCtx, body []byte) (any, error) {
+func (s *Server) opDeleteMessage(_ *reqCtx, decode decoder) (any, error) {
 	var in deleteMessageInput
-	if err := decode(body, &in); err != nil {
+	if err := decode(&in); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -617,9 +619,9 @@ type changeVisibilityInput struct {
 	VisibilityTimeout *int   `json:"VisibilityTimeout"`
 }
 
-func (s *Server) opChangeMessageVisibility(_ *reqCtx, body []byte) (any, error) {
+func (s *Server) opChangeMessageVisibility(_ *reqCtx, decode decoder) (any, error) {
 	var in changeVisibilityInput
-	if err := decode(body, &in); err != nil {
+	if err := decode(&in); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -674,7 +676,7 @@ type deleteBatchEntry struct {
 
 type deleteMessageBatchInput struct {
 	QueueURL string             `json:"QueueUrl"`
-	Entries  []deleteBatchEntry `json:"Entries"`
+	Entries  []deleteBatchEntry `json:"Entries" query:"DeleteMessageBatchRequestEntry"`
 }
 
 type batchIDResult struct {
@@ -686,9 +688,20 @@ type batchIDsOutput struct {
 	Failed     []batchResultError `json:"Failed"`
 }
 
-func (s *Server) opDeleteMessageBatch(_ *reqCtx, body []byte) (any, error) {
+// The two batch outputs differ only in their Query member names.
+type deleteMessageBatchOutput struct {
+	Successful []batchIDResult    `json:"Successful" query:"DeleteMessageBatchResultEntry"`
+	Failed     []batchResultError `json:"Failed" query:"BatchResultErrorEntry"`
+}
+
+type changeVisibilityBatchOutput struct {
+	Successful []batchIDResult    `json:"Successful" query:"ChangeMessageVisibilityBatchResultEntry"`
+	Failed     []batchResultError `json:"Failed" query:"BatchResultErrorEntry"`
+}
+
+func (s *Server) opDeleteMessageBatch(_ *reqCtx, decode decoder) (any, error) {
 	var in deleteMessageBatchInput
-	if err := decode(body, &in); err != nil {
+	if err := decode(&in); err != nil {
 		return nil, err
 	}
 	ids := make([]string, len(in.Entries))
@@ -704,7 +717,11 @@ func (s *Server) opDeleteMessageBatch(_ *reqCtx, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return runBatch(ids, func(i int) error { return s.deleteMessage(q, in.Entries[i].ReceiptHandle) })
+	out, err := runBatch(ids, func(i int) error { return s.deleteMessage(q, in.Entries[i].ReceiptHandle) })
+	if err != nil {
+		return nil, err
+	}
+	return deleteMessageBatchOutput(out), nil
 }
 
 type changeVisibilityBatchEntry struct {
@@ -715,12 +732,12 @@ type changeVisibilityBatchEntry struct {
 
 type changeVisibilityBatchInput struct {
 	QueueURL string                       `json:"QueueUrl"`
-	Entries  []changeVisibilityBatchEntry `json:"Entries"`
+	Entries  []changeVisibilityBatchEntry `json:"Entries" query:"ChangeMessageVisibilityBatchRequestEntry"`
 }
 
-func (s *Server) opChangeMessageVisibilityBatch(_ *reqCtx, body []byte) (any, error) {
+func (s *Server) opChangeMessageVisibilityBatch(_ *reqCtx, decode decoder) (any, error) {
 	var in changeVisibilityBatchInput
-	if err := decode(body, &in); err != nil {
+	if err := decode(&in); err != nil {
 		return nil, err
 	}
 	ids := make([]string, len(in.Entries))
@@ -736,7 +753,7 @@ func (s *Server) opChangeMessageVisibilityBatch(_ *reqCtx, body []byte) (any, er
 	if err != nil {
 		return nil, err
 	}
-	return runBatch(ids, func(i int) error {
+	out, err := runBatch(ids, func(i int) error {
 		e := in.Entries[i]
 		timeout := e.VisibilityTimeout
 		if timeout == nil {
@@ -745,6 +762,10 @@ func (s *Server) opChangeMessageVisibilityBatch(_ *reqCtx, body []byte) (any, er
 		}
 		return s.changeVisibility(q, e.ReceiptHandle, timeout)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return changeVisibilityBatchOutput(out), nil
 }
 
 // runBatch applies op to each entry and reports per-entry results.

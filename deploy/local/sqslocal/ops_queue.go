@@ -12,17 +12,17 @@ import (
 
 type createQueueInput struct {
 	QueueName  string            `json:"QueueName"`
-	Attributes map[string]string `json:"Attributes"`
-	Tags       map[string]string `json:"tags"` // lower-case in the model
+	Attributes map[string]string `json:"Attributes" query:"Attribute,Name,Value"`
+	Tags       map[string]string `json:"tags" query:"Tag,Key,Value"` // lower-case in the model
 }
 
 type queueURLOutput struct {
 	QueueURL string `json:"QueueUrl"`
 }
 
-func (s *Server) opCreateQueue(rc *reqCtx, body []byte) (any, error) {
+func (s *Server) opCreateQueue(rc *reqCtx, decode decoder) (any, error) {
 	var in createQueueInput
-	if err := decode(body, &in); err != nil {
+	if err := decode(&in); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -86,9 +86,9 @@ type getQueueURLInput struct {
 	QueueOwnerAWSAccountID string `json:"QueueOwnerAWSAccountId"`
 }
 
-func (s *Server) opGetQueueURL(rc *reqCtx, body []byte) (any, error) {
+func (s *Server) opGetQueueURL(rc *reqCtx, decode decoder) (any, error) {
 	var in getQueueURLInput
-	if err := decode(body, &in); err != nil {
+	if err := decode(&in); err != nil {
 		return nil, err
 	}
 	if in.QueueName == "" {
@@ -112,13 +112,13 @@ type listQueuesInput struct {
 }
 
 type listQueuesOutput struct {
-	QueueUrls []string `json:"QueueUrls,omitempty"`
+	QueueUrls []string `json:"QueueUrls,omitempty" query:"QueueUrl"`
 	NextToken string   `json:"NextToken,omitempty"`
 }
 
-func (s *Server) opListQueues(rc *reqCtx, body []byte) (any, error) {
+func (s *Server) opListQueues(rc *reqCtx, decode decoder) (any, error) {
 	var in listQueuesInput
-	if err := decode(body, &in); err != nil {
+	if err := decode(&in); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -179,9 +179,9 @@ type queueURLInput struct {
 
 type empty struct{}
 
-func (s *Server) opDeleteQueue(_ *reqCtx, body []byte) (any, error) {
+func (s *Server) opDeleteQueue(_ *reqCtx, decode decoder) (any, error) {
 	var in queueURLInput
-	if err := decode(body, &in); err != nil {
+	if err := decode(&in); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -203,16 +203,16 @@ func (s *Server) deleteQueue(q *queue) {
 
 type getQueueAttributesInput struct {
 	QueueURL       string   `json:"QueueUrl"`
-	AttributeNames []string `json:"AttributeNames"`
+	AttributeNames []string `json:"AttributeNames" query:"AttributeName"`
 }
 
 type attributesOutput struct {
-	Attributes map[string]string `json:"Attributes,omitempty"`
+	Attributes map[string]string `json:"Attributes,omitempty" query:"Attribute,Name,Value"`
 }
 
-func (s *Server) opGetQueueAttributes(_ *reqCtx, body []byte) (any, error) {
+func (s *Server) opGetQueueAttributes(_ *reqCtx, decode decoder) (any, error) {
 	var in getQueueAttributesInput
-	if err := decode(body, &in); err != nil {
+	if err := decode(&in); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -250,12 +250,12 @@ func (s *Server) opGetQueueAttributes(_ *reqCtx, body []byte) (any, error) {
 
 type setQueueAttributesInput struct {
 	QueueURL   string            `json:"QueueUrl"`
-	Attributes map[string]string `json:"Attributes"`
+	Attributes map[string]string `json:"Attributes" query:"Attribute,Name,Value"`
 }
 
-func (s *Server) opSetQueueAttributes(_ *reqCtx, body []byte) (any, error) {
+func (s *Server) opSetQueueAttributes(_ *reqCtx, decode decoder) (any, error) {
 	var in setQueueAttributesInput
-	if err := decode(body, &in); err != nil {
+	if err := decode(&in); err != nil {
 		return nil, err
 	}
 	if len(in.Attributes) == 0 {
@@ -277,9 +277,9 @@ func (s *Server) opSetQueueAttributes(_ *reqCtx, body []byte) (any, error) {
 	return empty{}, nil
 }
 
-func (s *Server) opPurgeQueue(_ *reqCtx, body []byte) (any, error) {
+func (s *Server) opPurgeQueue(_ *reqCtx, decode decoder) (any, error) {
 	var in queueURLInput
-	if err := decode(body, &in); err != nil {
+	if err := decode(&in); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -303,12 +303,12 @@ func (s *Server) opPurgeQueue(_ *reqCtx, body []byte) (any, error) {
 
 type tagQueueInput struct {
 	QueueURL string            `json:"QueueUrl"`
-	Tags     map[string]string `json:"Tags"`
+	Tags     map[string]string `json:"Tags" query:"Tag,Key,Value"`
 }
 
-func (s *Server) opTagQueue(_ *reqCtx, body []byte) (any, error) {
+func (s *Server) opTagQueue(_ *reqCtx, decode decoder) (any, error) {
 	var in tagQueueInput
-	if err := decode(body, &in); err != nil {
+	if err := decode(&in); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -334,12 +334,12 @@ func (s *Server) opTagQueue(_ *reqCtx, body []byte) (any, error) {
 
 type untagQueueInput struct {
 	QueueURL string   `json:"QueueUrl"`
-	TagKeys  []string `json:"TagKeys"`
+	TagKeys  []string `json:"TagKeys" query:"TagKey"`
 }
 
-func (s *Server) opUntagQueue(_ *reqCtx, body []byte) (any, error) {
+func (s *Server) opUntagQueue(_ *reqCtx, decode decoder) (any, error) {
 	var in untagQueueInput
-	if err := decode(body, &in); err != nil {
+	if err := decode(&in); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -355,12 +355,12 @@ func (s *Server) opUntagQueue(_ *reqCtx, body []byte) (any, error) {
 }
 
 type listQueueTagsOutput struct {
-	Tags map[string]string `json:"Tags,omitempty"`
+	Tags map[string]string `json:"Tags,omitempty" query:"Tag,Key,Value"`
 }
 
-func (s *Server) opListQueueTags(_ *reqCtx, body []byte) (any, error) {
+func (s *Server) opListQueueTags(_ *reqCtx, decode decoder) (any, error) {
 	var in queueURLInput
-	if err := decode(body, &in); err != nil {
+	if err := decode(&in); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -386,13 +386,13 @@ type listDLQSourcesInput struct {
 }
 
 type listDLQSourcesOutput struct {
-	QueueUrls []string `json:"queueUrls"` // lower-case in the model
+	QueueUrls []string `json:"queueUrls" query:"QueueUrl"` // lower-case in the model
 	NextToken string   `json:"NextToken,omitempty"`
 }
 
-func (s *Server) opListDeadLetterSourceQueues(rc *reqCtx, body []byte) (any, error) {
+func (s *Server) opListDeadLetterSourceQueues(rc *reqCtx, decode decoder) (any, error) {
 	var in listDLQSourcesInput
-	if err := decode(body, &in); err != nil {
+	if err := decode(&in); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()

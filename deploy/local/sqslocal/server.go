@@ -129,7 +129,11 @@ type reqCtx struct {
 	senderID string // access key id from the credential scope
 }
 
-type handlerFunc func(s *Server, rc *reqCtx, body []byte) (any, error)
+// decoder fills an operation's input struct from the request, whichever
+// protocol it came in; the operations never see the wire format.
+type decoder func(in any) error
+
+type handlerFunc func(s *Server, rc *reqCtx, decode decoder) (any, error)
 
 var operations = map[string]handlerFunc{
 	"CreateQueue":                  (*Server).opCreateQueue,
@@ -158,32 +162,60 @@ var operations = map[string]handlerFunc{
 }
 
 func unsupported(op string) handlerFunc {
-	return func(*Server, *reqCtx, []byte) (any, error) {
+	return func(*Server, *reqCtx, decoder) (any, error) {
 		return nil, errUnsupportedOperation("sqslocal does not implement %s; queue policies are not enforced locally.", op)
 	}
 }
 
-// ServeHTTP answers one SQS JSON-protocol request. It does not care about
-// the path, so it can sit behind a dispatcher that routes on X-Amz-Target.
+// ServeHTTP answers one SQS request in either protocol: the AWS JSON 1.0
+// protocol (an X-Amz-Target header) or the Query protocol (a form POST or
+// a GET, without X-Amz-Target; see IsQueryRequest). It serves any path, so
+// it can sit behind a dispatcher; Query requests may name their queue by
+// the path, as they do against SQS.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	requestID := newRequestID()
 	start := time.Now()
-	op, out, err := s.serve(w, r)
-	if err != nil {
-		var ae *apiError
-		if !errors.As(err, &ae) {
-			s.log.Error("sqslocal: internal error", "op", op, "request_id", requestID, "error", err)
-			ae = &apiError{status: http.StatusInternalServerError, shape: "com.amazon.coral.service#InternalFailure",
-				queryCode: "AWS.SimpleQueueService.InternalError", receiver: true, message: "internal error in sqslocal; see its log"}
-		}
-		writeError(w, requestID, ae)
-		s.log.Debug("sqslocal request", "op", op, "request_id", requestID, "status", ae.status, "error_code", ae.queryCode,
-			"duration_ms", time.Since(start).Milliseconds())
-		return
+	query := isQueryProtocol(r)
+	var op string
+	var out any
+	var err error
+	if query {
+		op, out, err = s.serveQuery(w, r)
+	} else {
+		op, out, err = s.serve(w, r)
 	}
-	writeJSON(w, requestID, http.StatusOK, out)
-	s.log.Debug("sqslocal request", "op", op, "request_id", requestID, "status", http.StatusOK,
+	status := http.StatusOK
+	switch {
+	case err != nil:
+		ae := s.asAPIError(op, requestID, err)
+		status = ae.status
+		if query {
+			writeXMLError(w, requestID, ae)
+		} else {
+			writeError(w, requestID, ae)
+		}
+		s.log.Debug("sqslocal request", "op", op, "query_protocol", query, "request_id", requestID, "status", status,
+			"error_code", ae.queryCode, "duration_ms", time.Since(start).Milliseconds())
+		return
+	case query:
+		status = s.writeXML(w, requestID, op, out)
+	default:
+		writeJSON(w, requestID, http.StatusOK, out)
+	}
+	s.log.Debug("sqslocal request", "op", op, "query_protocol", query, "request_id", requestID, "status", status,
 		"duration_ms", time.Since(start).Milliseconds())
+}
+
+// asAPIError passes API errors through and turns anything else, a bug in
+// sqslocal, into InternalError after logging it.
+func (s *Server) asAPIError(op, requestID string, err error) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	s.log.Error("sqslocal: internal error", "op", op, "request_id", requestID, "error", err)
+	return &apiError{status: http.StatusInternalServerError, shape: "com.amazon.coral.service#InternalFailure",
+		queryCode: "AWS.SimpleQueueService.InternalError", receiver: true, message: "internal error in sqslocal; see its log"}
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) (op string, out any, err error) {
@@ -192,7 +224,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) (op string, out a
 	}
 	target := r.Header.Get("X-Amz-Target")
 	if !strings.HasPrefix(target, TargetPrefix) {
-		return "", nil, errInvalidAction("missing or foreign X-Amz-Target %q; sqslocal speaks only the AWS JSON 1.0 protocol (AmazonSQS.<Operation>).", target)
+		return "", nil, errInvalidAction("missing or foreign X-Amz-Target %q; sqslocal speaks the AWS JSON 1.0 protocol (AmazonSQS.<Operation>) and the Query protocol (a form POST without X-Amz-Target).", target)
 	}
 	op = strings.TrimPrefix(target, TargetPrefix)
 	handler, ok := operations[op]
@@ -213,13 +245,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) (op string, out a
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
 	}
+	rc := &reqCtx{ctx: r.Context(), base: requestBase(r), senderID: sender}
+	out, err = handler(s, rc, func(in any) error { return decodeJSON(body, in) })
+	return op, out, err
+}
+
+// requestBase is the origin the client used, which queue URLs in responses
+// are built on.
+func requestBase(r *http.Request) string {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	rc := &reqCtx{ctx: r.Context(), base: scheme + "://" + r.Host, senderID: sender}
-	out, err = handler(s, rc, body)
-	return op, out, err
+	return scheme + "://" + r.Host
 }
 
 var (
@@ -282,9 +320,9 @@ func writeError(w http.ResponseWriter, requestID string, e *apiError) {
 	}{e.shape, e.message})
 }
 
-// decode unmarshals a request body. Unknown members are ignored, as newer
-// SDKs may send members this emulator does not know yet.
-func decode(body []byte, v any) error {
+// decodeJSON unmarshals a request body. Unknown members are ignored, as
+// newer SDKs may send members this emulator does not know yet.
+func decodeJSON(body []byte, v any) error {
 	if err := json.Unmarshal(body, v); err != nil {
 		return errMalformedRequest(err)
 	}
