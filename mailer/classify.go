@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/mail"
+	"regexp"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
@@ -15,20 +18,23 @@ import (
 type Reason string
 
 const (
-	ReasonMalformed         Reason = "malformed"           // body is not a send request
-	ReasonUnknownVersion    Reason = "unknown_version"     // written by a newer or older trigger
-	ReasonInvalidRequest    Reason = "invalid_request"     // decodes, breaks the contract
-	ReasonInvalidRecipient  Reason = "invalid_recipient"   // address SES or we refuse
-	ReasonRenderFailed      Reason = "render_failed"       // template set could not render it
-	ReasonRejected          Reason = "rejected"            // SES MessageRejected
-	ReasonSenderNotVerified Reason = "sender_not_verified" // SES MailFromDomainNotVerified / unverified From
-	ReasonSendingPaused     Reason = "sending_paused"      // SES account or configuration set paused
-	ReasonSESBadRequest     Reason = "ses_bad_request"     // SES refused the call's shape: a bug or misconfiguration
+	ReasonMalformed           Reason = "malformed"              // body is not a send request
+	ReasonUnknownVersion      Reason = "unknown_version"        // written by a newer or older trigger
+	ReasonInvalidRequest      Reason = "invalid_request"        // decodes, breaks the contract
+	ReasonInvalidRecipient    Reason = "invalid_recipient"      // address SES or we refuse
+	ReasonRenderFailed        Reason = "render_failed"          // template set could not render it
+	ReasonRejected            Reason = "rejected"               // SES MessageRejected: this message or recipient (the sandbox's unverified recipients too)
+	ReasonSenderNotVerified   Reason = "sender_not_verified"    // SES MessageRejected: the From address is no verified identity
+	ReasonMailFromNotVerified Reason = "mail_from_not_verified" // SES MailFromDomainNotVerified: custom MAIL FROM domain without its MX record
+	ReasonQuotaExceeded       Reason = "quota_exceeded"         // SES daily sending quota used up
+	ReasonSendingPaused       Reason = "sending_paused"         // SES account or configuration set paused
+	ReasonSESBadRequest       Reason = "ses_bad_request"        // SES refused the call's shape: a bug or misconfiguration
 )
 
 // Reasons lists every dead-letter reason, for otpctl and dashboards.
 var Reasons = []Reason{ReasonMalformed, ReasonUnknownVersion, ReasonInvalidRequest, ReasonInvalidRecipient,
-	ReasonRenderFailed, ReasonRejected, ReasonSenderNotVerified, ReasonSendingPaused, ReasonSESBadRequest}
+	ReasonRenderFailed, ReasonRejected, ReasonSenderNotVerified, ReasonMailFromNotVerified, ReasonQuotaExceeded,
+	ReasonSendingPaused, ReasonSESBadRequest}
 
 // PermanentError is a failure that no retry can fix: the message goes to
 // the dead-letter queue with Reason.
@@ -57,20 +63,38 @@ func decodeReason(err error) Reason {
 
 // classifySESError decides what a SendEmail error means for the message:
 // a *PermanentError to dead-letter, or the error itself when a later attempt
-// may succeed (throttling, 5xx, timeouts, connection failures).
-func classifySESError(err error) error {
+// may succeed (throttling, 5xx, timeouts, connection failures). from is the
+// request's FromEmailAddress, which tells an unverified sender from an
+// unverified sandbox recipient: SES words both alike.
+func classifySESError(err error, from string) error {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
-		switch apiErr.ErrorCode() {
+		switch code, msg := apiErr.ErrorCode(), apiErr.ErrorMessage(); code {
 		case "MessageRejected":
+			if senderNotVerified(msg, from) {
+				return permanent(ReasonSenderNotVerified, err)
+			}
+			// A recipient the sandbox refuses lands here too: the sender
+			// is fine and the next code to another address may go, so it
+			// must not raise the every-send-fails alarm of an unverified
+			// sender.
 			return permanent(ReasonRejected, err)
 		case "MailFromDomainNotVerifiedException":
-			return permanent(ReasonSenderNotVerified, err)
+			return permanent(ReasonMailFromNotVerified, err)
 		case "AccountSuspendedException", "SendingPausedException":
 			return permanent(ReasonSendingPaused, err)
 		case "BadRequestException", "NotFoundException":
 			return permanent(ReasonSESBadRequest, err)
-		case "TooManyRequestsException", "LimitExceededException":
+		case "LimitExceededException":
+			// SES v2's answer to a used-up daily quota. The quota is a
+			// rolling 24 hours; a code lives minutes, so no retry helps.
+			return permanent(ReasonQuotaExceeded, err)
+		case "TooManyRequestsException", "Throttling", "ThrottlingException":
+			// SES documents both quotas as throttling, told apart by the
+			// text; the per-second rate recovers within a backoff.
+			if strings.Contains(strings.ToLower(msg), "daily message quota exceeded") {
+				return permanent(ReasonQuotaExceeded, err)
+			}
 			return err
 		}
 	}
@@ -86,4 +110,34 @@ func classifySESError(err error) error {
 	// Unknown failures are retried: at worst the queue's redrive policy
 	// dead-letters the message after maxReceiveCount deliveries.
 	return err
+}
+
+var addressToken = regexp.MustCompile(`[^\s<>,;:"()]+@[^\s<>,;:"()]+`)
+
+// senderNotVerified reads SES's "Email address is not verified. The
+// following identities failed the check in region R: a, b" text: the
+// sender is at fault when it is among the identities named, or when no
+// list came with the text (SES names the sender first, so a list cut
+// short with an ellipsis still has it).
+func senderNotVerified(msg, from string) bool {
+	if !strings.Contains(msg, "Email address is not verified") {
+		return false
+	}
+	_, list, ok := strings.Cut(msg, "failed the check in region")
+	if !ok {
+		return true
+	}
+	if _, list, ok = strings.Cut(list, ":"); !ok {
+		return true
+	}
+	sender := from
+	if a, err := mail.ParseAddress(from); err == nil {
+		sender = a.Address
+	}
+	for _, addr := range addressToken.FindAllString(list, -1) {
+		if strings.EqualFold(strings.TrimRight(addr, "."), sender) {
+			return true
+		}
+	}
+	return false
 }

@@ -270,7 +270,7 @@ func (h *Handler) sendWithRetries(ctx context.Context, in *sesv2.SendEmailInput,
 		if callErr == nil {
 			return aws.ToString(out.MessageId), h.now().Sub(start), attempts, nil
 		}
-		err = classifySESError(callErr)
+		err = classifySESError(callErr, aws.ToString(in.FromEmailAddress))
 		var perm *PermanentError
 		if errors.As(err, &perm) || ctx.Err() != nil {
 			return "", 0, attempts, err

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
 )
@@ -193,12 +194,39 @@ func TestHandleOneMessage(t *testing.T) {
 			wantOutcome: DeadLettered(ReasonRenderFailed), wantDLQ: true},
 		{name: "SES MessageRejected is dead-lettered", body: body(request(1)),
 			ses: func(int) error {
+				return apiError(400, &sestypes.MessageRejected{Message: aws.String("Address blacklisted.")})
+			},
+			wantOutcome: DeadLettered(ReasonRejected), wantSESCall: 1, wantDLQ: true},
+		{name: "SES unverified sender is dead-lettered", body: body(request(1)),
+			ses: func(int) error {
+				return apiError(400, &sestypes.MessageRejected{Message: aws.String(
+					"Email address is not verified. The following identities failed the check in region US-EAST-1: Example <no-reply@example.com>")})
+			},
+			wantOutcome: DeadLettered(ReasonSenderNotVerified), wantSESCall: 1, wantDLQ: true},
+		{name: "SES unverified sender without the list of identities", body: body(request(1)),
+			ses: func(int) error {
 				return apiError(400, &sestypes.MessageRejected{Message: aws.String("Email address is not verified.")})
+			},
+			wantOutcome: DeadLettered(ReasonSenderNotVerified), wantSESCall: 1, wantDLQ: true},
+		{name: "SES sandbox recipient is dead-lettered as rejected", body: body(request(1)),
+			ses: func(int) error {
+				return apiError(400, &sestypes.MessageRejected{Message: aws.String(
+					"Email address is not verified. The following identities failed the check in region US-EAST-1: user1@example.com")})
 			},
 			wantOutcome: DeadLettered(ReasonRejected), wantSESCall: 1, wantDLQ: true},
 		{name: "SES unverified mail-from is dead-lettered", body: body(request(1)),
 			ses:         func(int) error { return apiError(400, &sestypes.MailFromDomainNotVerifiedException{}) },
-			wantOutcome: DeadLettered(ReasonSenderNotVerified), wantSESCall: 1, wantDLQ: true},
+			wantOutcome: DeadLettered(ReasonMailFromNotVerified), wantSESCall: 1, wantDLQ: true},
+		{name: "SES daily quota is dead-lettered at once", body: body(request(1)),
+			ses: func(int) error {
+				return apiError(400, &sestypes.LimitExceededException{Message: aws.String("Daily message quota exceeded.")})
+			},
+			wantOutcome: DeadLettered(ReasonQuotaExceeded), wantSESCall: 1, wantDLQ: true},
+		{name: "SES daily quota worded as throttling is dead-lettered at once", body: body(request(1)),
+			ses: func(int) error {
+				return apiError(400, &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Daily message quota exceeded"})
+			},
+			wantOutcome: DeadLettered(ReasonQuotaExceeded), wantSESCall: 1, wantDLQ: true},
 		{name: "SES sending paused is dead-lettered", body: body(request(1)),
 			ses:         func(int) error { return apiError(400, &sestypes.SendingPausedException{}) },
 			wantOutcome: DeadLettered(ReasonSendingPaused), wantSESCall: 1, wantDLQ: true},

@@ -4,10 +4,17 @@
 // benchmark and a developer in a browser can read it.
 //
 // It speaks REST JSON exactly as aws-sdk-go-v2/service/sesv2 and the AWS JS
-// SDK v3 send it (POST /v2/email/outbound-emails), answers errors in the
-// shape the SDKs turn into typed errors (MessageRejected,
-// TooManyRequestsException, ...), and can inject latency, throttling and
-// server failures at runtime so that the mailer's retries can be watched.
+// SDK v3 send it (SendEmail, GetAccount, GetEmailIdentity,
+// ListEmailIdentities, GetConfigurationSet), answers errors in the shape
+// the SDKs turn into typed errors (MessageRejected, NotFoundException,
+// LimitExceededException, TooManyRequestsException, ...), and can inject
+// latency, throttling and server failures at runtime so that the mailer's
+// retries can be watched.
+//
+// Options can describe the SES account: verified and pending identities,
+// configuration sets, the sandbox and the sending quota. SendEmail then
+// refuses what SES would refuse, in SES's words; the zero Options accept
+// every well-formed email.
 //
 // It never delivers mail anywhere and never logs subjects, bodies or full
 // addresses: they carry one-time codes. The outbox pages show them, on

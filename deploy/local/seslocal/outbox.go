@@ -38,10 +38,43 @@ type Email struct {
 	Tenant           string            `json:"tenant,omitempty"`
 	ConfigurationSet string            `json:"configurationSet,omitempty"`
 	// Simulator names the SES mailbox-simulator scenario (success, bounce,
-	// ooto, complaint, suppressionlist) when a recipient is a simulator
-	// address. SES accepts these sends and reports the outcome later through
-	// event destinations, which seslocal does not have.
+	// ooto, complaint, suppressionlist) of the first recipient that is a
+	// simulator address.
 	Simulator string `json:"simulator,omitempty"`
+	// Deliveries say, recipient by recipient in To, Cc, Bcc order, what SES
+	// would go on to report for the email. SES accepts a send and reports
+	// bounces and complaints later through event destinations; these are
+	// what such events are to be made from.
+	Deliveries []Delivery `json:"deliveries,omitempty"`
+}
+
+// Outcome is what becomes of one recipient of an accepted email.
+type Outcome string
+
+const (
+	// OutcomeDelivered: the recipient's provider accepts the email
+	// (success@simulator.amazonses.com, and every real address here).
+	OutcomeDelivered Outcome = "delivered"
+	// OutcomeBounce: a hard bounce, SMTP 550 5.1.1 (bounce@).
+	OutcomeBounce Outcome = "bounce"
+	// OutcomeComplaint: delivered, then marked as spam (complaint@).
+	OutcomeComplaint Outcome = "complaint"
+	// OutcomeSuppressed: SES bounces it as if the address were on the
+	// suppression list (suppressionlist@).
+	OutcomeSuppressed Outcome = "suppressed"
+	// OutcomeOOTO: delivered, and an out-of-the-office reply comes back
+	// (ooto@).
+	OutcomeOOTO Outcome = "ooto"
+)
+
+// Delivery is the outcome for one recipient.
+type Delivery struct {
+	// Recipient is the bare address, as written in the request.
+	Recipient string  `json:"recipient"`
+	Outcome   Outcome `json:"outcome"`
+	// Simulated marks a mailbox simulator address, which SES does not count
+	// against the daily quota.
+	Simulated bool `json:"simulated,omitempty"`
 }
 
 // Header is one email header.

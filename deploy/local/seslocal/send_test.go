@@ -45,6 +45,11 @@ func TestSendSimpleEmail(t *testing.T) {
 		Tags:             map[string]string{"tenant": "acme", "locale": "de-AT"},
 		Tenant:           "acme",
 		ConfigurationSet: "otp",
+		Deliveries: []seslocal.Delivery{
+			{Recipient: "rita@example.com", Outcome: seslocal.OutcomeDelivered},
+			{Recipient: "cc@example.com", Outcome: seslocal.OutcomeDelivered},
+			{Recipient: "bcc@example.com", Outcome: seslocal.OutcomeDelivered},
+		},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("outbox email =\n%+v\nwant\n%+v", got, want)
@@ -175,7 +180,7 @@ func TestErrorsAreTyped(t *testing.T) {
 			opts:   seslocal.Options{VerifiedIdentities: []string{"other.test"}},
 			in:     func() *sesv2.SendEmailInput { return simple("rita@example.com", "x") },
 			status: 400, code: "MessageRejected", typed: new(*types.MessageRejected),
-			inMesage: "Email address is not verified. The following identities failed the check in region EU-WEST-1: no-reply@acme.test",
+			inMesage: "Email address is not verified. The following identities failed the check in region EU-WEST-1: Acme Sign-in <no-reply@acme.test>",
 		},
 		{
 			name:   "recipient not verified in the sandbox",
@@ -427,16 +432,25 @@ func TestSetFaultsValidates(t *testing.T) {
 }
 
 func TestMailboxSimulatorAddresses(t *testing.T) {
-	// The sandbox lets simulator addresses through, as SES does.
-	e := newSES(t, seslocal.Options{VerifiedIdentities: []string{"acme.test"}, Sandbox: true})
-	for _, scenario := range []string{"success", "bounce", "complaint", "ooto", "suppressionlist"} {
+	// The sandbox lets simulator addresses through, as SES does; its 1 a
+	// second rate is lifted so the scenarios need not wait for each other.
+	e := newSES(t, seslocal.Options{VerifiedIdentities: []string{"acme.test"}, Sandbox: true, MaxSendRate: -1})
+	for scenario, outcome := range map[string]seslocal.Outcome{"success": seslocal.OutcomeDelivered, "bounce": seslocal.OutcomeBounce,
+		"complaint": seslocal.OutcomeComplaint, "ooto": seslocal.OutcomeOOTO, "suppressionlist": seslocal.OutcomeSuppressed} {
 		t.Run(scenario, func(t *testing.T) {
-			id := e.send(simple(scenario+"+otp-test@simulator.amazonses.com", "x"))
+			to := scenario + "+otp-test@simulator.amazonses.com"
+			id := e.send(simple(to, "x"))
 			got, _ := e.srv.Outbox().Get(id)
 			if got.Simulator != scenario {
 				t.Errorf("Simulator = %q, want %q", got.Simulator, scenario)
 			}
+			if want := []seslocal.Delivery{{Recipient: to, Outcome: outcome, Simulated: true}}; !reflect.DeepEqual(got.Deliveries, want) {
+				t.Errorf("Deliveries = %+v, want %+v", got.Deliveries, want)
+			}
 		})
+	}
+	if q := e.srv.SendQuota(); q.SentLast24Hours != 0 {
+		t.Errorf("SentLast24Hours = %v after simulator sends only, want 0: they do not count against the daily quota", q.SentLast24Hours)
 	}
 }
 
@@ -450,7 +464,8 @@ func TestUnsignedAndUnknownRequests(t *testing.T) {
 		{"SendEmail without Authorization", "POST", "/v2/email/outbound-emails", "", 403, "MissingAuthenticationTokenException"},
 		{"SendEmail signed for another service", "POST", "/v2/email/outbound-emails",
 			"AWS4-HMAC-SHA256 Credential=AKID/20250301/us-east-1/sqs/aws4_request, SignedHeaders=host;x-amz-date, Signature=abcd", 403, "IncompleteSignatureException"},
-		{"an operation seslocal does not implement", "GET", "/v2/email/account", "", 404, "UnknownOperationException"},
+		{"an operation seslocal does not implement", "GET", "/v2/email/templates", "", 404, "UnknownOperationException"},
+		{"GetAccount without Authorization", "GET", "/v2/email/account", "", 403, "MissingAuthenticationTokenException"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

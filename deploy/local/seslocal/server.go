@@ -69,16 +69,48 @@ func (f Faults) validate() error {
 	return nil
 }
 
+// DefaultAccountID is the account seslocal's identity ARNs name unless
+// Options.AccountID says otherwise; sqslocal uses the same.
+const DefaultAccountID = "000000000000"
+
 // Options configures a Server. The zero value accepts every well-formed
 // email into a memory-only outbox.
+//
+// Naming any identity or configuration set, or the sandbox, describes the
+// SES account, and SendEmail then checks what SES checks: the From address
+// (and FeedbackForwardingEmailAddress) must be covered by a verified
+// identity, and ConfigurationSetName must be one of ConfigurationSets
+// (none listed: none exist).
 type Options struct {
-	// VerifiedIdentities are the email addresses and domains SES would have
-	// verified. When set, a From address outside them is rejected with
-	// MessageRejected "Email address is not verified", as SES does.
+	// Identities describe the account's email address and domain
+	// identities. A verified domain covers every address at it and at its
+	// subdomains, as in SES.
+	Identities []Identity
+	// VerifiedIdentities are email addresses and domains SES has verified,
+	// with DKIM signing on: shorthand for Identities with only a Name. An
+	// entry also in Identities is described by Identities.
 	VerifiedIdentities []string
-	// Sandbox makes recipients subject to the same check (mailbox simulator
-	// addresses excepted), as in a new SES account's sandbox.
+	// ConfigurationSets are the names of the account's configuration sets.
+	ConfigurationSets []string
+	// Sandbox puts the account in the SES sandbox: recipients (To, Cc and
+	// Bcc) must be verified too, mailbox simulator addresses excepted, and
+	// the quota defaults to the sandbox's 200 recipients a day, 1 a second.
 	Sandbox bool
+	// SendingPaused is the account's sending switched off (GetAccount
+	// SendingEnabled false): SendEmail fails with SendingPausedException.
+	SendingPaused bool
+	// Max24HourSend is the most recipients SendEmail accepts over a rolling
+	// 24 hours (mailbox simulator recipients do not count); past it,
+	// LimitExceededException "Daily message quota exceeded.". MaxSendRate
+	// is the most recipients a second (simulator recipients count); past
+	// it, TooManyRequestsException "Maximum sending rate exceeded.". Zero
+	// means the sandbox's quota in the sandbox and unlimited outside it; a
+	// negative value means unlimited (GetAccount reports -1).
+	Max24HourSend float64
+	MaxSendRate   float64
+	// AccountID is the account that identity ARNs must name
+	// (FromEmailAddressIdentityArn). Default DefaultAccountID.
+	AccountID string
 	// RejectRecipients are addresses, or "@domain" entries, that SendEmail
 	// rejects with MessageRejected: a local stand-in for a recipient SES
 	// will not send to.
@@ -97,13 +129,15 @@ type Options struct {
 	// Rand returns numbers in [0,1) for fault injection; tests make it
 	// deterministic. Default math/rand/v2.
 	Rand func() float64
+	// Now is the clock of the sending quota; tests move it. Default
+	// time.Now.
+	Now func() time.Time
 }
 
 // Server is an SES v2 endpoint with an outbox. It is safe for concurrent use.
 type Server struct {
 	outbox    *Outbox
-	verified  map[string]bool
-	sandbox   bool
+	account   *account
 	reject    map[string]bool
 	region    string
 	log       *slog.Logger
@@ -119,19 +153,26 @@ func New(opts Options) (*Server, error) {
 	if err := opts.Faults.validate(); err != nil {
 		return nil, err
 	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	acct, err := newAccount(opts, now)
+	if err != nil {
+		return nil, err
+	}
 	outbox, err := newOutbox(opts.DataDir)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{
-		outbox:   outbox,
-		verified: lowerSet(opts.VerifiedIdentities),
-		sandbox:  opts.Sandbox,
-		reject:   lowerSet(opts.RejectRecipients),
-		region:   opts.Region,
-		log:      opts.Logger,
-		rand:     opts.Rand,
-		faults:   opts.Faults,
+		outbox:  outbox,
+		account: acct,
+		reject:  lowerSet(opts.RejectRecipients),
+		region:  opts.Region,
+		log:     opts.Logger,
+		rand:    opts.Rand,
+		faults:  opts.Faults,
 	}
 	if s.region == "" {
 		s.region = "us-east-1"
@@ -176,6 +217,12 @@ func (s *Server) Faults() Faults {
 	return s.faults
 }
 
+// SendQuota returns the account's quota and the recipients counted against
+// it over the last 24 hours, as GetAccount reports them.
+func (s *Server) SendQuota() SendQuota {
+	return s.account.quota.snapshot()
+}
+
 // SendCalls returns how many SendEmail calls reached the server, faults and
 // rejections included; with the outbox count it shows retries at work.
 func (s *Server) SendCalls() int64 {
@@ -216,15 +263,44 @@ func writeJSON(w http.ResponseWriter, requestID string, status int, v any) {
 	_, _ = w.Write(b)
 }
 
-// ServeHTTP answers SES v2 API requests (paths under PathPrefix). Only
-// SendEmail is implemented; other operations get an UnknownOperationException.
+// maxReadRequestBytes bounds the body of the operations other than
+// SendEmail, whose requests are a few small members.
+const maxReadRequestBytes = 1 << 20
+
+// ServeHTTP answers SES v2 API requests (paths under PathPrefix):
+// SendEmail, GetAccount, GetEmailIdentity, ListEmailIdentities and
+// GetConfigurationSet. Other operations get an UnknownOperationException.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	requestID := newID()
-	if r.URL.Path != sendPath || r.Method != http.MethodPost {
-		writeError(w, requestID, &apiError{http.StatusNotFound, "UnknownOperationException",
-			fmt.Sprintf("seslocal implements only SendEmail (POST %s); got %s %s", sendPath, r.Method, r.URL.Path)})
+	if r.URL.Path == sendPath && r.Method == http.MethodPost {
+		s.sendEmail(w, r, requestID)
 		return
 	}
+	op, ok := s.route(r)
+	if !ok {
+		writeError(w, requestID, &apiError{http.StatusNotFound, "UnknownOperationException",
+			fmt.Sprintf("seslocal implements SendEmail, GetAccount, GetEmailIdentity, ListEmailIdentities and GetConfigurationSet; got %s %s", r.Method, r.URL.Path)})
+		return
+	}
+	if _, aerr := checkSigV4(r); aerr != nil {
+		writeError(w, requestID, aerr)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxReadRequestBytes))
+	if err != nil {
+		writeError(w, requestID, badRequest("request body unreadable or above %d bytes: %v", maxReadRequestBytes, err))
+		return
+	}
+	out, aerr := op(body)
+	if aerr != nil {
+		writeError(w, requestID, aerr)
+		return
+	}
+	writeJSON(w, requestID, http.StatusOK, out)
+}
+
+// sendEmail is the SendEmail operation, faults included.
+func (s *Server) sendEmail(w http.ResponseWriter, r *http.Request, requestID string) {
 	s.sendCalls.Add(1)
 
 	region, aerr := checkSigV4(r)
@@ -322,6 +398,10 @@ type sendEmailInput struct {
 		Value string `json:"Value"`
 	} `json:"EmailTags"`
 	ConfigurationSetName string `json:"ConfigurationSetName"`
+
+	FromEmailAddressIdentityArn               string `json:"FromEmailAddressIdentityArn"`
+	FeedbackForwardingEmailAddress            string `json:"FeedbackForwardingEmailAddress"`
+	FeedbackForwardingEmailAddressIdentityArn string `json:"FeedbackForwardingEmailAddressIdentityArn"`
 }
 
 type simpleContent struct {
@@ -398,10 +478,21 @@ func (s *Server) accept(body []byte, region string) (Email, *apiError) {
 		e.Tags[t.Name] = t.Value
 	}
 	e.Tenant = e.Tags["tenant"]
-	if err := s.checkAddresses(&e, region); err != nil {
+	if err := s.checkAddresses(&e, &in, region); err != nil {
 		return Email{}, err
 	}
+	counted := 0
+	for _, d := range e.Deliveries {
+		if !d.Simulated {
+			counted++
+		}
+	}
+	release, qerr := s.account.quota.reserve(counted, len(e.Deliveries))
+	if qerr != nil {
+		return Email{}, qerr
+	}
 	if err := s.outbox.add(e); err != nil {
+		release()
 		s.log.Error("seslocal: store email", "message_id", e.ID, "error", err)
 		return Email{}, &apiError{http.StatusInternalServerError, "InternalFailure", "seslocal could not store the email; see its log."}
 	}
@@ -475,8 +566,30 @@ func fillRaw(e *Email, raw *rawContent) *apiError {
 
 const simulatorDomain = "simulator.amazonses.com"
 
-// checkAddresses applies SES's sender and recipient rules.
-func (s *Server) checkAddresses(e *Email, region string) *apiError {
+// simulatorOutcomes are the mailbox simulator's addresses (by local part,
+// before any +label) and what SES does with each.
+var simulatorOutcomes = map[string]Outcome{
+	"success":         OutcomeDelivered,
+	"bounce":          OutcomeBounce,
+	"complaint":       OutcomeComplaint,
+	"suppressionlist": OutcomeSuppressed,
+	"ooto":            OutcomeOOTO,
+}
+
+// simulated returns the simulator scenario of a bare, lowercase address.
+func simulated(addr string) (scenario string, o Outcome, ok bool) {
+	local, domain, _ := strings.Cut(addr, "@")
+	if domain != simulatorDomain {
+		return "", "", false
+	}
+	scenario, _, _ = strings.Cut(local, "+")
+	o, ok = simulatorOutcomes[scenario]
+	return scenario, o, ok
+}
+
+// checkAddresses applies SES's sender, recipient and configuration set
+// rules, fills in e.Deliveries and resolves the configuration set.
+func (s *Server) checkAddresses(e *Email, in *sendEmailInput, region string) *apiError {
 	from, err := mail.ParseAddress(e.From)
 	if err != nil {
 		return badRequest("Invalid FromEmailAddress %q: %v", e.From, err)
@@ -488,41 +601,114 @@ func (s *Server) checkAddresses(e *Email, region string) *apiError {
 	if len(recipients) > maxRecipients {
 		return badRequest("Recipient count exceeds %d.", maxRecipients)
 	}
-	var unverified []string
-	if len(s.verified) > 0 && !s.isVerified(from.Address) {
-		unverified = append(unverified, from.Address)
+	acct := s.account
+	if acct.described && acct.sendingPaused {
+		return &apiError{http.StatusBadRequest, "SendingPausedException", "Sending is paused for this account."}
 	}
+	if acct.described && e.ConfigurationSet != "" && !acct.configSets[e.ConfigurationSet] {
+		return configSetNotFound(e.ConfigurationSet)
+	}
+	// SES names every identity that failed, the sender first, as each was
+	// written in the request (display name included).
+	var unverified []string
+	if acct.described {
+		ok, aerr := s.senderVerified(from.Address, in.FromEmailAddressIdentityArn, region)
+		if aerr != nil {
+			return aerr
+		}
+		if !ok {
+			unverified = append(unverified, strings.TrimSpace(e.From))
+		}
+		if fb := strings.TrimSpace(in.FeedbackForwardingEmailAddress); fb != "" {
+			a, err := mail.ParseAddress(fb)
+			if err != nil {
+				return badRequest("Invalid FeedbackForwardingEmailAddress %q: %v", fb, err)
+			}
+			ok, aerr := s.senderVerified(a.Address, in.FeedbackForwardingEmailAddressIdentityArn, region)
+			if aerr != nil {
+				return aerr
+			}
+			if !ok {
+				unverified = append(unverified, fb)
+			}
+		}
+	}
+	e.Deliveries = make([]Delivery, 0, len(recipients))
 	for _, r := range recipients {
 		a, err := mail.ParseAddress(r)
 		if err != nil {
 			return badRequest("Invalid recipient address %q: %v", r, err)
 		}
 		addr := strings.ToLower(a.Address)
-		local, domain, _ := strings.Cut(addr, "@")
-		if domain == simulatorDomain {
+		_, domain, _ := strings.Cut(addr, "@")
+		if scenario, outcome, ok := simulated(addr); ok {
 			if e.Simulator == "" {
-				e.Simulator, _, _ = strings.Cut(local, "+")
+				e.Simulator = scenario
 			}
+			e.Deliveries = append(e.Deliveries, Delivery{Recipient: a.Address, Outcome: outcome, Simulated: true})
 			continue
 		}
 		if s.reject[addr] || s.reject["@"+domain] {
 			return messageRejected("Recipient address rejected: %s is configured as rejected in seslocal.", a.Address)
 		}
-		if s.sandbox && !s.isVerified(addr) {
-			unverified = append(unverified, a.Address)
+		if acct.sandbox && !acct.verified(addr) {
+			unverified = append(unverified, strings.TrimSpace(r))
 		}
+		e.Deliveries = append(e.Deliveries, Delivery{Recipient: a.Address, Outcome: OutcomeDelivered})
 	}
 	if len(unverified) > 0 {
 		return messageRejected("Email address is not verified. The following identities failed the check in region %s: %s",
 			strings.ToUpper(region), strings.Join(unverified, ", "))
 	}
+	if !acct.described {
+		return nil
+	}
+	chain := acct.sender(from.Address)
+	if e.ConfigurationSet == "" {
+		for _, id := range chain {
+			if id.ConfigurationSet != "" {
+				// SES fails a send through an identity whose default set
+				// is gone with a bad request rather than dropping the set.
+				if !acct.configSets[id.ConfigurationSet] {
+					return badRequest("Configuration set <%s> does not exist.", id.ConfigurationSet)
+				}
+				e.ConfigurationSet = id.ConfigurationSet
+				break
+			}
+		}
+	}
+	for _, id := range chain {
+		if id.MailFromDomain == "" {
+			continue
+		}
+		if id.MailFromStatus != StatusSuccess && id.MailFromRejectOnMXFailure {
+			return &apiError{http.StatusBadRequest, "MailFromDomainNotVerifiedException",
+				fmt.Sprintf("The message can't be sent because the MAIL FROM domain %s of identity %s isn't verified.", id.MailFromDomain, id.Name)}
+		}
+		break
+	}
 	return nil
 }
 
-func (s *Server) isVerified(addr string) bool {
-	addr = strings.ToLower(addr)
-	_, domain, _ := strings.Cut(addr, "@")
-	return s.verified[addr] || s.verified[domain]
+var identityARNRE = regexp.MustCompile(`^arn:aws(?:-cn|-us-gov)?:ses:([a-z0-9-]+):(\d{12}):identity/(.+)$`)
+
+// senderVerified reports whether a verified identity vouches for addr:
+// with an identity ARN (sending authorization), that identity must be this
+// account's, in this region, verified, and cover addr; seslocal has no
+// other accounts whose policies could authorize the send.
+func (s *Server) senderVerified(addr, arn, region string) (bool, *apiError) {
+	if arn == "" {
+		return s.account.verified(addr), nil
+	}
+	m := identityARNRE.FindStringSubmatch(arn)
+	if m == nil {
+		return false, badRequest("Invalid identity ARN %s.", arn)
+	}
+	if m[1] != region || m[2] != s.account.accountID {
+		return false, nil
+	}
+	id, ok := s.account.identities[strings.ToLower(m[3])]
+	return ok && id.verified() && covers(id.Name, addr), nil
 }
 
 var authRE = regexp.MustCompile(`^AWS4-(?:HMAC-SHA256|ECDSA-P256-SHA256) Credential=[^/, ]+/\d{8}/(?:([a-z0-9-]+)/)?ses/aws4_request, ?SignedHeaders=[a-z0-9;_.-]+, ?Signature=[0-9a-f]+$`)

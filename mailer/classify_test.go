@@ -1,0 +1,77 @@
+package mailer
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/aws/smithy-go"
+)
+
+func TestSenderNotVerifiedReadsTheIdentityList(t *testing.T) {
+	const prefix = "Email address is not verified. The following identities failed the check in region US-EAST-1: "
+	tests := []struct {
+		name, msg, from string
+		want            bool
+	}{
+		{"the sender, bare", prefix + "no-reply@acme.test", "no-reply@acme.test", true},
+		{"the sender with its display name", prefix + "Acme Sign-in <no-reply@acme.test>", "Acme Sign-in <no-reply@acme.test>", true},
+		{"an encoded display name", prefix + "=?utf-8?q?Acme_S=C3=BCd?= <no-reply@acme.test>", "=?utf-8?q?Acme_S=C3=BCd?= <no-reply@acme.test>", true},
+		{"a quoted display name with a comma", prefix + `"Acme, Inc" <no-reply@acme.test>, rita@example.com`, "no-reply@acme.test", true},
+		{"another case", prefix + "No-Reply@ACME.test", "no-reply@acme.test", true},
+		{"the sender first, the list cut short", prefix + "no-reply@acme.test, a@example.com, b@exa...", "no-reply@acme.test", true},
+		{"no list at all", "Email address is not verified.", "no-reply@acme.test", true},
+		{"a sandbox recipient only", prefix + "rita@example.com", "no-reply@acme.test", false},
+		{"an address that merely ends like the sender", prefix + "xno-reply@acme.test", "no-reply@acme.test", false},
+		{"another refusal", "Address blacklisted.", "no-reply@acme.test", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := senderNotVerified(tc.msg, tc.from); got != tc.want {
+				t.Errorf("senderNotVerified(%q, %q) = %v, want %v", tc.msg, tc.from, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestThrottlingIsTransientButTheDailyQuotaIsNot(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want Reason // "" retried
+	}{
+		{"send rate", &sestypes.TooManyRequestsException{Message: aws.String("Maximum sending rate exceeded.")}, ""},
+		{"throttling without a reason", &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"}, ""},
+		{"daily quota, SES v2", &sestypes.LimitExceededException{Message: aws.String("Daily message quota exceeded.")}, ReasonQuotaExceeded},
+		{"daily quota, worded as throttling", &smithy.GenericAPIError{Code: "Throttling", Message: "Daily message quota exceeded."}, ReasonQuotaExceeded},
+		{"daily quota, as too many requests", &sestypes.TooManyRequestsException{Message: aws.String("Daily message quota exceeded.")}, ReasonQuotaExceeded},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := classifySESError(tc.err, "no-reply@acme.test")
+			var perm *PermanentError
+			switch {
+			case tc.want == "" && errors.As(err, &perm):
+				t.Errorf("dead-lettered as %s, want a retry", perm.Reason)
+			case tc.want != "" && (!errors.As(err, &perm) || perm.Reason != tc.want):
+				t.Errorf("classified as %v, want %s", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestReasonsAreDistinct(t *testing.T) {
+	seen := map[Reason]bool{}
+	for _, r := range Reasons {
+		if seen[r] {
+			t.Errorf("reason %s is listed twice", r)
+		}
+		seen[r] = true
+	}
+	for _, r := range []Reason{ReasonSenderNotVerified, ReasonMailFromNotVerified, ReasonQuotaExceeded, ReasonRejected} {
+		if !seen[r] {
+			t.Errorf("Reasons lacks %s", r)
+		}
+	}
+}
