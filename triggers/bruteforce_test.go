@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/kelseyhightower/envconfig"
@@ -394,4 +395,82 @@ func TestMalformedAnswersAreNotCompared(t *testing.T) {
 			t.Errorf("%d malformed_answer outcomes logged, want %d", malformed, cc.MaxWrongAnswers)
 		}
 	})
+}
+
+// TestGuessingAcrossSignIns: an attacker who has the password signs in again
+// and again, at the best possible moments (the instant each back-off ends),
+// guessing until each sign-in is ended. The failure budget, not the
+// session, is what bounds them: the compared guesses per day and in total
+// give the success probabilities docs/RELIABILITY.md reports.
+func TestGuessingAcrossSignIns(t *testing.T) {
+	dc, cc := defaultConfigs(t)
+	r := newRig(t, func(d *DefineConfig, c *CreateConfig) { *d, *c = dc, cc })
+	policy := dc.Policy()
+	start := r.clock.Now()
+	compared := func() int {
+		n := 0
+		for _, l := range logLines(t, r.logs.String()) {
+			if l.compared() {
+				n++
+			}
+		}
+		return n
+	}
+	var perDay []int
+	day := start.Add(24 * time.Hour)
+	signIns, refused := 0, 0
+	for range 10_000 {
+		st, err := r.ledger.Inspect(t.Context(), testSub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Failures >= policy.MaxFailures {
+			break
+		}
+		if wait := st.LockedUntil.Sub(r.clock.Now()); wait > 0 {
+			r.clock.Advance(wait)
+		}
+		if !r.clock.Now().Before(day) {
+			perDay = append(perDay, compared())
+			day = day.Add(24 * time.Hour)
+		}
+		s := r.signIn(t, nil).start(true).password(true)
+		signIns++
+		if s.state != stateWantCode {
+			refused++
+			r.clock.Advance(time.Minute) // the hourly code limit: come back later
+			continue
+		}
+		for s.state == stateWantCode {
+			s.answer(s.wrongCode())
+		}
+	}
+	total := compared()
+	elapsed := r.clock.Now().Sub(start)
+	st, _ := r.ledger.Inspect(t.Context(), testSub)
+	if st.Failures != policy.MaxFailures || total != policy.MaxFailures {
+		t.Fatalf("the attacker got %d compared guesses (%d failures counted), want exactly the budget of %d", total, st.Failures, policy.MaxFailures)
+	}
+	if len(perDay) == 0 {
+		t.Fatalf("the budget ran out within a day (%s); the back-off is too weak", elapsed)
+	}
+	firstDay := perDay[0]
+	t.Logf("attacker: %d sign-ins (%d refused at the password step), %d compared guesses in all over %s, %d in the first day; locked after",
+		signIns, refused, total, elapsed.Round(time.Minute), firstDay)
+	for _, digits := range []int{6, 8} {
+		space := math.Pow10(digits)
+		t.Logf("%d digits: P(success in the first day) = %.2e, P(success ever, until an administrator unlocks) = %.2e",
+			digits, float64(firstDay)/space, float64(total)/space)
+	}
+	// 10 free failures, back-offs of 1, 2, 4 ... 32 minutes, then one guess
+	// an hour: 10 + 6 + 22 in the first 24 hours.
+	if firstDay != 38 {
+		t.Errorf("first day: %d compared guesses, want 38 under the default policy", firstDay)
+	}
+	// Locked for good: the next sign-in is refused before any email.
+	r.clock.Advance(48 * time.Hour)
+	before := r.queue.count()
+	if s := r.signIn(t, nil).start(true).password(true); s.state != stateFailed || r.queue.count() != before {
+		t.Errorf("after the budget: state %s, %d more emails; want refused, none", s.state, r.queue.count()-before)
+	}
 }

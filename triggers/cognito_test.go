@@ -112,7 +112,22 @@ func newRig(t *testing.T, mutate ...func(*DefineConfig, *CreateConfig)) *rig {
 // newRigWithQueue wires Create to queue instead of the recording fake.
 func newRigWithQueue(t *testing.T, queue Enqueuer, mutate ...func(*DefineConfig, *CreateConfig)) *rig {
 	t.Helper()
-	r := &rig{clock: newClock(), queue: &recordingQueue{}, logs: &bytes.Buffer{}}
+	return newRigWith(t, queue, nil, nil, mutate...)
+}
+
+// newRigWithKeys is r's configuration again, with the triggers signing and
+// verifying with ring, and r's clock.
+func newRigWithKeys(t *testing.T, r *rig, ring *Keyring) *rig {
+	t.Helper()
+	return newRigWith(t, nil, ring, r.clock)
+}
+
+func newRigWith(t *testing.T, queue Enqueuer, keys *Keyring, clock *fakeClock, mutate ...func(*DefineConfig, *CreateConfig)) *rig {
+	t.Helper()
+	if clock == nil {
+		clock = newClock()
+	}
+	r := &rig{clock: clock, queue: &recordingQueue{}, logs: &bytes.Buffer{}}
 	var enqueuer Enqueuer = r.queue
 	if queue != nil {
 		enqueuer = queue
@@ -136,7 +151,9 @@ func newRigWithQueue(t *testing.T, queue Enqueuer, mutate ...func(*DefineConfig,
 	r.limits = dc.Limits
 	r.store = &budget.MemoryStore{}
 	r.ledger = &budget.Ledger{Policy: dc.Policy(), Store: r.store, Now: r.clock.Now}
-	keys := testKeys(t)
+	if keys == nil {
+		keys = testKeys(t)
+	}
 	r.define = lambda.NewHandler((&Define{Config: dc, Keys: keys, Budget: r.ledger, Log: log, Now: r.clock.Now}).Handle)
 	// A seeded generator makes every run issue the same codes, so no test
 	// depends on two random codes differing.
@@ -212,6 +229,7 @@ type signIn struct {
 	public  map[string]string
 	private map[string]string
 	meta    string
+	err     error // what Create returned, in stateError
 }
 
 func (r *rig) signIn(t *testing.T, attrs map[string]string) *signIn {
@@ -303,7 +321,7 @@ func (s *signIn) createChallenge(clientMetadata map[string]string) {
 	ev.Request.UserNotFound = s.userNotFound
 	resp, err := invoke(s.t, s.r.create, ev)
 	if err != nil {
-		s.state = stateError
+		s.state, s.err = stateError, err
 		return
 	}
 	s.state = stateWantCode

@@ -46,6 +46,9 @@ const (
 	MetricBudgetUnavailable = "BudgetUnavailable" // the budget's table could not be used
 )
 
+// DefaultMetricsNamespace is OTP_METRICS_NAMESPACE's default.
+const DefaultMetricsNamespace = "CognitoEmailOTP"
+
 type emfMetric struct {
 	Name string `json:"Name"`
 	Unit string `json:"Unit"`
@@ -66,8 +69,11 @@ type emfMeta struct {
 // each metric, by tenant and in total. The line's own tenant field is the
 // dimension's value.
 func metricAttrs(namespace string, now time.Time, metrics ...string) []slog.Attr {
-	if len(metrics) == 0 || namespace == "" {
+	if len(metrics) == 0 {
 		return nil
+	}
+	if namespace == "" {
+		namespace = DefaultMetricsNamespace
 	}
 	d := emfDirective{Namespace: namespace, Dimensions: [][]string{{fieldTenant}, {}}}
 	attrs := make([]slog.Attr, 0, len(metrics)+1)
