@@ -313,7 +313,7 @@ func TestRotationMidSignIn(t *testing.T) {
 		t.Fatalf("first code signed with key %s", s.private[privKeyID])
 	}
 	first := s.code()
-	src.current, src.previous = newKey, oldKey // Secrets Manager rotates
+	src.current, src.previous = newKey, oldKey       // Secrets Manager rotates
 	if err := ring.reload(t.Context()); err != nil { // as a fresh container would
 		t.Fatal(err)
 	}
