@@ -29,12 +29,17 @@ const (
 	ReasonQuotaExceeded       Reason = "quota_exceeded"         // SES daily sending quota used up
 	ReasonSendingPaused       Reason = "sending_paused"         // SES account or configuration set paused
 	ReasonSESBadRequest       Reason = "ses_bad_request"        // SES refused the call's shape: a bug or misconfiguration
+	// ReasonMaxReceives: the message failed transiently on its last allowed
+	// receive (OTP_MAX_RECEIVES, the queue's maxReceiveCount); the mailer
+	// dead-letters it itself, with the last error and without its code,
+	// rather than let SQS move it as it is.
+	ReasonMaxReceives Reason = "max_receives"
 )
 
 // Reasons lists every dead-letter reason, for otpctl and dashboards.
 var Reasons = []Reason{ReasonMalformed, ReasonUnknownVersion, ReasonInvalidRequest, ReasonInvalidRecipient,
 	ReasonRenderFailed, ReasonRejected, ReasonSenderNotVerified, ReasonMailFromNotVerified, ReasonQuotaExceeded,
-	ReasonSendingPaused, ReasonSESBadRequest}
+	ReasonSendingPaused, ReasonSESBadRequest, ReasonMaxReceives}
 
 // PermanentError is a failure that no retry can fix: the message goes to
 // the dead-letter queue with Reason.
@@ -51,6 +56,8 @@ func permanent(reason Reason, err error) error { return &PermanentError{Reason: 
 // decodeReason maps a contract.DecodeSendRequest error to its dead-letter reason.
 func decodeReason(err error) Reason {
 	switch {
+	case errors.Is(err, contract.ErrRedacted):
+		return ReasonInvalidRequest // never dead-lettered again; see process
 	case errors.Is(err, contract.ErrUnknownVersion):
 		return ReasonUnknownVersion
 	case errors.Is(err, contract.ErrInvalidRecipient):

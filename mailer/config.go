@@ -35,6 +35,11 @@ type Config struct {
 	TemplatesDir string `envconfig:"TEMPLATES_DIR"`
 	// MetricsNamespace is the CloudWatch namespace of the EMF metrics.
 	MetricsNamespace string `envconfig:"METRICS_NAMESPACE" default:"CognitoEmailOTP"`
+	// MaxReceives is the send queue's maxReceiveCount. On that receive a
+	// message that fails transiently is dead-lettered by the mailer, with
+	// its last error and without its code; 0 leaves it to SQS's redrive
+	// policy, which moves it as it is.
+	MaxReceives int `envconfig:"MAX_RECEIVES" default:"5"`
 }
 
 // LoadConfig reads and checks the mailer's environment.
@@ -63,6 +68,9 @@ func (c Config) Validate() error {
 	}
 	if c.MetricsNamespace == "" {
 		return fail(errors.New("OTP_METRICS_NAMESPACE is empty"))
+	}
+	if c.MaxReceives < 0 || c.MaxReceives > 1000 {
+		return fail(fmt.Errorf("OTP_MAX_RECEIVES=%d: want 0..1000 (the queue's maxReceiveCount)", c.MaxReceives))
 	}
 	return nil
 }

@@ -88,6 +88,8 @@ const (
 	AttrFirstSent       = "otp_first_sent"
 	AttrReceiveCount    = "otp_receive_count"
 	AttrDeadLetteredAt  = "otp_dead_lettered_at"
+	// AttrRedacted is "true" on a dead letter whose code the mailer removed.
+	AttrRedacted = "otp_redacted"
 )
 
 // Handle processes a batch concurrently and returns the messages SQS should
@@ -122,6 +124,14 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 func (h *Handler) process(ctx context.Context, msg events.SQSMessage) result {
 	log := h.Log.With(slog.String(fieldMessageID, msg.MessageId))
 	req, err := contract.DecodeSendRequest([]byte(msg.Body))
+	if errors.Is(err, contract.ErrRedacted) {
+		// A dead letter redriven after the mailer removed its code: there is
+		// nothing to send, and dead-lettering it again would loop.
+		res := result{tenant: tenantOrUnknown(req.Tenant), outcome: OutcomeRedacted}
+		log.InfoContext(ctx, "redriven dead letter has no code: dropped; the user signs in again",
+			slog.String(fieldRequestID, req.ID), slog.String("tenant", req.Tenant), slog.String("outcome", string(res.outcome)))
+		return res
+	}
 	if err != nil {
 		return h.deadLetter(ctx, log, msg, "", permanent(decodeReason(err), err), 0)
 	}
@@ -174,12 +184,22 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) result {
 		res.outcome = OutcomeExpired
 		log.WarnContext(ctx, "code expired while retrying", slog.String("outcome", string(res.outcome)),
 			slog.Int(fieldAttempts, attempts), slog.String(fieldError, contract.ScrubAddresses(err.Error())))
+	case h.lastReceive(msg):
+		return h.deadLetter(ctx, log, msg, req.Tenant, permanent(ReasonMaxReceives, fmt.Errorf("receive %s of %d: %w",
+			msg.Attributes["ApproximateReceiveCount"], h.Config.MaxReceives, err)), res.retries)
 	default:
 		res.outcome = OutcomeRetryLater
 		log.WarnContext(ctx, "send failed, SQS will redeliver", slog.String("outcome", string(res.outcome)),
 			slog.Int(fieldAttempts, attempts), slog.String(fieldError, contract.ScrubAddresses(err.Error())))
 	}
 	return res
+}
+
+// lastReceive reports whether SQS would move msg to the dead-letter queue
+// rather than deliver it again.
+func (h *Handler) lastReceive(msg events.SQSMessage) bool {
+	n, err := strconv.Atoi(msg.Attributes["ApproximateReceiveCount"])
+	return h.Config.MaxReceives > 0 && err == nil && n >= h.Config.MaxReceives
 }
 
 // sendInput builds the SES request. The From name may hold any Unicode;
@@ -316,6 +336,10 @@ func (h *Handler) deadLetter(ctx context.Context, log *slog.Logger, msg events.S
 		attrs[AttrReceiveCount] = numberAttr(v)
 	}
 	body := msg.Body
+	if redacted, ok := contract.Redact([]byte(body)); ok {
+		body = string(redacted)
+		attrs[AttrRedacted] = stringAttr("true")
+	}
 	if body == "" {
 		body = "(empty)" // SQS refuses empty bodies; the reason attribute says what happened
 	}

@@ -361,10 +361,12 @@ func TestDeadLetterAttributes(t *testing.T) {
 		t.Fatalf("%d DLQ messages", len(x.dlq.msgs))
 	}
 	m := x.dlq.msgs[0]
-	if aws.ToString(m.MessageBody) != body(request(1)) {
-		t.Errorf("DLQ body %q: want the original body, so a redrive can still deliver it", aws.ToString(m.MessageBody))
+	redacted, _ := contract.Redact([]byte(body(request(1))))
+	if got := aws.ToString(m.MessageBody); got != string(redacted) || strings.Contains(got, string(request(1).Code)) {
+		t.Errorf("DLQ body %q: want the original body without its code", got)
 	}
-	want := map[string]string{AttrReason: "rejected", contract.AttrTenant: "acme", AttrSourceMessageID: "m-9", AttrFirstSent: "1795510800000", AttrReceiveCount: "1"}
+	want := map[string]string{AttrReason: "rejected", contract.AttrTenant: "acme", AttrSourceMessageID: "m-9", AttrFirstSent: "1795510800000",
+		AttrReceiveCount: "1", AttrRedacted: "true"}
 	for k, v := range want {
 		if got := aws.ToString(m.MessageAttributes[k].StringValue); got != v {
 			t.Errorf("attribute %s = %q, want %q", k, got, v)
@@ -372,6 +374,63 @@ func TestDeadLetterAttributes(t *testing.T) {
 	}
 	if e := aws.ToString(m.MessageAttributes[AttrError].StringValue); !strings.Contains(e, "Address blacklisted") {
 		t.Errorf("error attribute %q lacks SES's message", e)
+	}
+}
+
+// TestLastReceiveDeadLettersWithTheLastError: on the receive SQS would
+// move the message for, the mailer dead-letters it itself, so the dead
+// letter says what kept failing and holds no code.
+func TestLastReceiveDeadLettersWithTheLastError(t *testing.T) {
+	x := newHarness()
+	x.ses.script = func(string, int) error { return apiError(503, &sestypes.InternalServiceErrorException{Message: aws.String("service unavailable")}) }
+	x.h.Config.RetryBudget = 0
+	x.h.Config.MaxReceives = 5
+	for _, tc := range []struct {
+		receive  string
+		wantDLQ  bool
+		wantFail bool
+	}{{"1", false, true}, {"4", false, true}, {"5", true, false}} {
+		msg := record("m-"+tc.receive, body(request(1)))
+		msg.Attributes["ApproximateReceiveCount"] = tc.receive
+		before := len(x.dlq.msgs)
+		resp, err := x.h.Handle(t.Context(), events.SQSEvent{Records: []events.SQSMessage{msg}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(resp.BatchItemFailures) == 1; got != tc.wantFail {
+			t.Errorf("receive %s: batch item failure %v, want %v", tc.receive, got, tc.wantFail)
+		}
+		if got := len(x.dlq.msgs) > before; got != tc.wantDLQ {
+			t.Fatalf("receive %s: dead-lettered %v, want %v", tc.receive, got, tc.wantDLQ)
+		}
+	}
+	m := x.dlq.msgs[len(x.dlq.msgs)-1]
+	if r := aws.ToString(m.MessageAttributes[AttrReason].StringValue); r != string(ReasonMaxReceives) {
+		t.Errorf("reason %q, want %s", r, ReasonMaxReceives)
+	}
+	if e := aws.ToString(m.MessageAttributes[AttrError].StringValue); !strings.Contains(e, "service unavailable") || !strings.Contains(e, "receive 5 of 5") {
+		t.Errorf("error %q: want the last SES error and the receive count", e)
+	}
+	if strings.Contains(aws.ToString(m.MessageBody), string(request(1).Code)) {
+		t.Error("the dead letter holds the code")
+	}
+}
+
+// TestRedrivenRedactedDeadLetterIsDropped: a dead letter redriven to the
+// send queue has no code; the mailer counts and drops it, and does not
+// dead-letter it again (which would loop).
+func TestRedrivenRedactedDeadLetterIsDropped(t *testing.T) {
+	x := newHarness()
+	redacted, _ := contract.Redact([]byte(body(request(1))))
+	resp, err := x.h.Handle(t.Context(), events.SQSEvent{Records: []events.SQSMessage{record("m-1", string(redacted))}})
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("%v, failures %v", err, resp.BatchItemFailures)
+	}
+	if len(x.dlq.msgs) != 0 || len(x.ses.calls) != 0 {
+		t.Errorf("%d dead letters, SES calls %v; want the request dropped", len(x.dlq.msgs), x.ses.calls)
+	}
+	if !strings.Contains(x.logs.String(), `"outcome":"redacted"`) {
+		t.Errorf("the drop is not logged:\n%s", x.logs)
 	}
 }
 

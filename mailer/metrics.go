@@ -19,6 +19,7 @@ const (
 	OutcomeExpired    Outcome = "expired"     // dropped unsent: the code had expired
 	OutcomeDuplicate  Outcome = "duplicate"   // redelivered after this instance sent it
 	OutcomeRetryLater Outcome = "retry_later" // batch item failure: SQS redelivers it
+	OutcomeRedacted   Outcome = "redacted"    // a redriven dead letter without its code: dropped
 )
 
 // DeadLettered is the outcome of a message sent to the DLQ for reason.

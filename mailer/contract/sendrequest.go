@@ -103,6 +103,31 @@ var ErrMalformed = errors.New("malformed send request")
 // ErrInvalidRequest marks a body that decodes but breaks the contract.
 var ErrInvalidRequest = errors.New("invalid send request")
 
+// ErrRedacted marks a request whose code was removed when it was
+// dead-lettered: it can never be sent, only counted.
+var ErrRedacted = errors.New("send request without its code (redacted when dead-lettered)")
+
+// Redact returns body with the code removed, for the dead-letter queue: a
+// dead letter outlives its code by days, so it must not carry a usable one.
+// ok is false, and body is returned unchanged, when it is not a JSON object
+// with a code (a malformed body is kept for diagnosis; Create never writes
+// one).
+func Redact(body []byte) (redacted []byte, ok bool) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return body, false
+	}
+	if _, has := fields["code"]; !has {
+		return body, false
+	}
+	fields["code"] = json.RawMessage(`""`)
+	out, err := json.Marshal(fields)
+	if err != nil {
+		return body, false
+	}
+	return out, true
+}
+
 // Encode marshals a request after checking it, so the trigger never enqueues
 // a body that the mailer would dead-letter.
 func (r SendRequest) Encode() ([]byte, error) {
@@ -131,6 +156,11 @@ func DecodeSendRequest(body []byte) (SendRequest, error) {
 	var r SendRequest
 	if err := json.Unmarshal(body, &r); err != nil {
 		return SendRequest{}, fmt.Errorf("decode send request v%d: %w", SendRequestVersion, describeJSONError(err))
+	}
+	if r.Code == "" {
+		// Still the rest of the request, so the drop can be logged with its
+		// id and tenant.
+		return r, ErrRedacted
 	}
 	if err := r.Validate(); err != nil {
 		return SendRequest{}, err

@@ -136,7 +136,11 @@ type DeadLetter struct {
 	Age          string    `json:"age"`
 	ExpiresAt    time.Time `json:"expiresAt,omitzero"`
 	Expired      bool      `json:"expired"`
-	ReceiveCount int       `json:"receiveCount"`
+	// CodeRemoved: the mailer took the code out when it dead-lettered the
+	// request, so a redrive can only drop it. Only dead letters SQS moved
+	// by itself (a mailer that crashed on the last receive) keep theirs.
+	CodeRemoved  bool `json:"codeRemoved"`
+	ReceiveCount int  `json:"receiveCount"`
 	Body         string    `json:"body"` // redacted
 }
 
@@ -265,8 +269,13 @@ func describe(m types.Message, now time.Time) DeadLetter {
 		d.Tenant = tenantOf(aws.ToString(m.Body))
 	}
 	d.Expired = !d.ExpiresAt.IsZero() && !now.Before(d.ExpiresAt)
+	d.CodeRemoved = attr(mailer.AttrRedacted) == "true"
 	return d
 }
+
+// Sendable reports whether a redrive could still deliver the dead letter's
+// code: it has one, and it has not expired.
+func (d DeadLetter) Sendable() bool { return !d.CodeRemoved && !d.Expired }
 
 // redactedFields are the body fields an operator never sees.
 var redactedFields = map[string]bool{"code": true, "name": true}
@@ -314,8 +323,9 @@ func tenantOf(body string) string {
 var ErrNothingToRedrive = errors.New("no dead letters match")
 
 // Redrive moves dead letters back to the send queue, all of them or those
-// with one reason. The mailer will send those whose code is still valid and
-// drop (and count) the rest. It returns how many were moved.
+// with one reason. The mailer will send those that still hold a valid code
+// and drop (and count) the rest: expired ones, and those it removed the
+// code from. It returns how many were moved.
 func (q Queues) Redrive(ctx context.Context, reason string) (int, error) {
 	if reason == "" {
 		return q.redriveAll(ctx)
@@ -352,7 +362,7 @@ func (q Queues) Redrive(ctx context.Context, reason string) (int, error) {
 // dead-letter ones, which describe a failure that the redrive ends.
 func sendAttributes(m types.Message) map[string]types.MessageAttributeValue {
 	out := map[string]types.MessageAttributeValue{}
-	for _, k := range []string{contract.AttrVersion, contract.AttrTenant} {
+	for _, k := range []string{contract.AttrVersion, contract.AttrTenant, mailer.AttrRedacted} {
 		if v, ok := m.MessageAttributes[k]; ok {
 			out[k] = types.MessageAttributeValue{DataType: v.DataType, StringValue: v.StringValue}
 		}

@@ -134,8 +134,12 @@ func dlqList(fs *flag.FlagSet) func(context.Context, env, []string) int {
 		w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(w, "AGE\tREASON\tTENANT\tTO\tREQUEST\tCODE\tERROR")
 		for _, d := range shown {
-			state := "redacted"
-			if d.Expired {
+			// Whether a redrive could still deliver it: "fresh" only then.
+			state := "fresh"
+			switch {
+			case d.CodeRemoved:
+				state = "removed"
+			case d.Expired:
 				state = "expired"
 			}
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Age, d.Reason, dash(d.Tenant), dash(d.To), dash(d.RequestID), state, dash(oneLine(d.Error, 80)))
@@ -162,12 +166,12 @@ func dlqRedrive(fs *flag.FlagSet) func(context.Context, env, []string) int {
 		if err != nil {
 			return fail(e, err)
 		}
-		n, expired := 0, 0
+		n, unsendable := 0, 0
 		for _, d := range list {
 			if *reason == "" || d.Reason == *reason {
 				n++
-				if d.Expired {
-					expired++
+				if !d.Sendable() {
+					unsendable++
 				}
 			}
 		}
@@ -180,7 +184,7 @@ func dlqRedrive(fs *flag.FlagSet) func(context.Context, env, []string) int {
 			return exitOK
 		}
 		if !*yes {
-			fmt.Fprintf(e.stderr, "Move %d %s back to %s? %d hold expired codes; the mailer will count and drop those. [y/N] ", n, what, q.SendQueue, expired)
+			fmt.Fprintf(e.stderr, "Move %d %s back to %s? %d of them hold no code that can still be sent (removed or expired); the mailer will count and drop those. [y/N] ", n, what, q.SendQueue, unsendable)
 			answer, _ := bufio.NewReader(stdin).ReadString('\n')
 			if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 				fmt.Fprintln(e.stderr, "otpctl: not confirmed; nothing moved (use --yes in scripts)")

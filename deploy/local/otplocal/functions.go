@@ -26,6 +26,7 @@ func (sys *System) startFunctions(o Options, d triggers.DefineConfig, c triggers
 	mailerEnv := []string{
 		"OTP_DLQ_URL=" + m.DLQURL, "OTP_FROM_ADDRESS=" + m.FromAddress, fmt.Sprintf("OTP_CONCURRENCY=%d", m.Concurrency),
 		"OTP_RETRY_BUDGET=" + m.RetryBudget.String(), "OTP_METRICS_NAMESPACE=" + m.MetricsNamespace,
+		fmt.Sprintf("OTP_MAX_RECEIVES=%d", m.MaxReceives),
 	}
 	if o.TemplatesDir != "" {
 		dir, err := compileTemplatesDir(lib)

@@ -277,7 +277,7 @@ func (sys *System) build(ctx context.Context, o Options) error {
 	logs := o.Logs
 	sys.metrics = newEMFSink(func(line []byte) { _, _ = logs.Write(line) })
 	mailerCfg := mailer.Config{DLQURL: dlqURL, FromAddress: FromAddress, Concurrency: 10,
-		RetryBudget: o.MailerRetryBudget, MetricsNamespace: "CognitoEmailOTP"}
+		RetryBudget: o.MailerRetryBudget, MetricsNamespace: "CognitoEmailOTP", MaxReceives: MaxReceiveCnt}
 	var define, create, verify lambda.Handler
 	var mailerFn esm.Function
 	if o.FunctionsDir != "" {

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/esm"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/otplocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/seslocal"
+	"github.com/cognito-email-otp/cognito-email-otp/mailer"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer/ops"
 )
@@ -179,10 +181,13 @@ func requests(n, expired int) []contract.SendRequest {
 // TestFaultsLoseNothing is the send pipeline under fire: 5,000 requests,
 // a 20-second SES outage, then SES failing 30% of calls and throttling 20%
 // with one call in twenty stalling for 400 ms, and mailer processes killed
-// mid-batch. Every request must end
-// sent, dropped as expired, or in the DLQ; once SES recovers, `otpctl dlq
-// redrive` must deliver the rest. Duplicates (a mailer killed after SES
-// accepted but before SQS heard) are counted and reported, not hidden.
+// mid-batch. Every request must end sent, dropped as expired, or in the
+// DLQ. Once SES recovers, `otpctl dlq redrive` moves the dead letters back:
+// those the mailer wrote carry no code (it removes it) and are counted and
+// dropped; only those SQS moved itself, after a mailer died on the last
+// receive, still hold theirs and are delivered. Duplicates (a mailer killed
+// after SES accepted but before SQS heard) are counted and reported, not
+// hidden.
 func TestFaultsLoseNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("5,000 messages through the real binaries")
@@ -232,6 +237,22 @@ func TestFaultsLoseNothing(t *testing.T) {
 	kills := <-killed
 
 	during := account(t, sys)
+	dls, err := sys.Queues().ListDeadLetters(ctx, 100_000, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	removed := map[string]bool{}
+	for _, d := range dls {
+		if d.CodeRemoved {
+			removed[d.RequestID] = true
+		}
+	}
+	raw, _ := sys.SQS.Messages(otplocal.DeadLetters)
+	for _, m := range raw {
+		if m.Attributes[mailer.AttrRedacted] == "true" && !strings.Contains(m.Body, `"code":""`) {
+			t.Fatalf("a dead letter marked redacted holds a code")
+		}
+	}
 	lost := 0
 	for _, r := range reqs[expired:] {
 		if during.sent[r.ID] == 0 && during.deadLetter[r.ID] == "" {
@@ -276,15 +297,21 @@ func TestFaultsLoseNothing(t *testing.T) {
 	}
 	lost = 0
 	for _, r := range reqs[expired:] {
-		if after.sent[r.ID] == 0 {
+		if removed[r.ID] && after.sent[r.ID] > during.sent[r.ID] {
+			t.Errorf("%s was sent from a dead letter without its code", r.ID)
+		}
+		if after.sent[r.ID] == 0 && !removed[r.ID] {
 			lost++
 		}
 	}
 	stats := sys.MailerStats()
-	t.Logf("after redrive: %d of %d live requests sent, %d duplicates, %d expired dropped, %d lost",
-		len(after.sent), total-expired, after.duplicates(), stats.Expired, lost)
+	t.Logf("after redrive: %d of %d live requests sent, %d dead letters without their code dropped (users sign in again), %d duplicates, %d expired dropped, %d lost",
+		len(after.sent), total-expired, stats.ByOutcome["redacted"], after.duplicates(), stats.Expired, lost)
 	if lost != 0 {
-		t.Errorf("%d requests were never delivered", lost)
+		t.Errorf("%d requests were neither delivered nor dead-lettered without their code", lost)
+	}
+	if int(stats.ByOutcome["redacted"]) < len(removed) {
+		t.Errorf("%d redriven dead letters without a code counted as dropped, want at least %d", stats.ByOutcome["redacted"], len(removed))
 	}
 	if stats.Expired < expired {
 		t.Errorf("%d expired requests counted as dropped, want at least %d", stats.Expired, expired)
