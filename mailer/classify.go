@@ -56,8 +56,6 @@ func permanent(reason Reason, err error) error { return &PermanentError{Reason: 
 // decodeReason maps a contract.DecodeSendRequest error to its dead-letter reason.
 func decodeReason(err error) Reason {
 	switch {
-	case errors.Is(err, contract.ErrRedacted):
-		return ReasonInvalidRequest // never dead-lettered again; see process
 	case errors.Is(err, contract.ErrUnknownVersion):
 		return ReasonUnknownVersion
 	case errors.Is(err, contract.ErrInvalidRecipient):

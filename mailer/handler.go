@@ -2,6 +2,7 @@ package mailer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -123,15 +124,17 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 // process takes one message to its end.
 func (h *Handler) process(ctx context.Context, msg events.SQSMessage) result {
 	log := h.Log.With(slog.String(fieldMessageID, msg.MessageId))
-	req, err := contract.DecodeSendRequest([]byte(msg.Body))
-	if errors.Is(err, contract.ErrRedacted) {
+	if a, ok := msg.MessageAttributes[AttrRedacted]; ok && a.StringValue != nil && *a.StringValue == "true" {
 		// A dead letter redriven after the mailer removed its code: there is
 		// nothing to send, and dead-lettering it again would loop.
-		res := result{tenant: tenantOrUnknown(req.Tenant), outcome: OutcomeRedacted}
+		var ids struct{ ID, Tenant string }
+		_ = json.Unmarshal([]byte(msg.Body), &ids)
+		res := result{tenant: tenantOrUnknown(ids.Tenant), outcome: OutcomeRedacted}
 		log.InfoContext(ctx, "redriven dead letter has no code: dropped; the user signs in again",
-			slog.String(fieldRequestID, req.ID), slog.String("tenant", req.Tenant), slog.String("outcome", string(res.outcome)))
+			slog.String(fieldRequestID, ids.ID), slog.String("tenant", ids.Tenant), slog.String("outcome", string(res.outcome)))
 		return res
 	}
+	req, err := contract.DecodeSendRequest([]byte(msg.Body))
 	if err != nil {
 		return h.deadLetter(ctx, log, msg, "", permanent(decodeReason(err), err), 0)
 	}

@@ -422,7 +422,9 @@ func TestLastReceiveDeadLettersWithTheLastError(t *testing.T) {
 func TestRedrivenRedactedDeadLetterIsDropped(t *testing.T) {
 	x := newHarness()
 	redacted, _ := contract.Redact([]byte(body(request(1))))
-	resp, err := x.h.Handle(t.Context(), events.SQSEvent{Records: []events.SQSMessage{record("m-1", string(redacted))}})
+	msg := record("m-1", string(redacted))
+	msg.MessageAttributes = map[string]events.SQSMessageAttribute{AttrRedacted: {DataType: "String", StringValue: aws.String("true")}}
+	resp, err := x.h.Handle(t.Context(), events.SQSEvent{Records: []events.SQSMessage{msg}})
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("%v, failures %v", err, resp.BatchItemFailures)
 	}

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -41,6 +42,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	latency := fs.Duration("ses-latency", envDuration("OTP_LOCAL_SES_LATENCY", 0), "latency added to every SES call, e.g. 80ms")
 	quiet := fs.Bool("quiet", false, "do not print the triggers' and mailer's JSON logs")
 	functions := fs.String("functions", env("OTP_LOCAL_FUNCTIONS", ""), "run the real Lambda binaries from DIR/<name>/bootstrap (make host-functions: bin/host) instead of in-process handlers")
+	corsOrigins := fs.String("cors-origin", env("OTP_LOCAL_CORS_ORIGINS", ""), "comma-separated browser origins besides otp-local's own that may call its Cognito API, e.g. http://localhost:5173 (env OTP_LOCAL_CORS_ORIGINS)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -66,6 +68,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	sys, err := otplocal.Start(ctx, otplocal.Options{
 		Addr: *addr, DataDir: *dataDir, Seed: seed, TemplatesDir: *templatesDir, Logs: logs, FunctionsDir: *functions,
+		CORSOrigins: splitList(*corsOrigins),
 		SES: seslocal.Faults{FailRate: *failRate, ThrottleRate: *throttleRate, Latency: *latency},
 	})
 	if err != nil {
@@ -108,6 +111,16 @@ func banner(w io.Writer, sys *otplocal.System, seed otplocal.Seed) {
 		fmt.Fprint(w, s.Email)
 	}
 	fmt.Fprintf(w, "\n  otpctl:   bin/otpctl --endpoint %s queue status\n\nPress Ctrl-C to stop.\n", u)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func env(key, def string) string {

@@ -103,12 +103,10 @@ var ErrMalformed = errors.New("malformed send request")
 // ErrInvalidRequest marks a body that decodes but breaks the contract.
 var ErrInvalidRequest = errors.New("invalid send request")
 
-// ErrRedacted marks a request whose code was removed when it was
-// dead-lettered: it can never be sent, only counted.
-var ErrRedacted = errors.New("send request without its code (redacted when dead-lettered)")
-
 // Redact returns body with the code removed, for the dead-letter queue: a
 // dead letter outlives its code by days, so it must not carry a usable one.
+// The mailer marks such a message (mailer.AttrRedacted), and drops it if it
+// is ever redriven.
 // ok is false, and body is returned unchanged, when it is not a JSON object
 // with a code (a malformed body is kept for diagnosis; Create never writes
 // one).
@@ -156,11 +154,6 @@ func DecodeSendRequest(body []byte) (SendRequest, error) {
 	var r SendRequest
 	if err := json.Unmarshal(body, &r); err != nil {
 		return SendRequest{}, fmt.Errorf("decode send request v%d: %w", SendRequestVersion, describeJSONError(err))
-	}
-	if r.Code == "" {
-		// Still the rest of the request, so the drop can be logged with its
-		// id and tenant.
-		return r, ErrRedacted
 	}
 	if err := r.Validate(); err != nil {
 		return SendRequest{}, err

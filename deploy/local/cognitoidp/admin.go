@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -93,6 +94,19 @@ func mapUserErr(err error) error {
 	return err
 }
 
+// mayWrite refuses attributes the app client may not write, with Cognito's
+// answer (aws/aws-sdk-js#1319): a client that could set custom:tenant could
+// pick another tenant's sender, and email_verified is never client-written.
+func (c Client) mayWrite(attrs map[string]string) error {
+	for name := range attrs {
+		if name == "email_verified" || name == "phone_number_verified" ||
+			c.WriteAttributes != nil && !slices.Contains(c.WriteAttributes, name) {
+			return fault("NotAuthorizedException", "A client attempted to write unauthorized attribute")
+		}
+	}
+	return nil
+}
+
 // attributesFrom turns a request's attribute list into a map, refusing the
 // attributes only Cognito sets.
 func attributesFrom(list []attribute) (map[string]string, error) {
@@ -116,11 +130,15 @@ func (s *Server) signUp(_ context.Context, _ *http.Request, body []byte) (any, e
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	if _, err := s.client(in.ClientID); err != nil {
+	c, err := s.client(in.ClientID)
+	if err != nil {
 		return nil, err
 	}
 	attrs, err := attributesFrom(in.UserAttributes)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.mayWrite(attrs); err != nil {
 		return nil, err
 	}
 	if attrs["email"] == "" {

@@ -38,7 +38,11 @@ type Client struct {
 	// new Cognito pools) or "LEGACY".
 	PreventUserExistenceErrors string
 	// AuthSessionValidity bounds a sign-in's session (Cognito: 3..15 min).
-	AuthSessionValidity  time.Duration
+	AuthSessionValidity time.Duration
+	// WriteAttributes are the attributes SignUp may set through this
+	// client; nil means every attribute, as Cognito's default. The SAM
+	// template's client leaves out email and custom:tenant.
+	WriteAttributes      []string
 	AccessTokenValidity  time.Duration
 	IDTokenValidity      time.Duration
 	RefreshTokenValidity time.Duration
@@ -64,6 +68,12 @@ type Config struct {
 	SigningKey *rsa.PrivateKey
 	Now        func() time.Time
 	Log        *slog.Logger
+	// AllowedOrigins are the browser origins (scheme://host:port) that may
+	// call the API: otp-local's own pages, and a developer's app given with
+	// --cors-origin. Cognito itself answers any origin; otp-local holds
+	// codes on a machine's loopback and has no authentication, so another
+	// site open in the same browser must not be able to drive it.
+	AllowedOrigins []string
 }
 
 // Server serves the API.
@@ -180,9 +190,13 @@ var (
 // ServeHTTP answers API calls (POST with X-Amz-Target), CORS preflights,
 // and the pool's JWKS and OpenID configuration.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	cors(w, r)
+	allowed := s.cors(w, r)
 	switch {
 	case r.Method == http.MethodOptions:
+		if !allowed {
+			http.Error(w, "otp-local: origin not allowed (start otp-local with --cors-origin "+r.Header.Get("Origin")+")", http.StatusForbidden)
+			return
+		}
 		w.WriteHeader(http.StatusOK)
 	case r.Method == http.MethodGet && r.URL.Path == "/"+s.cfg.PoolID+"/.well-known/jwks.json":
 		writeJSON(w, http.StatusOK, s.signer.jwks())
@@ -195,26 +209,55 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"response_types_supported":              []string{"code", "token"},
 		})
 	case r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("X-Amz-Target"), TargetPrefix):
+		if !allowed {
+			writeError(w, &apiError{status: http.StatusForbidden, code: "AccessDeniedException",
+				message: "otp-local: requests from origin " + r.Header.Get("Origin") + " are not allowed; start otp-local with --cors-origin " + r.Header.Get("Origin")})
+			return
+		}
 		s.serveAPI(w, r)
 	default:
 		http.NotFound(w, r)
 	}
 }
 
-// cors lets a page on another origin (a developer's app on its own port)
-// call the pool, as Cognito's endpoint does.
-func cors(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
+// cors answers a browser's cross-origin checks for the allowed origins
+// only, and reports whether the request may proceed: it has no Origin (an
+// SDK, curl) or an allowed one.
+func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
-		origin = "*"
+		return true
 	}
+	if !slices.Contains(s.cfg.AllowedOrigins, origin) {
+		return false
+	}
+	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", origin)
 	h.Set("Vary", "Origin")
 	h.Set("Access-Control-Allow-Methods", "POST, GET, OPTIONS")
 	h.Set("Access-Control-Allow-Headers", "content-type, x-amz-target, x-amz-user-agent, cache-control, amz-sdk-invocation-id, amz-sdk-request, authorization, x-amz-date, x-amz-content-sha256, x-amz-security-token")
 	h.Set("Access-Control-Expose-Headers", "x-amzn-requestid, x-amzn-errortype, x-amzn-errormessage, date")
 	h.Set("Access-Control-Max-Age", "600")
+	return true
+}
+
+// adminOp reports whether an operation is one Cognito authorizes with IAM
+// (SigV4) rather than an app client or an access token.
+func adminOp(name string) bool {
+	return strings.HasPrefix(name, "Admin") || name == "ListUsers"
+}
+
+// refuseAdmin keeps administrative calls to what an operator's SDK sends:
+// signed with SigV4, as Cognito requires, and never from a web page, whose
+// origin says a browser sent it.
+func refuseAdmin(r *http.Request) *apiError {
+	if r.Header.Get("Origin") != "" || r.Header.Get("Sec-Fetch-Mode") != "" {
+		return &apiError{status: http.StatusForbidden, code: "AccessDeniedException", message: "otp-local: administrative calls are not accepted from a browser page"}
+	}
+	if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
+		return &apiError{status: http.StatusForbidden, code: "MissingAuthenticationTokenException", message: "Missing Authentication Token"}
+	}
+	return nil
 }
 
 func (s *Server) issuer(r *http.Request) string { return "http://" + r.Host + "/" + s.cfg.PoolID }
@@ -246,6 +289,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		writeError(w, &apiError{status: http.StatusBadRequest, code: "UnknownOperationException", message: "Unknown operation " + name})
 		return
+	}
+	if adminOp(name) {
+		if ae := refuseAdmin(r); ae != nil {
+			writeError(w, ae)
+			return
+		}
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {

@@ -84,6 +84,9 @@ func (s Seed) clients() ([]cognitoidp.Client, map[string]string) {
 			// As in the SAM template: the password step rides inside
 			// CUSTOM_AUTH, and no flow signs in with the password alone.
 			ExplicitAuthFlows: []string{cognitoidp.FlowCustomAuth, cognitoidp.FlowRefreshToken},
+			// As in the SAM template: users may not pick their tenant (and
+			// with it another tenant's sender) or their email.
+			WriteAttributes: []string{"name", "given_name", "locale"},
 		})
 		if c.Tenant != "" {
 			tenants[c.ID] = c.Tenant

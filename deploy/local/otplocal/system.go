@@ -92,6 +92,9 @@ type Options struct {
 	// Logs receives the triggers' and the mailer's JSON log lines, as
 	// CloudWatch Logs would. Default: discard.
 	Logs io.Writer
+	// CORSOrigins are browser origins besides otp-local's own pages that may
+	// call its Cognito API: a developer's app on another port.
+	CORSOrigins []string
 	// FunctionsDir, when set, runs the real Lambda binaries instead of the
 	// handlers in-process: <dir>/{define,create,verify,mailer}/bootstrap,
 	// built for this machine (make host-functions), each behind its own
@@ -174,6 +177,29 @@ func (o *Options) defaults() {
 	}
 }
 
+// ownOrigins are the origins otp-local's own pages load from: the URL it
+// listens on, and the same port under localhost and [::1].
+func ownOrigins(url string) []string {
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(url, "http://"))
+	return []string{url, "http://localhost:" + port, "http://127.0.0.1:" + port, "http://[::1]:" + port}
+}
+
+// loopbackHost reports whether a request's Host names this machine. A
+// page on another site could make the browser resolve its own name to
+// 127.0.0.1 (DNS rebinding) and then read the outbox as same-origin; the
+// Host header still carries that other name, so it is refused.
+func loopbackHost(host string) bool {
+	h, _, err := net.SplitHostPort(host)
+	if err != nil {
+		h = host
+	}
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(h, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
 // listenLoopback refuses anything but a loopback address: otp-local has no
 // authentication and holds codes.
 func listenLoopback(addr string) (net.Listener, error) {
@@ -219,7 +245,8 @@ func (sys *System) build(ctx context.Context, o Options) error {
 	}
 
 	clients, tenants := o.Seed.clients()
-	if sys.Cognito, err = cognitoidp.New(cognitoidp.Config{PoolID: PoolID, Clients: clients, DataDir: dir("cognito")}); err != nil {
+	if sys.Cognito, err = cognitoidp.New(cognitoidp.Config{PoolID: PoolID, Clients: clients, DataDir: dir("cognito"),
+		AllowedOrigins: append(ownOrigins(sys.URL), o.CORSOrigins...)}); err != nil {
 		return err
 	}
 	if sys.DemoUser, err = o.Seed.apply(sys.Cognito); err != nil {
@@ -372,6 +399,10 @@ func (sys *System) routes(o Options) http.Handler {
 	// AWS APIs share the root path and differ by X-Amz-Target, as they do
 	// behind a single LocalStack-style endpoint.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !loopbackHost(r.Host) {
+			http.Error(w, "otp-local answers only requests for 127.0.0.1, [::1] or localhost, not "+r.Host, http.StatusMisdirectedRequest)
+			return
+		}
 		target := r.Header.Get("X-Amz-Target")
 		switch {
 		case strings.HasPrefix(target, sqslocal.TargetPrefix):
