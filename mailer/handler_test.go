@@ -382,7 +382,9 @@ func TestDeadLetterAttributes(t *testing.T) {
 // letter says what kept failing and holds no code.
 func TestLastReceiveDeadLettersWithTheLastError(t *testing.T) {
 	x := newHarness()
-	x.ses.script = func(string, int) error { return apiError(503, &sestypes.InternalServiceErrorException{Message: aws.String("service unavailable")}) }
+	x.ses.script = func(string, int) error {
+		return apiError(503, &sestypes.InternalServiceErrorException{Message: aws.String("service unavailable")})
+	}
 	x.h.Config.RetryBudget = 0
 	x.h.Config.MaxReceives = 5
 	for _, tc := range []struct {

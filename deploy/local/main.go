@@ -69,7 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	sys, err := otplocal.Start(ctx, otplocal.Options{
 		Addr: *addr, DataDir: *dataDir, Seed: seed, TemplatesDir: *templatesDir, Logs: logs, FunctionsDir: *functions,
 		CORSOrigins: splitList(*corsOrigins),
-		SES: seslocal.Faults{FailRate: *failRate, ThrottleRate: *throttleRate, Latency: *latency},
+		SES:         seslocal.Faults{FailRate: *failRate, ThrottleRate: *throttleRate, Latency: *latency},
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "otp-local:", err)

@@ -126,22 +126,22 @@ const ReasonMaxReceives = "max_receives"
 
 // DeadLetter is one DLQ message as an operator may see it.
 type DeadLetter struct {
-	MessageID    string    `json:"messageId"`
-	RequestID    string    `json:"requestId,omitempty"`
-	Reason       string    `json:"reason"`
-	Tenant       string    `json:"tenant,omitempty"`
-	To           string    `json:"to,omitempty"` // masked
-	Error        string    `json:"error,omitempty"`
-	SentAt       time.Time `json:"sentAt"` // when the trigger enqueued it
-	Age          string    `json:"age"`
-	ExpiresAt    time.Time `json:"expiresAt,omitzero"`
-	Expired      bool      `json:"expired"`
+	MessageID string    `json:"messageId"`
+	RequestID string    `json:"requestId,omitempty"`
+	Reason    string    `json:"reason"`
+	Tenant    string    `json:"tenant,omitempty"`
+	To        string    `json:"to,omitempty"` // masked
+	Error     string    `json:"error,omitempty"`
+	SentAt    time.Time `json:"sentAt"` // when the trigger enqueued it
+	Age       string    `json:"age"`
+	ExpiresAt time.Time `json:"expiresAt,omitzero"`
+	Expired   bool      `json:"expired"`
 	// CodeRemoved: the mailer took the code out when it dead-lettered the
 	// request, so a redrive can only drop it. Only dead letters SQS moved
 	// by itself (a mailer that crashed on the last receive) keep theirs.
-	CodeRemoved  bool `json:"codeRemoved"`
-	ReceiveCount int  `json:"receiveCount"`
-	Body         string    `json:"body"` // redacted
+	CodeRemoved  bool   `json:"codeRemoved"`
+	ReceiveCount int    `json:"receiveCount"`
+	Body         string `json:"body"` // redacted
 }
 
 // peekVisibility hides messages while they are being listed; they are
