@@ -7,7 +7,7 @@ SHELL := /bin/bash
 
 GO      ?= go
 BIN     := bin
-LAMBDAS := define create verify mailer
+LAMBDAS := define create verify mailer rotate
 # Lambda builds as AWS SAM's provided.al2023 runtime expects: one static,
 # stripped bootstrap per function, without the RPC shim.
 LAMBDA_ENV   := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
@@ -17,6 +17,7 @@ pkg_define := ./triggers/define
 pkg_create := ./triggers/create
 pkg_verify := ./triggers/verify
 pkg_mailer := ./mailer/function
+pkg_rotate := ./triggers/rotate
 
 E2E_DIR := deploy/local/e2e
 DYNAMO_DIR := deploy/local/dynamolocal/node
@@ -62,13 +63,13 @@ $(DYNAMO_DIR)/node_modules/.package-lock.json: $(DYNAMO_DIR)/package.json $(DYNA
 ## --- build and deploy -------------------------------------------------------
 
 .PHONY: build
-build: $(addprefix $(BIN)/lambda/,$(addsuffix /bootstrap,$(LAMBDAS))) $(BIN)/otp-local $(BIN)/otpctl ## build the four Lambda bootstraps (linux/arm64), otp-local and otpctl
+build: $(addprefix $(BIN)/lambda/,$(addsuffix /bootstrap,$(LAMBDAS))) $(BIN)/otp-local $(BIN)/otpctl ## build the Lambda bootstraps (linux/arm64), otp-local and otpctl
 
 $(BIN)/lambda/%/bootstrap: $(GO_SRC) $(TEMPLATE_SRC) go.mod go.sum
 	@mkdir -p $(@D)
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $@ $(pkg_$*)
 
-# The same four functions built for this machine, for otp-local --functions
+# The same functions built for this machine, for otp-local --functions
 # and the benchmarks that measure the real binaries' start-up and memory.
 HOST_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 .PHONY: host-functions

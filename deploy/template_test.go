@@ -22,6 +22,8 @@ import (
 
 	"github.com/cognito-email-otp/cognito-email-otp/mailer"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers"
+	"github.com/cognito-email-otp/cognito-email-otp/triggers/budget/dynamostore"
+	"github.com/cognito-email-otp/cognito-email-otp/triggers/secret"
 )
 
 func template(t *testing.T) map[string]any {
@@ -57,10 +59,16 @@ var functions = []struct {
 	// the reason.
 	localOnly map[string]string
 }{
-	{"DefineFunction", "define", triggers.DefineConfig{}, nil},
-	{"CreateFunction", "create", triggers.CreateConfig{}, map[string]string{"OTP_HMAC_KEY": "on AWS the key is a Secrets Manager secret (OTP_HMAC_SECRET_ARN)"}},
-	{"VerifyFunction", "verify", triggers.VerifyConfig{}, map[string]string{"OTP_HMAC_KEY": "on AWS the key is a Secrets Manager secret (OTP_HMAC_SECRET_ARN)"}},
+	{"DefineFunction", "define", triggers.DefineConfig{}, localKey},
+	{"CreateFunction", "create", triggers.CreateConfig{}, localKey},
+	{"VerifyFunction", "verify", triggers.VerifyConfig{}, localKey},
 	{"MailerFunction", "mailer", mailer.Config{}, nil},
+	{"RotateFunction", "rotate", secret.RotateConfig{}, nil},
+}
+
+var localKey = map[string]string{
+	"OTP_HMAC_KEY":          "on AWS the key is a Secrets Manager secret (OTP_HMAC_SECRET_ARN)",
+	"OTP_HMAC_PREVIOUS_KEY": "on AWS the previous key is the secret's AWSPREVIOUS version",
 }
 
 func TestEveryFunctionIsABuiltBinary(t *testing.T) {
@@ -175,6 +183,7 @@ func TestDefaultsAreAValidConfig(t *testing.T) {
 		"create": func() error { _, err := triggers.LoadCreateConfig(); return err },
 		"verify": func() error { _, err := triggers.LoadVerifyConfig(); return err },
 		"mailer": func() error { _, err := mailer.LoadConfig(); return err },
+		"rotate": func() error { _, err := secret.LoadRotateConfig(); return err },
 	}
 	for _, fn := range functions {
 		t.Run(fn.name, func(t *testing.T) {
@@ -248,24 +257,33 @@ func compact(v any) string {
 // to the AWS calls its code makes (see the *API interfaces in the code).
 func TestIAMGrantsOnlyWhatEachFunctionCalls(t *testing.T) {
 	tpl := template(t)
+	sendQueue := "Sub:arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${AWS::StackName}-send"
+	budget := []grant{
+		{"dynamodb:GetItem", "GetAtt:BudgetTable.Arn"}, // dynamostore.API
+		{"dynamodb:UpdateItem", "GetAtt:BudgetTable.Arn"},
+		{"secretsmanager:GetSecretValue", "Ref:HmacKeySecret"}, // secret.GetSecretValueAPI
+	}
 	want := map[string][]grant{
-		"DefineFunction": nil,
-		"CreateFunction": {
-			{"secretsmanager:GetSecretValue", "Ref:HmacKeySecret"}, // triggers.SecretGetter
-			{"sqs:SendMessage", "GetAtt:SendQueue.Arn"},            // queue.SendMessageAPI via mailer.Queue
-		},
-		"VerifyFunction": {
+		"DefineFunction": budget,
+		"CreateFunction": append(slices.Clone(budget),
+			grant{"sqs:SendMessage", sendQueue}, // queue.SendMessageAPI
+		),
+		"VerifyFunction": budget,
+		"RotateFunction": { // secret.RotationAPI
+			{"secretsmanager:DescribeSecret", "Ref:HmacKeySecret"},
 			{"secretsmanager:GetSecretValue", "Ref:HmacKeySecret"},
+			{"secretsmanager:PutSecretValue", "Ref:HmacKeySecret"},
+			{"secretsmanager:UpdateSecretVersionStage", "Ref:HmacKeySecret"},
 		},
 		"MailerFunction": {
 			{"ses:SendEmail", "If:HasConfigurationSet?Sub:arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${SESConfigurationSet}"},
 			{"ses:SendEmail", "Sub:arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderIdentity}"}, // mailer.SESAPI
 			// The event source mapping polls with the function's role.
-			{"sqs:ChangeMessageVisibility", "GetAtt:SendQueue.Arn"},
-			{"sqs:DeleteMessage", "GetAtt:SendQueue.Arn"},
-			{"sqs:GetQueueAttributes", "GetAtt:SendQueue.Arn"},
-			{"sqs:ReceiveMessage", "GetAtt:SendQueue.Arn"},
-			{"sqs:SendMessage", "GetAtt:DeadLetterQueue.Arn"}, // Handler.DLQ
+			{"sqs:ChangeMessageVisibility", sendQueue},
+			{"sqs:DeleteMessage", sendQueue},
+			{"sqs:GetQueueAttributes", sendQueue},
+			{"sqs:ReceiveMessage", sendQueue},
+			{"sqs:SendMessage", sendQueue + "-dlq"}, // Handler.DLQ
 		},
 	}
 	for fn, w := range want {
@@ -288,8 +306,13 @@ func TestIAMGrantsOnlyWhatEachFunctionCalls(t *testing.T) {
 func TestQueuesAreEncryptedAndRedriven(t *testing.T) {
 	tpl := template(t)
 	q, dlq := props(t, tpl, "SendQueue"), props(t, tpl, "DeadLetterQueue")
-	if q["SqsManagedSseEnabled"] != true || dlq["SqsManagedSseEnabled"] != true {
-		t.Error("queues must be encrypted at rest: they carry codes")
+	if compact(q["KmsMasterKeyId"]) != "Ref:QueueKey" || compact(dlq["KmsMasterKeyId"]) != "Ref:QueueKey" {
+		t.Error("queues must be encrypted with the project's own KMS key: they carry codes")
+	}
+	for _, name := range []string{"SendQueue", "DeadLetterQueue"} {
+		if arn := "Sub:arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:" + strings.TrimPrefix(compact(props(t, tpl, name)["QueueName"]), "Sub:"); !slices.ContainsFunc(grants(t, tpl, "MailerFunction"), func(g grant) bool { return g.resource == arn }) {
+			t.Errorf("%s's name %v is not the one the mailer's policy grants (%s)", name, props(t, tpl, name)["QueueName"], arn)
+		}
 	}
 	redrive, _ := q["RedrivePolicy"].(map[string]any)
 	if compact(redrive["deadLetterTargetArn"]) != "GetAtt:DeadLetterQueue.Arn" || redrive["maxReceiveCount"] == nil {
@@ -392,5 +415,117 @@ func TestDashboardIsValidJSON(t *testing.T) {
 		if !strings.Contains(body, metric) {
 			t.Errorf("dashboard lacks %s", metric)
 		}
+	}
+}
+
+// TestFailureBudgetTable pins the table to what dynamostore reads and
+// writes, and to the settings its purpose needs.
+func TestFailureBudgetTable(t *testing.T) {
+	tpl := template(t)
+	tbl := props(t, tpl, "BudgetTable")
+	if tbl["BillingMode"] != "PAY_PER_REQUEST" {
+		t.Errorf("BillingMode %v: sign-ins come in bursts; on-demand has no capacity to run out of", tbl["BillingMode"])
+	}
+	key := tbl["KeySchema"].([]any)[0].(map[string]any)
+	if key["AttributeName"] != dynamostore.KeyAttribute || key["KeyType"] != "HASH" {
+		t.Errorf("key schema %v, want %s as the partition key", key, dynamostore.KeyAttribute)
+	}
+	ttl := tbl["TimeToLiveSpecification"].(map[string]any)
+	if ttl["AttributeName"] != dynamostore.AttrTTL || ttl["Enabled"] != true {
+		t.Errorf("TTL %v, want %s enabled", ttl, dynamostore.AttrTTL)
+	}
+	if tbl["SSESpecification"].(map[string]any)["SSEEnabled"] != true ||
+		tbl["PointInTimeRecoverySpecification"].(map[string]any)["PointInTimeRecoveryEnabled"] != true || tbl["DeletionProtectionEnabled"] != true {
+		t.Errorf("table %v: want KMS encryption, point-in-time recovery and deletion protection (a lost table resets every budget)", tbl)
+	}
+	if r := resource(t, tpl, "BudgetTable"); r["DeletionPolicy"] != "Retain" {
+		t.Errorf("DeletionPolicy %v, want Retain", r["DeletionPolicy"])
+	}
+}
+
+// TestQueueKeyAndPolicy: only the functions (and the ops role) may use the
+// queues' key and the queues themselves; the account manages the key but
+// cannot read codes with it.
+func TestQueueKeyAndPolicy(t *testing.T) {
+	tpl := template(t)
+	key := props(t, tpl, "QueueKey")
+	if key["EnableKeyRotation"] != true {
+		t.Error("the queue key does not rotate")
+	}
+	users := map[string][]string{}
+	for _, st := range key["KeyPolicy"].(map[string]any)["Statement"].([]any) {
+		s := st.(map[string]any)
+		var principals []string
+		for _, p := range asList(s["Principal"].(map[string]any)["AWS"]) {
+			principals = append(principals, compact(p))
+		}
+		for _, a := range asList(s["Action"]) {
+			for _, p := range principals {
+				users[fmt.Sprint(a)] = append(users[fmt.Sprint(a)], p)
+			}
+		}
+	}
+	for _, use := range []string{"kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt", "kms:*"} {
+		for _, p := range users[use] {
+			if strings.Contains(p, ":root") {
+				t.Errorf("the account root may %s: any IAM policy could then read codes", use)
+			}
+		}
+	}
+	if got := fmt.Sprint(users["kms:Decrypt"]); got != "[GetAtt:CreateFunctionRole.Arn GetAtt:MailerFunctionRole.Arn If:HasOpsRole?Ref:OpsRoleArn]" {
+		t.Errorf("kms:Decrypt granted to %s", got)
+	}
+	qp := props(t, tpl, "QueuePolicy")["PolicyDocument"].(map[string]any)["Statement"].([]any)[0].(map[string]any)
+	allowed := qp["Condition"].(map[string]any)["ArnNotEquals"].(map[string]any)["aws:PrincipalArn"]
+	if qp["Effect"] != "Deny" || fmt.Sprint(compactAll(allowed)) != "[GetAtt:CreateFunctionRole.Arn GetAtt:MailerFunctionRole.Arn If:HasOpsRole?Ref:OpsRoleArn]" {
+		t.Errorf("queue policy %v", qp)
+	}
+}
+
+func compactAll(v any) []string {
+	var out []string
+	for _, x := range asList(v) {
+		out = append(out, compact(x))
+	}
+	return out
+}
+
+func TestBudgetAlarmsAndPoolPerimeter(t *testing.T) {
+	tpl := template(t)
+	for alarm, metric := range map[string]string{"LockoutsAlarm": triggers.MetricLockouts, "WrongCodesAlarm": triggers.MetricWrongCodes} {
+		m := props(t, tpl, alarm)["Metrics"].([]any)[0].(map[string]any)
+		if !strings.Contains(m["Expression"].(string), "SUM("+metric+") FROM SCHEMA(CognitoEmailOTP, tenant) GROUP BY tenant") {
+			t.Errorf("%s query %v: want %s per tenant", alarm, m["Expression"], metric)
+		}
+	}
+	if p := props(t, tpl, "BudgetUnavailableAlarm"); p["MetricName"] != triggers.MetricBudgetUnavailable {
+		t.Errorf("BudgetUnavailableAlarm watches %v", p["MetricName"])
+	}
+	readme, _ := os.ReadFile("../README.md")
+	for _, name := range []string{"LockoutsAlarm", "WrongCodesAlarm", "BudgetUnavailableAlarm"} {
+		if !bytes.Contains(readme, []byte(name)) {
+			t.Errorf("README does not explain %s", name)
+		}
+	}
+	params := tpl["Parameters"].(map[string]any)
+	if params["AllowAdminCreateUserOnly"].(map[string]any)["Default"] != "true" || params["ThreatProtection"].(map[string]any)["Default"] != "OFF" {
+		t.Error("open sign-up or paid threat protection by default")
+	}
+	pool := props(t, tpl, "UserPool")
+	if pool["EmailConfiguration"].(map[string]any)["EmailSendingAccount"] != "DEVELOPER" {
+		t.Error("the pool sends with Cognito's default sender (50 emails a day), not SES")
+	}
+	rot := props(t, tpl, "HmacKeyRotation")
+	if compact(rot["RotationLambdaARN"]) != "GetAtt:RotateFunction.Arn" || compact(rot["SecretId"]) != "Ref:HmacKeySecret" {
+		t.Errorf("rotation schedule %v", rot)
+	}
+	if perm := props(t, tpl, "RotatePermission"); perm["Principal"] != "secretsmanager.amazonaws.com" {
+		t.Errorf("Secrets Manager cannot invoke the rotation function: %v", perm)
+	}
+	// The mailer dead-letters on the receive SQS would move the message on.
+	redrive := props(t, tpl, "SendQueue")["RedrivePolicy"].(map[string]any)["maxReceiveCount"]
+	mailerEnv := props(t, tpl, "MailerFunction")["Environment"].(map[string]any)["Variables"].(map[string]any)
+	if fmt.Sprint(mailerEnv["OTP_MAX_RECEIVES"]) != fmt.Sprint(redrive) {
+		t.Errorf("OTP_MAX_RECEIVES %v, queue maxReceiveCount %v: they must agree", mailerEnv["OTP_MAX_RECEIVES"], redrive)
 	}
 }

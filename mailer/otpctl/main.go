@@ -5,6 +5,8 @@
 //	otpctl [--json] queue status
 //	otpctl [--json] dlq list [--reason R] [--max N]
 //	otpctl [--json] dlq redrive [--reason R] [--yes]
+//	otpctl [--json] user status EMAIL|SUB
+//	otpctl [--json] user unlock EMAIL|SUB
 //	otpctl [--json] templates check [DIR]
 //	otpctl [--json] templates compile [DIR] [-o FILE]
 //	otpctl [--json] templates preview --out DIR [--screenshots]
@@ -56,6 +58,8 @@ var commands = []command{
 	{name: "queue status", args: "[--endpoint URL] [--queue Q] [--dlq Q]", summary: "depth of the send queue and its dead-letter queue; exit 1 if dead letters wait", flags: queueStatus},
 	{name: "dlq list", args: "[--reason R] [--max N]", summary: "dead letters with reason, tenant and age; codes redacted", flags: dlqList},
 	{name: "dlq redrive", args: "[--reason R] [--yes]", summary: "move dead letters (all, or one reason) back to the send queue", flags: dlqRedrive},
+	{name: "user status", args: "EMAIL|SUB [--user-pool ID] [--table T]", summary: "a user's failure budget: failed code steps, back-off or lock, live code", flags: userStatus},
+	{name: "user unlock", args: "EMAIL|SUB [--user-pool ID] [--table T]", summary: "clear a user's failed code steps and back-off (after a lockout)", flags: userUnlock},
 	{name: "templates check", args: "[DIR]", summary: "validate the embedded template sets, layered with DIR (a directory of sets, or one set)", flags: templatesCheck},
 	{name: "templates compile", args: "[DIR] [-o FILE]", summary: "check as templates check does, then write DIR's sets (the embedded ones without DIR) as the bundle the mailer reads from OTP_TEMPLATES_DIR", flags: templatesCompile},
 	{name: "templates preview", args: "--out DIR [--screenshots]", summary: "write every set x locale as HTML and text, with an index.html", flags: templatesPreview},
@@ -100,13 +104,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	runCmd := cmd.flags(fs)
-	if err := fs.Parse(rest); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
+	// Flags may come after the arguments too ("user status EMAIL --endpoint
+	// URL"): the flag package stops at the first argument, so parse again
+	// after each one.
+	var positional []string
+	for {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return exitOK
+			}
+			return exitUsage
 		}
-		return exitUsage
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		rest = fs.Args()[1:]
 	}
-	return runCmd(ctx, e, fs.Args())
+	return runCmd(ctx, e, positional)
 }
 
 // lookup finds the command whose words start args, longest name first.

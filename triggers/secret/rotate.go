@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/kelseyhightower/envconfig"
 
 	"github.com/cognito-email-otp/cognito-email-otp/triggers"
 )
@@ -151,4 +152,18 @@ func (r Rotator) finish(ctx context.Context, ev RotationEvent, desc *secretsmana
 		return fmt.Errorf("rotate: make the new version current: %w", err)
 	}
 	return nil
+}
+
+// RotateConfig is the rotation function's environment.
+type RotateConfig struct {
+	LogLevel slog.Level `envconfig:"LOG_LEVEL" default:"INFO"`
+}
+
+// LoadRotateConfig reads the rotation function's environment.
+func LoadRotateConfig() (RotateConfig, error) {
+	var c RotateConfig
+	if err := envconfig.Process(triggers.EnvPrefix, &c); err != nil {
+		return c, fmt.Errorf("read rotate config: %w", err)
+	}
+	return c, nil
 }

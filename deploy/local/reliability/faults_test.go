@@ -237,22 +237,6 @@ func TestFaultsLoseNothing(t *testing.T) {
 	kills := <-killed
 
 	during := account(t, sys)
-	dls, err := sys.Queues().ListDeadLetters(ctx, 100_000, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	removed := map[string]bool{}
-	for _, d := range dls {
-		if d.CodeRemoved {
-			removed[d.RequestID] = true
-		}
-	}
-	raw, _ := sys.SQS.Messages(otplocal.DeadLetters)
-	for _, m := range raw {
-		if m.Attributes[mailer.AttrRedacted] == "true" && !strings.Contains(m.Body, `"code":""`) {
-			t.Fatalf("a dead letter marked redacted holds a code")
-		}
-	}
 	lost := 0
 	for _, r := range reqs[expired:] {
 		if during.sent[r.ID] == 0 && during.deadLetter[r.ID] == "" {
@@ -279,8 +263,30 @@ func TestFaultsLoseNothing(t *testing.T) {
 	if err := sys.SES.SetFaults(seslocal.Faults{}); err != nil {
 		t.Fatal(err)
 	}
+	waitQueues(t, sys, time.Minute, "every dead letter to be visible", func(_, dlq ops.QueueStatus) bool { return dlq.InFlight == 0 })
 	if st, err := sys.Queues().Status(ctx); err == nil {
 		t.Logf("before the redrive: DLQ visible %d, in flight %d", st[1].Visible, st[1].InFlight)
+	}
+	dls, err := sys.Queues().ListDeadLetters(ctx, 100_000, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A request can be in the DLQ twice: the mailer dead-letters it on its
+	// last receive (code removed) and is killed before the ack, so SQS moves
+	// the redelivery as it is (code kept).
+	removed, withCode := map[string]bool{}, map[string]bool{}
+	for _, d := range dls {
+		if d.CodeRemoved {
+			removed[d.RequestID] = true
+		} else {
+			withCode[d.RequestID] = true
+		}
+	}
+	raw, _ := sys.SQS.Messages(otplocal.DeadLetters)
+	for _, m := range raw {
+		if m.Attributes[mailer.AttrRedacted] == "true" && !strings.Contains(m.Body, `"code":""`) {
+			t.Fatalf("a dead letter marked redacted holds a code")
+		}
 	}
 	out, err := exec.Command(filepath.Join(bin, "otpctl"), "dlq", "redrive", "--yes", "--endpoint", sys.URL).CombinedOutput()
 	if err != nil {
@@ -297,7 +303,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 	}
 	lost = 0
 	for _, r := range reqs[expired:] {
-		if removed[r.ID] && after.sent[r.ID] > during.sent[r.ID] {
+		if removed[r.ID] && !withCode[r.ID] && after.sent[r.ID] > during.sent[r.ID] {
 			t.Errorf("%s was sent from a dead letter without its code", r.ID)
 		}
 		if after.sent[r.ID] == 0 && !removed[r.ID] {
