@@ -68,3 +68,27 @@ func TestBudgetOutageRefusesOnlyTheCodeStep(t *testing.T) {
 		t.Errorf("%d emails, want the first sign-in's and the pipeline's: none for the refused sign-in", n)
 	}
 }
+
+// TestCreateFailureTellsTheClientNothing: Cognito hands a trigger's error
+// text to the client (UserLambdaValidationException "CreateAuthChallenge
+// failed with error <text>."); with the send queue gone, the client sees
+// one fixed sentence, and the queue URL and SDK error go to the log only.
+func TestCreateFailureTellsTheClientNothing(t *testing.T) {
+	sys, logs := start(t, Options{})
+	ctx := t.Context()
+	if _, err := sqs.NewFromConfig(awslocal.Config(sys.URL)).DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: aws.String(sys.Queues().SendQueue)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := client(sys, "otplocalacmeweb0000000001").Start(ctx, "demo@example.com", DemoPassword)
+	if errCode(err) != "UserLambdaValidationException" {
+		t.Fatalf("err %v, want UserLambdaValidationException", err)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "CreateAuthChallenge failed with error the sign-in code could not be sent; please sign in again.") ||
+		strings.Contains(msg, SendQueue) || strings.Contains(msg, "NonExistentQueue") || strings.Contains(msg, "000000000000") {
+		t.Errorf("the client sees: %s", msg)
+	}
+	if !strings.Contains(logs.String(), "NonExistentQueue") && !strings.Contains(logs.String(), "QueueDoesNotExist") {
+		t.Errorf("the cause is not in the log:\n%s", logs.String())
+	}
+}
