@@ -193,7 +193,7 @@ type getSecretValueOutput struct {
 	VersionID     string   `json:"VersionId"`
 	SecretString  *string  `json:"SecretString,omitempty"`
 	SecretBinary  []byte   `json:"SecretBinary,omitempty"`
-	VersionStages []string `json:"VersionStages"`
+	VersionStages []string `json:"VersionStages,omitempty"`
 	CreatedDate   *epoch   `json:"CreatedDate,omitempty"`
 }
 
@@ -205,6 +205,16 @@ func (s *Server) opGetSecretValue(_ context.Context, body []byte) (any, error) {
 	id, err := validSecretID(in.SecretID)
 	if err != nil {
 		return nil, err
+	}
+	if in.VersionID != nil {
+		if err := validVersionID("versionId", *in.VersionID); err != nil {
+			return nil, err
+		}
+	}
+	if in.VersionStage != nil {
+		if err := validStage("versionStage", *in.VersionStage); err != nil {
+			return nil, err
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -233,16 +243,6 @@ func (s *Server) opGetSecretValue(_ context.Context, body []byte) (any, error) {
 // is not found, which is how a rotation function's createSecret step learns
 // that it still has to put one.
 func resolveVersion(x *secret, id, stage *string) (*version, error) {
-	if id != nil {
-		if err := validVersionID("versionId", *id); err != nil {
-			return nil, err
-		}
-	}
-	if stage != nil {
-		if err := validStage("versionStage", *stage); err != nil {
-			return nil, err
-		}
-	}
 	if id != nil {
 		v := x.version(*id)
 		switch {
@@ -327,8 +327,8 @@ func (s *Server) opPutSecretValue(_ context.Context, body []byte) (any, error) {
 	for _, stage := range stages {
 		if stage == StageCurrent {
 			// AWS's recorded behaviour: when a put takes AWSCURRENT from a
-			// version that also holds AWSPENDING (a finished rotation's
-			// marker), that version keeps only AWSPREVIOUS.
+			// version that also holds AWSPENDING (what a finished rotation
+			// leaves), that version loses AWSPENDING too.
 			if from := x.holder(StageCurrent); from != nil && from != v && !slices.Contains(stages, StagePending) {
 				from.remove(StagePending)
 			}
