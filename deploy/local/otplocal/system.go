@@ -31,6 +31,7 @@ import (
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/dynamolocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/esm"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/lambdart"
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/secretslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/seslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/sqslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/web"
@@ -111,6 +112,9 @@ type System struct {
 	Cognito *cognitoidp.Server
 	// DynamoDB is dynalite, serving the failure budget's table.
 	DynamoDB *dynamolocal.Server
+	// Secrets is Secrets Manager; seed it with Secrets.EnsureSecret and
+	// register rotation functions with Secrets.SetRotationFunction.
+	Secrets *secretslocal.Server
 	// Budget is the triggers' failure budget, for tests and the ops page.
 	Budget *budget.Ledger
 	// Keys are the triggers' HMAC keys (pseudonyms in logs).
@@ -242,6 +246,10 @@ func (sys *System) build(ctx context.Context, o Options) error {
 
 	if sys.SES, err = seslocal.New(seslocal.Options{DataDir: dir("outbox"), Faults: o.SES, RejectRecipients: o.SESRejectRecipients}); err != nil {
 		return err
+	}
+
+	if sys.Secrets, err = secretslocal.New(secretslocal.Options{DataDir: dir("secrets"), Logger: slog.New(slog.NewJSONHandler(o.Logs, nil))}); err != nil {
+		return fmt.Errorf("otp-local: Secrets Manager: %w", err)
 	}
 
 	clients, tenants := o.Seed.clients()
@@ -415,6 +423,8 @@ func (sys *System) routes(o Options) http.Handler {
 			sys.Cognito.ServeHTTP(w, r)
 		case strings.HasPrefix(target, dynamolocal.TargetPrefix):
 			sys.DynamoDB.ServeHTTP(w, r)
+		case strings.HasPrefix(target, secretslocal.TargetPrefix):
+			sys.Secrets.ServeHTTP(w, r)
 		case r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "":
 			sys.Cognito.ServeHTTP(w, r) // CORS preflight from a page on another origin
 		default:
@@ -445,6 +455,9 @@ func (sys *System) closeChildren() {
 	}
 	if sys.DynamoDB != nil {
 		_ = sys.DynamoDB.Close()
+	}
+	if sys.Secrets != nil {
+		sys.Secrets.Close() // rotations in flight call this process's endpoint
 	}
 	for _, dir := range sys.tempDirs {
 		_ = os.RemoveAll(dir)
