@@ -460,9 +460,7 @@ func TestQueueKeyAndPolicy(t *testing.T) {
 			principals = append(principals, compact(p))
 		}
 		for _, a := range asList(s["Action"]) {
-			for _, p := range principals {
-				users[fmt.Sprint(a)] = append(users[fmt.Sprint(a)], p)
-			}
+			users[fmt.Sprint(a)] = append(users[fmt.Sprint(a)], principals...)
 		}
 	}
 	for _, use := range []string{"kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt", "kms:*"} {
