@@ -137,6 +137,9 @@ type Key struct {
 	// Verify, never used to sign.
 	HMACPreviousKey string `envconfig:"HMAC_PREVIOUS_KEY"`
 	HMACSecretARN   string `envconfig:"HMAC_SECRET_ARN"`
+	// KeyRefresh is how often a secret's keys are re-read, so that after a
+	// rotation Create signs with the new key within it.
+	KeyRefresh time.Duration `envconfig:"KEY_REFRESH" default:"5m"`
 }
 
 // MinKeyBytes is the shortest HMAC key accepted: SHA-256's block of
@@ -165,7 +168,11 @@ func (k Key) Keyring(ctx context.Context, secrets SecretKeySource) (*Keyring, er
 		if secrets == nil {
 			return nil, errors.New("OTP_HMAC_SECRET_ARN is set but no Secrets Manager client was given")
 		}
-		r, err := LoadKeyring(ctx, secrets(k.HMACSecretARN), KeyRefresh)
+		refresh := k.KeyRefresh
+		if refresh <= 0 {
+			refresh = KeyRefresh
+		}
+		r, err := LoadKeyring(ctx, secrets(k.HMACSecretARN), refresh)
 		if err != nil {
 			return nil, fmt.Errorf("secret %s: %w", k.HMACSecretARN, err)
 		}

@@ -110,6 +110,9 @@ func (c *Create) Handle(ctx context.Context, ev events.CognitoEventUserPoolsCrea
 	if cr.note != "" {
 		extra = append(extra, slog.String("note", cr.note))
 	}
+	if cr.outcome == outcomeSent {
+		extra = append(extra, slog.String(fieldKeyID, cr.resp.PrivateChallengeParameters[privKeyID]))
+	}
 	outcomeLog(ctx, c.Log, slog.LevelInfo, "create", ev.CognitoEventUserPoolsHeader, tenant, cr.generation, cr.outcome, "", extra...)
 	ev.Response = cr.resp
 	return ev, nil

@@ -41,9 +41,11 @@ type signingKey struct {
 	key []byte
 }
 
-// Key ids are 12 characters derived from the key itself, so the same key
-// has the same id in every container and in otp-local, and an id reveals
-// nothing of its key.
+// KeyID is a key's id: 12 characters derived from the key itself, so the
+// same key has the same id in every container and in otp-local, and an id
+// reveals nothing of its key. Log lines carry it (key_id).
+func KeyID(key []byte) string { return keyID(key) }
+
 func keyID(key []byte) string {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte("cognito-email-otp key id"))
@@ -64,11 +66,14 @@ func newSigningKey(key []byte) (signingKey, error) {
 
 // Refresh timing of keys read from a secret.
 const (
-	// KeyRefresh is how old the keys may get before a trigger re-reads
-	// them: after a rotation, Create signs with the new key within this.
+	// KeyRefresh is OTP_KEY_REFRESH's default: how old the keys may get
+	// before a trigger re-reads them.
 	KeyRefresh = 5 * time.Minute
-	// keyRetry spaces reloads on unknown key ids and failed reads.
-	keyRetry = 10 * time.Second
+	// keyRetry spaces reloads on unknown key ids and failed reads. Key ids
+	// come from Cognito's private parameters, not from the client, so an
+	// unknown one means a rotation this container has not seen yet: reload
+	// at once, but not more than once a second.
+	keyRetry = time.Second
 )
 
 // NewKeyring returns a ring of fixed keys: current and, optionally,

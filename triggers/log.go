@@ -34,6 +34,7 @@ const (
 	fieldRetryAfter  = "retry_after_s"
 	fieldLockout     = "lockout"
 	fieldBudgetError = "budget_error"
+	fieldKeyID       = "key_id" // the HMAC key a code was made or checked with
 )
 
 // EMF metrics the triggers write on their outcome line: CloudWatch turns

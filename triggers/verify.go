@@ -67,6 +67,9 @@ func (v *Verify) Handle(ctx context.Context, ev events.CognitoEventUserPoolsVeri
 	if res.note != "" {
 		extra = append(extra, slog.String("note", res.note))
 	}
+	if res.outcome == outcomeCorrect || res.outcome == outcomeWrong {
+		extra = append(extra, slog.String(fieldKeyID, ch.keyID))
+	}
 	metrics := res.budget.metrics()
 	if res.outcome == outcomeWrong {
 		metrics = append(metrics, MetricWrongCodes)

@@ -156,3 +156,51 @@ func TestOperatorRecoversFromAnSESOutage(t *testing.T) {
 		t.Errorf("after redrive: exit %d\n%s", code, out)
 	}
 }
+
+// TestUserStatusAndUnlock: an operator looks up a user the failure budget
+// holds back, finds their log lines by the pseudonym otpctl prints, and
+// unlocks them.
+func TestUserStatusAndUnlock(t *testing.T) {
+	sys, err := otplocal.Start(context.Background(), otplocal.Options{Addr: "127.0.0.1:0", Seed: otplocal.DefaultSeed()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sys.Close() })
+	var sub string
+	for _, u := range sys.Cognito.Users() {
+		if u.Attributes["email"] == "lena@example.com" {
+			sub = u.Attributes["sub"]
+		}
+	}
+	for range 12 {
+		if _, err := sys.Budget.Penalize(t.Context(), sub); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out := otpctl(t, "", "user", "status", "lena@example.com", "--endpoint", sys.URL, "--json")
+	var st struct {
+		Sub         string    `json:"sub"`
+		Failures    int       `json:"failures"`
+		LockedUntil time.Time `json:"lockedUntil"`
+		LogUser     string    `json:"logUser"`
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil || code != exitOK {
+		t.Fatalf("user status: exit %d, %v\n%s", code, err, out)
+	}
+	if st.Sub != sub || st.Failures != 12 || st.LockedUntil.IsZero() || st.LogUser != sys.Keys.Pseudonym(sub) {
+		t.Errorf("user status %+v, want sub %s, 12 failures, a back-off and the log pseudonym %s", st, sub, sys.Keys.Pseudonym(sub))
+	}
+	_, table := otpctl(t, "", "user", "status", "lena@example.com", "--endpoint", sys.URL)
+	if !strings.Contains(table, "backing off until") || !strings.Contains(table, "user="+st.LogUser) {
+		t.Errorf("user status table:\n%s", table)
+	}
+	if code, out := otpctl(t, "", "user", "unlock", sub, "--endpoint", sys.URL); code != exitOK || !strings.Contains(out, "cleared 12 failed code steps") {
+		t.Errorf("unlock by sub: exit %d\n%s", code, out)
+	}
+	if s, _ := sys.Budget.Inspect(t.Context(), sub); s.Failures != 0 || !s.LockedUntil.IsZero() {
+		t.Errorf("after the unlock: %+v", s)
+	}
+	if code, out := otpctl(t, "", "user", "status", "nobody@example.com", "--endpoint", sys.URL); code != exitProblems || !strings.Contains(out, "nobody@example.com") {
+		t.Errorf("unknown user: exit %d\n%s", code, out)
+	}
+}

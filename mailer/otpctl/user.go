@@ -13,23 +13,27 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/awslocal"
+	"github.com/cognito-email-otp/cognito-email-otp/triggers"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers/budget"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers/budget/dynamostore"
+	smsecret "github.com/cognito-email-otp/cognito-email-otp/triggers/secret"
 )
 
 // otp-local's names, the defaults when nothing else is configured.
 const (
 	localPoolID      = "us-east-1_OtpLocal1"
 	localBudgetTable = "otp-budget"
+	localHMACSecret  = "otp/hmac-key"
 )
 
 // userFlags reach the failure budget's table and, to turn an email address
 // into the sub the budget is kept by, the user pool.
 type userFlags struct {
-	endpoint, region, pool, table *string
-	maxFailures                   *int
+	endpoint, region, pool, table, hmacSecret *string
+	maxFailures                               *int
 }
 
 func addUserFlags(fs *flag.FlagSet) userFlags {
@@ -38,6 +42,8 @@ func addUserFlags(fs *flag.FlagSet) userFlags {
 		region:   fs.String("region", "", "AWS region (default: from the AWS configuration)"),
 		pool:     fs.String("user-pool", envOr("OTP_USER_POOL_ID", localPoolID), "user pool id, to look up an email address; env OTP_USER_POOL_ID"),
 		table:    fs.String("table", envOr("OTP_BUDGET_TABLE", localBudgetTable), "the failure budget's DynamoDB table; env OTP_BUDGET_TABLE"),
+		hmacSecret: fs.String("hmac-secret", envOr("OTP_HMAC_SECRET_ARN", localHMACSecret),
+			"the HMAC key's Secrets Manager secret, to print the user's log pseudonym; env OTP_HMAC_SECRET_ARN"),
 		maxFailures: fs.Int("max-failures", envInt("OTP_MAX_FAILURES", budget.NISTMaxFailures),
 			"the deployment's OTP_MAX_FAILURES, to tell a locked account from one backing off; env OTP_MAX_FAILURES"),
 	}
@@ -91,6 +97,25 @@ type userStanding struct {
 	LiveCode    bool      `json:"liveCode"`
 	LiveExpires time.Time `json:"liveExpires,omitzero"`
 	CodesHour   int       `json:"codesThisHour"`
+	// LogUser is the user field of the triggers' log lines under the
+	// current key (and LogUserBefore under the previous one), for a search.
+	LogUser       string `json:"logUser,omitempty"`
+	LogUserBefore string `json:"logUserBeforeRotation,omitempty"`
+	LogUserError  string `json:"logUserError,omitempty"`
+}
+
+// pseudonyms returns the user's log pseudonym under the current and the
+// previous HMAC key.
+func (f userFlags) pseudonyms(ctx context.Context, cfg aws.Config, sub string) (current, previous string, err error) {
+	cur, prev, err := smsecret.Source{Client: secretsmanager.NewFromConfig(cfg), ID: *f.hmacSecret}.Keys(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	current = triggers.Pseudonym(cur, sub)
+	if len(prev) > 0 {
+		previous = triggers.Pseudonym(prev, sub)
+	}
+	return current, previous, nil
 }
 
 func envInt(key string, def int) int {
@@ -133,6 +158,11 @@ func userStatus(fs *flag.FlagSet) func(context.Context, env, []string) int {
 			return fail(e, err)
 		}
 		u := standing(sub, s, *uf.maxFailures, time.Now())
+		if cur, prev, err := uf.pseudonyms(ctx, cfg, sub); err != nil {
+			u.LogUserError = err.Error()
+		} else {
+			u.LogUser, u.LogUserBefore = cur, prev
+		}
 		if e.json {
 			writeJSON(e.stdout, u)
 			return exitOK
@@ -154,6 +184,14 @@ func userStatus(fs *flag.FlagSet) func(context.Context, env, []string) int {
 			fmt.Fprintln(w, "live code\tnone")
 		}
 		fmt.Fprintf(w, "codes this hour\t%d\n", u.CodesHour)
+		switch {
+		case u.LogUserError != "":
+			fmt.Fprintf(w, "in the logs\tunknown: cannot read the HMAC key (%s)\n", u.LogUserError)
+		case u.LogUserBefore != "":
+			fmt.Fprintf(w, "in the logs\tuser=%s (before the last key rotation: user=%s)\n", u.LogUser, u.LogUserBefore)
+		default:
+			fmt.Fprintf(w, "in the logs\tuser=%s\n", u.LogUser)
+		}
 		_ = w.Flush()
 		return exitOK
 	}

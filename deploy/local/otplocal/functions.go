@@ -18,11 +18,10 @@ import (
 	"github.com/cognito-email-otp/cognito-email-otp/triggers"
 )
 
-// startFunctions runs the four real Lambda binaries with the environment
-// the SAM template would give them, pointed at this otp-local. The HMAC key
-// goes in as OTP_HMAC_KEY, the local stand-in for the Secrets Manager
-// secret.
-func (sys *System) startFunctions(o Options, d triggers.DefineConfig, c triggers.CreateConfig, v triggers.VerifyConfig, m mailer.Config, key []byte, lib *templates.Library) ([]*lambdart.Runtime, error) {
+// startFunctions runs the real Lambda binaries with the environment the SAM
+// template would give them, pointed at this otp-local: the triggers read
+// their HMAC key from otp-local's Secrets Manager, as on AWS.
+func (sys *System) startFunctions(o Options, d triggers.DefineConfig, c triggers.CreateConfig, v triggers.VerifyConfig, m mailer.Config, lib *templates.Library) ([]*lambdart.Runtime, error) {
 	mailerEnv := []string{
 		"OTP_DLQ_URL=" + m.DLQURL, "OTP_FROM_ADDRESS=" + m.FromAddress, fmt.Sprintf("OTP_CONCURRENCY=%d", m.Concurrency),
 		"OTP_RETRY_BUDGET=" + m.RetryBudget.String(), "OTP_METRICS_NAMESPACE=" + m.MetricsNamespace,
@@ -49,16 +48,17 @@ func (sys *System) startFunctions(o Options, d triggers.DefineConfig, c triggers
 		name string
 		env  []string
 	}{
-		{"define", concat(limits(d.Limits), budgetEnv(d.BudgetConfig), []string{
-			"OTP_HMAC_KEY=" + string(key), "OTP_REQUIRE_VERIFIED_EMAIL=true", "OTP_TENANTS=" + tenants,
+		{"define", concat(limits(d.Limits), budgetEnv(d.BudgetConfig), keyEnv(d.Key), []string{
+			"OTP_REQUIRE_VERIFIED_EMAIL=true", "OTP_TENANTS=" + tenants,
 		})},
-		{"create", concat(limits(c.Limits), budgetEnv(c.BudgetConfig), []string{
-			"OTP_HMAC_KEY=" + string(key), fmt.Sprintf("OTP_CODE_LENGTH=%d", c.CodeLength), "OTP_CODE_TTL=" + c.CodeTTL.String(),
+		{"create", concat(limits(c.Limits), budgetEnv(c.BudgetConfig), keyEnv(c.Key), []string{
+			fmt.Sprintf("OTP_CODE_LENGTH=%d", c.CodeLength), "OTP_CODE_TTL=" + c.CodeTTL.String(),
 			"OTP_AUTH_SESSION_VALIDITY=" + c.AuthSessionValidity.String(),
 			"OTP_QUEUE_URL=" + c.QueueURL, "OTP_REQUIRE_VERIFIED_EMAIL=true", "OTP_TENANTS=" + tenants,
 		})},
-		{"verify", concat(budgetEnv(v.BudgetConfig), []string{"OTP_HMAC_KEY=" + string(key)})},
+		{"verify", concat(budgetEnv(v.BudgetConfig), keyEnv(v.Key))},
 		{"mailer", mailerEnv},
+		{"rotate", nil},
 	}
 	instances := o.Instances
 	if instances == 0 {
@@ -84,6 +84,11 @@ func (sys *System) startFunctions(o Options, d triggers.DefineConfig, c triggers
 	}
 	sys.runtimes = out
 	return out, nil
+}
+
+// keyEnv is where a trigger finds its HMAC key, as the SAM template sets it.
+func keyEnv(k triggers.Key) []string {
+	return []string{"OTP_HMAC_SECRET_ARN=" + k.HMACSecretARN, "OTP_KEY_REFRESH=" + k.KeyRefresh.String()}
 }
 
 // budgetEnv is the failure budget's environment, as the SAM template sets it.
@@ -156,14 +161,15 @@ func compileTemplatesDir(lib *templates.Library) (string, error) {
 }
 
 // functionOrder is the order of System.runtimes.
-var functionOrder = []string{"define", "create", "verify", "mailer"}
+var functionOrder = []string{"define", "create", "verify", "mailer", "rotate"}
 
 // FunctionPackages are the Lambda mains, by function name.
 var FunctionPackages = map[string]string{
 	"define": "triggers/define", "create": "triggers/create", "verify": "triggers/verify", "mailer": "mailer/function",
+	"rotate": "triggers/rotate",
 }
 
-// BuildFunctions compiles the four Lambda mains for this machine into
+// BuildFunctions compiles the Lambda mains for this machine into
 // dir/<name>/bootstrap with the flags `make host-functions` uses, for tests
 // and benchmarks that run the real binaries.
 func BuildFunctions(dir string) error {

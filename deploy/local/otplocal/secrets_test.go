@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/awslocal"
@@ -22,6 +21,7 @@ import (
 	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer/ops"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers"
+	smsecret "github.com/cognito-email-otp/cognito-email-otp/triggers/secret"
 )
 
 // secret is something no operator-facing output may contain.
@@ -167,9 +167,10 @@ func TestNoSecretLeaks(t *testing.T) {
 	mailerOut := logs
 	ctx := t.Context()
 
-	// otp-local's HMAC key: hmacKey() makes it and, with a data dir, keeps
-	// it in <data dir>/hmac-key, which is where the triggers got it from.
-	key, err := os.ReadFile(filepath.Join(dataDir, "hmac-key"))
+	// otp-local's HMAC key, read as the triggers read it: from the
+	// Secrets Manager secret.
+	cur, _, err := smsecret.Source{Client: secretsmanager.NewFromConfig(awslocal.Config(sys.URL)), ID: HMACKeySecret}.Keys(ctx)
+	key := cur
 	if err != nil || len(key) < triggers.MinKeyBytes {
 		t.Fatalf("HMAC key: %d bytes, %v", len(key), err)
 	}

@@ -8,8 +8,6 @@ package otplocal
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +22,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/awslocal"
@@ -42,6 +41,7 @@ import (
 	"github.com/cognito-email-otp/cognito-email-otp/triggers"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers/budget"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers/budget/dynamostore"
+	smsecret "github.com/cognito-email-otp/cognito-email-otp/triggers/secret"
 )
 
 // Names otp-local gives its resources; otpctl defaults to the same.
@@ -83,6 +83,9 @@ type Options struct {
 	Budget budget.Policy
 	// BudgetFailOpen is OTP_BUDGET_FAIL_OPEN.
 	BudgetFailOpen bool
+	// KeyRefresh is OTP_KEY_REFRESH: how often the functions re-read the
+	// HMAC key from Secrets Manager (default 5m; tests rotate faster).
+	KeyRefresh time.Duration
 	// QueueVisibility is the send queue's visibility timeout: how soon a
 	// failed message comes back. Default 15s (AWS: 45s in the SAM template).
 	QueueVisibility time.Duration
@@ -139,7 +142,8 @@ func Start(ctx context.Context, o Options) (*System, error) {
 		return nil, err
 	}
 	sys := &System{URL: "http://" + ln.Addr().String(), Clients: o.Seed.Clients}
-	if err := sys.build(ctx, o); err != nil {
+	b, err := sys.buildServices(ctx, o)
+	if err != nil {
 		ln.Close()
 		sys.closeChildren()
 		return nil, err
@@ -149,6 +153,12 @@ func Start(ctx context.Context, o Options) (*System, error) {
 	sys.http = &http.Server{Handler: sys.routes(o), ReadHeaderTimeout: 10 * time.Second}
 	sys.http.RegisterOnShutdown(sys.SQS.Close)
 	sys.wg.Go(func() { _ = sys.http.Serve(ln) })
+	// The functions start as on AWS: they read their key from Secrets
+	// Manager over the wire, so the endpoints must already answer.
+	if err := sys.buildFunctions(ctx, o, b); err != nil {
+		_ = sys.Close()
+		return nil, err
+	}
 	sys.wg.Go(func() { _ = sys.Mapping.Run(runCtx) })
 	return sys, nil
 }
@@ -221,74 +231,104 @@ func listenLoopback(addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-func (sys *System) build(ctx context.Context, o Options) error {
-	dir := func(sub string) string {
-		if o.DataDir == "" {
-			return ""
-		}
-		d := filepath.Join(o.DataDir, sub)
-		_ = os.MkdirAll(d, 0o700)
-		return d
+// built is what buildServices hands buildFunctions.
+type built struct {
+	queueURL, dlqURL string
+	tenants          map[string]string
+	keyARN           string
+}
+
+// HMACKeySecret is the Secrets Manager secret holding the triggers' HMAC
+// key, as the SAM template's HmacKeySecret; rotate it with
+// RotateFunctionARN as the rotation function.
+const (
+	HMACKeySecret     = "otp/hmac-key"
+	RotateFunctionARN = "arn:aws:lambda:us-east-1:000000000000:function:otp-rotate"
+)
+
+func (o Options) dir(sub string) string {
+	if o.DataDir == "" {
+		return ""
 	}
+	d := filepath.Join(o.DataDir, sub)
+	_ = os.MkdirAll(d, 0o700)
+	return d
+}
+
+// buildServices makes the AWS endpoints and their content: queues, SES,
+// Secrets Manager with the HMAC key, the pool and its users, DynamoDB.
+func (sys *System) buildServices(ctx context.Context, o Options) (b built, err error) {
+	dir := o.dir
 	// SQS: the send queue and its dead-letter queue, as the SAM template has them.
 	sys.SQS = sqslocal.New(sqslocal.Options{BaseURL: sys.URL})
 	dlqURL, err := sys.SQS.CreateQueue(DeadLetters, map[string]string{"MessageRetentionPeriod": "1209600"})
 	if err != nil {
-		return err
+		return b, err
 	}
 	redrive := fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":"%d"}`, sys.SQS.QueueARN(DeadLetters), MaxReceiveCnt)
 	queueURL, err := sys.SQS.CreateQueue(SendQueue, map[string]string{
 		"VisibilityTimeout": fmt.Sprint(int(o.QueueVisibility.Seconds())), "MessageRetentionPeriod": "300", "RedrivePolicy": redrive,
 	})
 	if err != nil {
-		return err
+		return b, err
 	}
 
 	if sys.SES, err = seslocal.New(seslocal.Options{DataDir: dir("outbox"), Faults: o.SES, RejectRecipients: o.SESRejectRecipients}); err != nil {
-		return err
+		return b, err
 	}
 
+	// The HMAC key lives in Secrets Manager, as on AWS; a data dir keeps it
+	// (and its rotations), so sign-ins in progress survive a restart.
 	if sys.Secrets, err = secretslocal.New(secretslocal.Options{DataDir: dir("secrets"), Logger: slog.New(slog.NewJSONHandler(o.Logs, nil))}); err != nil {
-		return fmt.Errorf("otp-local: Secrets Manager: %w", err)
+		return b, fmt.Errorf("otp-local: Secrets Manager: %w", err)
+	}
+	keyARN, err := sys.Secrets.EnsureSecret(HMACKeySecret, smsecret.NewKeyValue)
+	if err != nil {
+		return b, fmt.Errorf("otp-local: HMAC key: %w", err)
 	}
 
 	clients, tenants := o.Seed.clients()
 	if sys.Cognito, err = cognitoidp.New(cognitoidp.Config{PoolID: PoolID, Clients: clients, DataDir: dir("cognito"),
 		AllowedOrigins: append(ownOrigins(sys.URL), o.CORSOrigins...)}); err != nil {
-		return err
+		return b, err
 	}
 	if sys.DemoUser, err = o.Seed.apply(sys.Cognito); err != nil {
-		return err
-	}
-
-	// The components talk to each other as they would on AWS: real SDK
-	// clients, over HTTP, to this process's own endpoints.
-	awsCfg := awslocal.Config(sys.URL)
-	key, err := hmacKey(o.DataDir)
-	if err != nil {
-		return err
-	}
-	if sys.Keys, err = triggers.NewKeyring(key, nil); err != nil {
-		return err
+		return b, err
 	}
 
 	// DynamoDB for the failure budget: dynalite, reached through this port
 	// like every other AWS API here.
 	if sys.DynamoDB, err = dynamolocal.Start(ctx, dynamolocal.Options{DataDir: dir("dynamodb"), Stderr: o.Logs}); err != nil {
-		return fmt.Errorf("otp-local: DynamoDB: %w", err)
+		return b, fmt.Errorf("otp-local: DynamoDB: %w", err)
 	}
 	if err := dynamostore.CreateTable(ctx, dynamodb.NewFromConfig(awslocal.Config(sys.DynamoDB.Endpoint)), BudgetTable); err != nil {
-		return fmt.Errorf("otp-local: DynamoDB: %w", err)
+		return b, fmt.Errorf("otp-local: DynamoDB: %w", err)
+	}
+	return built{queueURL: queueURL, dlqURL: dlqURL, tenants: tenants, keyARN: keyARN}, nil
+}
+
+// buildFunctions starts the triggers, the mailer, the rotation function
+// and the event source mapping, pointed at the running endpoints.
+func (sys *System) buildFunctions(ctx context.Context, o Options, b built) (err error) {
+	// The components talk to each other as they would on AWS: real SDK
+	// clients, over HTTP, to this process's own endpoints.
+	awsCfg := awslocal.Config(sys.URL)
+	queueURL, dlqURL, tenants := b.queueURL, b.dlqURL, b.tenants
+	keyCfg := triggers.Key{HMACSecretARN: b.keyARN, KeyRefresh: orDur(o.KeyRefresh, triggers.KeyRefresh)}
+	// Each function, like each Lambda, reads the key itself.
+	keyring := func() (*triggers.Keyring, error) { return smsecret.LoadKeyring(ctx, keyCfg, awsCfg) }
+	if sys.Keys, err = keyring(); err != nil {
+		return fmt.Errorf("otp-local: HMAC key: %w", err)
 	}
 	budgetCfg := budgetConfig(o)
 	sys.Budget = triggers.NewLedger(budgetCfg, dynamostore.New(awsCfg, BudgetTable))
 
 	limits := triggers.Limits{MaxWrongAnswers: or(o.MaxWrongAnswers, 3), MaxResends: or(o.MaxResends, 2), ResendCooldown: orDur(o.ResendCooldown, 30*time.Second)}
 	common := triggers.Common{MetricsNamespace: "CognitoEmailOTP"}
-	defineCfg := triggers.DefineConfig{Common: common, Limits: limits, BudgetConfig: budgetCfg, RequireVerifiedEmail: true, Tenants: tenants}
-	createCfg := triggers.CreateConfig{Common: common, Limits: limits, BudgetConfig: budgetCfg, CodeLength: 6, CodeTTL: orDur(o.CodeTTL, 3*time.Minute),
+	defineCfg := triggers.DefineConfig{Common: common, Limits: limits, BudgetConfig: budgetCfg, Key: keyCfg, RequireVerifiedEmail: true, Tenants: tenants}
+	createCfg := triggers.CreateConfig{Common: common, Limits: limits, BudgetConfig: budgetCfg, Key: keyCfg, CodeLength: 6, CodeTTL: orDur(o.CodeTTL, 3*time.Minute),
 		AuthSessionValidity: 3 * time.Minute, QueueURL: queueURL, RequireVerifiedEmail: true, Tenants: tenants}
-	verifyCfg := triggers.VerifyConfig{Common: common, BudgetConfig: budgetCfg}
+	verifyCfg := triggers.VerifyConfig{Common: common, BudgetConfig: budgetCfg, Key: keyCfg}
 	if createCfg.CodeTTL > createCfg.AuthSessionValidity {
 		createCfg.AuthSessionValidity = min(15*time.Minute, createCfg.CodeTTL)
 	}
@@ -313,21 +353,29 @@ func (sys *System) build(ctx context.Context, o Options) error {
 	sys.metrics = newEMFSink(func(line []byte) { _, _ = logs.Write(line) })
 	mailerCfg := mailer.Config{DLQURL: dlqURL, FromAddress: FromAddress, Concurrency: 10,
 		RetryBudget: o.MailerRetryBudget, MetricsNamespace: "CognitoEmailOTP", MaxReceives: MaxReceiveCnt}
-	var define, create, verify lambda.Handler
+	var define, create, verify, rotate lambda.Handler
 	var mailerFn esm.Function
 	if o.FunctionsDir != "" {
-		fns, err := sys.startFunctions(o, defineCfg, createCfg, verifyCfg, mailerCfg, key, lib)
+		fns, err := sys.startFunctions(o, defineCfg, createCfg, verifyCfg, mailerCfg, lib)
 		if err != nil {
 			return err
 		}
-		define, create, verify, mailerFn = fns[0], fns[1], fns[2], fns[3]
+		define, create, verify, mailerFn, rotate = fns[0], fns[1], fns[2], fns[3], fns[4]
 	} else {
-		define = lambdart.NewInProcess(triggers.NewDefine(defineCfg, sys.Keys, sys.Budget, o.Logs).Handle)
-		create = lambdart.NewInProcess(triggers.NewCreate(createCfg, sys.Keys, queue.New(awsCfg, queueURL), sys.Budget, o.Logs).Handle)
-		verify = lambdart.NewInProcess(triggers.NewVerify(verifyCfg, sys.Keys, sys.Budget, o.Logs).Handle)
+		rings := make([]*triggers.Keyring, 3)
+		for i := range rings {
+			if rings[i], err = keyring(); err != nil {
+				return fmt.Errorf("otp-local: HMAC key: %w", err)
+			}
+		}
+		define = lambdart.NewInProcess(triggers.NewDefine(defineCfg, rings[0], sys.Budget, o.Logs).Handle)
+		create = lambdart.NewInProcess(triggers.NewCreate(createCfg, rings[1], queue.New(awsCfg, queueURL), sys.Budget, o.Logs).Handle)
+		verify = lambdart.NewInProcess(triggers.NewVerify(verifyCfg, rings[2], sys.Budget, o.Logs).Handle)
 		mailerFn = lambdart.NewInProcess(mailer.New(mailerCfg, awsCfg, templates.ForMailer(lib), sys.metrics).Handle)
+		rotate = lambdart.NewInProcess(smsecret.Rotator{Client: secretsmanager.NewFromConfig(awsCfg), Log: triggers.NewLogger(o.Logs, slog.LevelInfo)}.Handle)
 	}
 	sys.Cognito.SetTriggers(cognitoidp.Triggers{Define: define, Create: create, Verify: verify})
+	sys.Secrets.SetRotationFunction(RotateFunctionARN, rotate)
 
 	sqsClient := sqs.NewFromConfig(awsCfg)
 	mapping := o.Mapping
@@ -348,29 +396,6 @@ func budgetConfig(o Options) triggers.BudgetConfig {
 		BackoffMax: orDur(p.BackoffMax, d.BackoffMax), MaxFailures: or(p.MaxFailures, d.MaxFailures),
 		MaxCodesPerHour: or(p.CodesPerWindow, d.CodesPerWindow),
 	}
-}
-
-// hmacKey keeps the triggers' key in the data dir, so sign-ins in progress
-// survive a restart; without one it lives in memory.
-func hmacKey(dataDir string) ([]byte, error) {
-	path := ""
-	if dataDir != "" {
-		path = filepath.Join(dataDir, "hmac-key")
-		if b, err := os.ReadFile(path); err == nil && len(b) >= triggers.MinKeyBytes {
-			return b, nil
-		}
-	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return nil, err
-	}
-	key := []byte(hex.EncodeToString(raw))
-	if path != "" {
-		if err := os.WriteFile(path, key, 0o600); err != nil {
-			return nil, fmt.Errorf("save HMAC key: %w", err)
-		}
-	}
-	return key, nil
 }
 
 func or(v, def int) int {
