@@ -391,7 +391,10 @@ func (sys *System) buildFunctions(ctx context.Context, o Options, b built) (err 
 func budgetConfig(o Options) triggers.BudgetConfig {
 	p, d := o.Budget, budget.DefaultPolicy
 	return triggers.BudgetConfig{
-		BudgetTable: BudgetTable, BudgetTimeout: time.Second, BudgetFailOpen: o.BudgetFailOpen,
+		// The longest deadline the triggers accept: dynalite is one Node.js
+		// process on a machine that also runs every client and function,
+		// where DynamoDB answers in milliseconds.
+		BudgetTable: BudgetTable, BudgetTimeout: 2 * time.Second, BudgetFailOpen: o.BudgetFailOpen,
 		BackoffAfter: or(p.BackoffAfter, d.BackoffAfter), BackoffBase: orDur(p.BackoffBase, d.BackoffBase),
 		BackoffMax: orDur(p.BackoffMax, d.BackoffMax), MaxFailures: or(p.MaxFailures, d.MaxFailures),
 		MaxCodesPerHour: or(p.CodesPerWindow, d.CodesPerWindow),

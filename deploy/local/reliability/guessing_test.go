@@ -172,11 +172,11 @@ func TestGuessingIsBoundedAcrossSignIns(t *testing.T) {
 	}
 }
 
-// TestRacingSignInsNeverExceedTheBudget: twenty loops sign one user in at
-// once, again and again, each answering a wrong code as soon as it has one.
-// Every new sign-in supersedes the others' codes, and every answer races
-// the others' reservations in DynamoDB; however they interleave, the
-// answers compared stop at exactly the budget.
+// TestRacingSignInsNeverExceedTheBudget: in rounds, twenty sign-ins of one
+// user start at once (each new one supersedes the others' codes, racing
+// their Issue against the others' Reserve in DynamoDB), then all twenty
+// answer wrong codes at once. However they interleave, the answers compared
+// stop at exactly the budget, and the budget counts every one of them.
 func TestRacingSignInsNeverExceedTheBudget(t *testing.T) {
 	if testing.Short() {
 		t.Skip("concurrent SRP sign-ins")
@@ -188,24 +188,33 @@ func TestRacingSignInsNeverExceedTheBudget(t *testing.T) {
 	sub := victimSub(t, sys, victim)
 	pseudonym := sys.Keys.Pseudonym(sub)
 	client := signin.Client{Cognito: cip.NewFromConfig(awslocal.Config(sys.URL)), PoolID: otplocal.PoolID, ClientID: sys.Clients[0].ID}
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	var wg sync.WaitGroup
-	for w := range 20 {
-		wg.Go(func() {
-			for i := 0; ctx.Err() == nil; i++ {
-				a, err := client.Start(ctx, victim, otplocal.DemoPassword)
-				if err != nil {
-					if st, _ := sys.Budget.Inspect(ctx, sub); st.Failures >= policy.MaxFailures {
-						return // locked
-					}
-					continue
-				}
-				_ = a.Answer(ctx, fmt.Sprintf("%03d%03d", w, i%1000), nil)
+	rounds := 0
+	for ; ctx.Err() == nil; rounds++ {
+		if st, _ := sys.Budget.Inspect(ctx, sub); st.Failures >= policy.MaxFailures {
+			break
+		}
+		attempts := make([]*signin.Attempt, 20)
+		var wg sync.WaitGroup
+		for i := range attempts {
+			wg.Go(func() { attempts[i], _ = client.Start(ctx, victim, otplocal.DemoPassword) })
+		}
+		wg.Wait()
+		for i, a := range attempts {
+			if a == nil {
+				continue // refused at the code step: the budget is spent
 			}
-		})
+			wg.Go(func() {
+				for j := 0; j < 3 && a.Answer(ctx, fmt.Sprintf("%02d%02d%02d", rounds%100, i, j), nil) == nil && a.Result == nil; j++ {
+				}
+			})
+		}
+		wg.Wait()
 	}
-	wg.Wait()
+	if ctx.Err() != nil {
+		t.Fatalf("the account was not locked after %d rounds", rounds)
+	}
 	compared, superseded := 0, 0
 	for _, l := range logs.lines() {
 		if l["trigger"] != "verify" || l["user"] != pseudonym {
@@ -218,11 +227,11 @@ func TestRacingSignInsNeverExceedTheBudget(t *testing.T) {
 			superseded++
 		}
 	}
-	t.Logf("20 racing loops: %d answers compared, %d refused uncompared as answers to a superseded code", compared, superseded)
+	t.Logf("%d rounds of 20 concurrent sign-ins: %d answers compared, %d refused uncompared as answers to a superseded code", rounds, compared, superseded)
 	if compared != policy.MaxFailures {
 		t.Errorf("%d answers compared, want exactly the budget of %d", compared, policy.MaxFailures)
 	}
-	if st, err := sys.Budget.Inspect(ctx, sub); err != nil || st.Failures != compared {
+	if st, err := sys.Budget.Inspect(t.Context(), sub); err != nil || st.Failures != compared {
 		t.Errorf("budget records %d failures (%v), %d answers were compared", st.Failures, err, compared)
 	}
 }
