@@ -64,6 +64,7 @@ var functions = []struct {
 	{"VerifyFunction", "verify", triggers.VerifyConfig{}, localKey},
 	{"MailerFunction", "mailer", mailer.Config{}, nil},
 	{"RotateFunction", "rotate", secret.RotateConfig{}, nil},
+	{"TokensFunction", "tokens", triggers.TokensConfig{}, nil},
 }
 
 var localKey = map[string]string{
@@ -184,6 +185,7 @@ func TestDefaultsAreAValidConfig(t *testing.T) {
 		"verify": func() error { _, err := triggers.LoadVerifyConfig(); return err },
 		"mailer": func() error { _, err := mailer.LoadConfig(); return err },
 		"rotate": func() error { _, err := secret.LoadRotateConfig(); return err },
+		"tokens": func() error { _, err := triggers.LoadTokensConfig(); return err },
 	}
 	for _, fn := range functions {
 		t.Run(fn.name, func(t *testing.T) {
@@ -269,6 +271,7 @@ func TestIAMGrantsOnlyWhatEachFunctionCalls(t *testing.T) {
 			grant{"sqs:SendMessage", sendQueue}, // queue.SendMessageAPI
 		),
 		"VerifyFunction": budget,
+		"TokensFunction": nil, // no AWS calls
 		"RotateFunction": { // secret.RotationAPI
 			{"secretsmanager:DescribeSecret", "Ref:HmacKeySecret"},
 			{"secretsmanager:GetSecretValue", "Ref:HmacKeySecret"},
@@ -367,7 +370,13 @@ func TestUserPoolAndClient(t *testing.T) {
 		}
 	}
 	lc := pool["LambdaConfig"].(map[string]any)
-	for trigger, fn := range map[string]string{"DefineAuthChallenge": "DefineFunction", "CreateAuthChallenge": "CreateFunction", "VerifyAuthChallengeResponse": "VerifyFunction"} {
+	pre := lc["PreTokenGenerationConfig"].(map[string]any)
+	if compact(pre["LambdaArn"]) != "GetAtt:TokensFunction.Arn" || pre["LambdaVersion"] != "V1_0" {
+		t.Errorf("PreTokenGenerationConfig %v: the tokens Cognito issues after a new password would skip the code", pre)
+	}
+	lc["PreTokenGeneration"] = pre["LambdaArn"]
+	for trigger, fn := range map[string]string{"DefineAuthChallenge": "DefineFunction", "CreateAuthChallenge": "CreateFunction",
+		"VerifyAuthChallengeResponse": "VerifyFunction", "PreTokenGeneration": "TokensFunction"} {
 		if compact(lc[trigger]) != "GetAtt:"+fn+".Arn" {
 			t.Errorf("LambdaConfig %s = %v, want %s", trigger, lc[trigger], fn)
 		}

@@ -3,12 +3,17 @@ package triggers
 import (
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+
 	"github.com/cognito-email-otp/cognito-email-otp/triggers/budget"
 )
+
 
 // logFields decodes every log line of the rig.
 func logFields(t *testing.T, r *rig) []map[string]any {
@@ -350,4 +355,25 @@ func rewire(t *testing.T, r *rig, ring *Keyring) {
 	t.Helper()
 	nr := newRigWithKeys(t, r, ring)
 	*r = *nr
+}
+
+// TestTokensAfterANewPasswordAreRefused: the tokens Cognito issues right
+// after a temporary password is replaced never went through the code.
+func TestTokensAfterANewPasswordAreRefused(t *testing.T) {
+	var logs strings.Builder
+	h := lambda.NewHandler(NewTokens(TokensConfig{}, NewLogger(&logs, slog.LevelDebug)).Handle)
+	var ev events.CognitoEventUserPoolsPreTokenGen
+	for _, tc := range []struct {
+		source string
+		refuse bool
+	}{{TokenSourceNewPasswordChallenge, true}, {TokenSourceAuthentication, false}, {TokenSourceRefreshTokens, false}} {
+		ev.TriggerSource = tc.source
+		_, err := invoke(t, h, ev)
+		if (err != nil) != tc.refuse || tc.refuse && !strings.Contains(err.Error(), ErrSignInAgain.Error()) {
+			t.Errorf("%s: %v, want refused %v", tc.source, err, tc.refuse)
+		}
+	}
+	if !strings.Contains(logs.String(), `"reason":"new_password_without_code"`) {
+		t.Errorf("the refusal is not logged:\n%s", logs.String())
+	}
 }

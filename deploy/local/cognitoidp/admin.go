@@ -77,6 +77,12 @@ func (s *Server) newUser(attrs map[string]string, status string) (*User, error) 
 	return &User{Username: id, Attributes: attrs, Status: status, Enabled: true, Created: now, Modified: now}, nil
 }
 
+// generatedPassword is a temporary password that meets any policy: upper,
+// lower, digits and a symbol.
+func generatedPassword() string {
+	return "Tmp-" + randomToken(6) + "a9Z!"
+}
+
 func (s *Server) checkPassword(p string) error {
 	if len(p) < MinPasswordLength {
 		return fault("InvalidPasswordException", "Password did not conform with policy: Password not long enough")
@@ -222,10 +228,16 @@ func (s *Server) adminCreateUser(_ context.Context, _ *http.Request, body []byte
 	if err != nil {
 		return nil, err
 	}
-	if in.TemporaryPassword != "" {
-		if err := setPassword(u, s.poolName, in.TemporaryPassword); err != nil {
-			return nil, err
-		}
+	// Without one, Cognito makes the temporary password itself and sends it
+	// in the invitation.
+	temporary := in.TemporaryPassword
+	if temporary == "" {
+		temporary = generatedPassword()
+	} else if err := s.checkPassword(temporary); err != nil {
+		return nil, err
+	}
+	if err := setPassword(u, s.poolName, temporary); err != nil {
+		return nil, err
 	}
 	if err := s.users.add(u); err != nil {
 		return nil, mapUserErr(err)
@@ -260,6 +272,32 @@ func (s *Server) adminSetUserPassword(_ context.Context, _ *http.Request, body [
 			x.Status = StatusForceChangePassword
 		}
 		return setPassword(x, s.poolName, in.Password)
+	})
+	return struct{}{}, mapUserErr(err)
+}
+
+// adminResetUserPassword puts the user in RESET_REQUIRED: the password no
+// longer works, and sign-in answers PasswordResetRequiredException until an
+// administrator sets a new one (account recovery is by an administrator in
+// this project's pools).
+func (s *Server) adminResetUserPassword(_ context.Context, _ *http.Request, body []byte) (any, error) {
+	var in struct{ UserPoolId, Username string }
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := s.checkPool(in.UserPoolId); err != nil {
+		return nil, err
+	}
+	u := s.users.lookup(in.Username)
+	if u == nil {
+		return nil, mapUserErr(errUserNotFound)
+	}
+	_, err := s.users.update(u.Username, func(x *User) error {
+		if x.Status == StatusUnconfirmed {
+			return fault("NotAuthorizedException", "User password cannot be reset in the current state.")
+		}
+		x.Status = StatusResetRequired
+		return nil
 	})
 	return struct{}{}, mapUserErr(err)
 }

@@ -21,9 +21,10 @@ import (
 
 // Challenge names.
 const (
-	challengeSRPA     = "SRP_A"
-	challengePassword = "PASSWORD_VERIFIER"
-	challengeCustom   = "CUSTOM_CHALLENGE"
+	challengeSRPA        = "SRP_A"
+	challengePassword    = "PASSWORD_VERIFIER"
+	challengeCustom      = "CUSTOM_CHALLENGE"
+	challengeNewPassword = "NEW_PASSWORD_REQUIRED"
 )
 
 // authSession is a sign-in between calls. The client holds only an opaque,
@@ -36,7 +37,7 @@ type authSession struct {
 	history      []*events.CognitoEventUserPoolsChallengeResult
 	expect       string
 	started      time.Time
-	expires      time.Time
+	validity     time.Duration // the app client's AuthSessionValidity, per session token
 	sdkVersion   string
 	srpA         *big.Int
 	srpKey       serverKey
@@ -48,32 +49,43 @@ type authSession struct {
 	issuer       string // from the latest request's host: tokens carry it as iss
 }
 
-// sessions keeps live sessions and remembers used ones long enough to say
-// "can only be used once" rather than "invalid".
+// sessions keeps live session tokens and remembers used ones long enough
+// to say "can only be used once" rather than "invalid".
+//
+// Cognito "creates a session token for each API request in an
+// authentication flow. AuthSessionValidity is the duration, in minutes, of
+// that session token" (API reference, AuthSessionValidity): each token
+// lives its own validity from when it was issued, so a sign-in as a whole
+// may outlast it; the code's own expiry bounds the code step.
 type sessions struct {
 	mu   sync.Mutex
-	live map[string]*authSession
+	live map[string]liveToken
 	used map[string]time.Time
 }
 
-func newSessions() *sessions {
-	return &sessions{live: map[string]*authSession{}, used: map[string]time.Time{}}
+type liveToken struct {
+	a       *authSession
+	expires time.Time
 }
 
-func (ss *sessions) put(a *authSession) string {
+func newSessions() *sessions {
+	return &sessions{live: map[string]liveToken{}, used: map[string]time.Time{}}
+}
+
+func (ss *sessions) put(a *authSession, now time.Time) string {
 	token := base64.RawURLEncoding.EncodeToString([]byte(randomToken(48)))
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	ss.live[token] = a
+	ss.live[token] = liveToken{a: a, expires: now.Add(a.validity)}
 	return token
 }
 
-// take consumes a session: each one answers exactly one call.
+// take consumes a session token: each one answers exactly one call.
 func (ss *sessions) take(token string, now time.Time) (*authSession, error) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	for k, a := range ss.live { // sweep, so abandoned sign-ins do not pile up
-		if now.After(a.expires.Add(time.Minute)) {
+	for k, lt := range ss.live { // sweep, so abandoned sign-ins do not pile up
+		if now.After(lt.expires.Add(time.Minute)) {
 			delete(ss.live, k)
 			ss.used[k] = now
 		}
@@ -83,7 +95,7 @@ func (ss *sessions) take(token string, now time.Time) (*authSession, error) {
 			delete(ss.used, k)
 		}
 	}
-	a, ok := ss.live[token]
+	lt, ok := ss.live[token]
 	if !ok {
 		if _, used := ss.used[token]; used {
 			return nil, errSessionUsed
@@ -92,10 +104,10 @@ func (ss *sessions) take(token string, now time.Time) (*authSession, error) {
 	}
 	delete(ss.live, token)
 	ss.used[token] = now
-	if !now.Before(a.expires) {
+	if !now.Before(lt.expires) {
 		return nil, errSessionExpiry
 	}
-	return a, nil
+	return lt.a, nil
 }
 
 type initiateAuthInput struct {
@@ -159,13 +171,17 @@ func (s *Server) startCustomAuth(ctx context.Context, r *http.Request, c Client,
 	}
 	s.stats.Started.Add(1)
 	now := s.cfg.Now()
-	a := &authSession{clientID: c.ID, username: name, started: now, expires: now.Add(c.AuthSessionValidity), sdkVersion: sdkVersion(r), issuer: s.issuer(r)}
+	a := &authSession{clientID: c.ID, username: name, started: now, validity: c.AuthSessionValidity, sdkVersion: sdkVersion(r), issuer: s.issuer(r)}
 	if u := s.users.lookup(name); u != nil {
 		if !u.Enabled {
 			return nil, s.failed(fault("NotAuthorizedException", "User is disabled."))
 		}
+		// Both before any password, as Cognito answers them (docs/FIDELITY.md).
 		if u.Status == StatusUnconfirmed {
 			return nil, s.failed(fault("UserNotConfirmedException", "User is not confirmed."))
+		}
+		if u.Status == StatusResetRequired {
+			return nil, s.failed(fault("PasswordResetRequiredException", "Password reset required for the user"))
 		}
 		a.user, a.userID = u, u.Username
 	} else {
@@ -182,7 +198,10 @@ func (s *Server) startCustomAuth(ctx context.Context, r *http.Request, c Client,
 		a.srpA = A
 		a.history = append(a.history, &events.CognitoEventUserPoolsChallengeResult{ChallengeName: challengeSRPA, ChallengeResult: true})
 	}
-	return s.next(ctx, a, in.ClientMetadata)
+	// InitiateAuth's ClientMetadata goes to the pre sign-up, pre
+	// authentication and user migration triggers only, not to Define or
+	// Create (API reference, InitiateAuth ClientMetadata).
+	return s.next(ctx, a, nil)
 }
 
 // next asks Define what follows the session so far and acts on it.
@@ -198,8 +217,7 @@ func (s *Server) next(ctx context.Context, a *authSession, clientMetadata map[st
 		if a.userNotFound || a.user == nil {
 			return nil, s.failed(errNotAuthorized)
 		}
-		s.stats.Succeeded.Add(1)
-		return s.issueTokens(a)
+		return s.issueTokensVia(ctx, a, "TokenGeneration_Authentication", clientMetadata)
 	case resp.ChallengeName == challengePassword:
 		if a.srpA == nil {
 			return nil, s.failed(fault("InvalidParameterException", "PASSWORD_VERIFIER requires SRP_A in AuthParameters"))
@@ -247,7 +265,7 @@ func (s *Server) passwordChallenge(a *authSession) (any, error) {
 			"USER_ID_FOR_SRP": a.userID,
 			"USERNAME":        a.userID,
 		},
-		Session: s.sessions.put(a),
+		Session: s.sessions.put(a, s.cfg.Now()),
 	}, nil
 }
 
@@ -278,7 +296,7 @@ func (s *Server) customChallenge(ctx context.Context, a *authSession, clientMeta
 		params[k] = v
 	}
 	params["USERNAME"] = a.userID
-	return authOutput{ChallengeName: challengeCustom, ChallengeParameters: params, Session: s.sessions.put(a)}, nil
+	return authOutput{ChallengeName: challengeCustom, ChallengeParameters: params, Session: s.sessions.put(a, s.cfg.Now())}, nil
 }
 
 type respondInput struct {
@@ -314,12 +332,24 @@ func (s *Server) respondToAuthChallenge(ctx context.Context, r *http.Request, bo
 	}
 	switch in.ChallengeName {
 	case challengePassword:
+		if err := s.lockout.check(a.userID, s.cfg.Now()); err != nil {
+			return nil, s.failed(err)
+		}
 		ok, err := s.checkPasswordClaim(a, in.ChallengeResponses)
 		if err != nil {
 			return nil, s.failed(err)
 		}
+		s.lockout.record(a.userID, ok, s.cfg.Now())
 		a.history = append(a.history, &events.CognitoEventUserPoolsChallengeResult{ChallengeName: challengePassword, ChallengeResult: ok})
+		if ok && a.user != nil && a.user.Status == StatusForceChangePassword {
+			return s.newPasswordChallenge(a)
+		}
+	case challengeNewPassword:
+		return s.completeNewPassword(ctx, a, in.ChallengeResponses, in.ClientMetadata)
 	case challengeCustom:
+		if err := s.checkUsername(a, in.ChallengeResponses); err != nil {
+			return nil, s.failed(err)
+		}
 		answer, present := in.ChallengeResponses["ANSWER"]
 		if !present {
 			return nil, s.failed(fault("InvalidParameterException", "Missing required parameter ANSWER"))
@@ -334,6 +364,20 @@ func (s *Server) respondToAuthChallenge(ctx context.Context, r *http.Request, bo
 	return s.next(ctx, a, in.ClientMetadata)
 }
 
+// checkUsername requires the USERNAME every challenge response carries to
+// name the session's user: the id Cognito gave it, the name it signed in
+// with, or its email alias.
+func (s *Server) checkUsername(a *authSession, resp map[string]string) error {
+	name, ok := resp["USERNAME"]
+	if !ok || name == "" {
+		return fault("InvalidParameterException", "Missing required parameter USERNAME")
+	}
+	if name == a.userID || strings.EqualFold(name, a.username) || a.user != nil && strings.EqualFold(name, a.user.email()) {
+		return nil
+	}
+	return fault("NotAuthorizedException", "Invalid session provided for the user.")
+}
+
 // checkPasswordClaim verifies PASSWORD_CLAIM_SIGNATURE. A wrong password
 // is not an error here: it is a failed challenge that Define decides on.
 func (s *Server) checkPasswordClaim(a *authSession, resp map[string]string) (bool, error) {
@@ -344,18 +388,19 @@ func (s *Server) checkPasswordClaim(a *authSession, resp map[string]string) (boo
 	if err != nil || !hmac.Equal(block, a.secretBlock) {
 		return false, fault("NotAuthorizedException", "Incorrect username or password.")
 	}
+	// Cognito parses TIMESTAMP as "EEE MMM d HH:mm:ss z yyyy" (its own
+	// error says so) and checks the signature over its own rendering of the
+	// parsed time: an hour past 23 is a format error, and a zero-padded day
+	// or a weekday that does not match the date fails the signature
+	// (docs/FIDELITY.md). The clock itself is not compared with ours: no
+	// window is documented, and alexrudd/cognito-srp v4, a widely used Go
+	// client that writes the hour on a 12-hour clock, has no report of
+	// failing in the afternoon.
 	ts, err := time.Parse(timestampLayout, resp["TIMESTAMP"])
 	if err != nil {
-		return false, fault("InvalidParameterException", "TIMESTAMP format is invalid")
+		return false, fault("InvalidParameterException", "TIMESTAMP format should be EEE MMM d HH:mm:ss z yyyy in english.")
 	}
-	// The weekday must agree with the date, as Cognito checks. The clock is
-	// deliberately not compared with ours: replay is already impossible
-	// (the secret block is single-use, inside a session of at most 15
-	// minutes), and a widely used Go client, alexrudd/cognito-srp v4,
-	// writes the hour on a 12-hour clock, which Cognito accepts.
-	if ts.Weekday().String()[:3] != strings.SplitN(resp["TIMESTAMP"], " ", 2)[0] {
-		return false, fault("NotAuthorizedException", "Incorrect username or password.")
-	}
+	canonical := ts.UTC().Format(timestampLayout)
 	sig, err := base64.StdEncoding.DecodeString(resp["PASSWORD_CLAIM_SIGNATURE"])
 	if err != nil {
 		return false, nil
@@ -364,7 +409,7 @@ func (s *Server) checkPasswordClaim(a *authSession, resp map[string]string) (boo
 	if err != nil {
 		return false, nil
 	}
-	ok := hmac.Equal(sig, claimSignature(key, s.poolName, a.userID, a.secretBlock, resp["TIMESTAMP"]))
+	ok := hmac.Equal(sig, claimSignature(key, s.poolName, a.userID, a.secretBlock, canonical))
 	return ok && !a.userNotFound, nil
 }
 
@@ -506,8 +551,21 @@ func (s *Server) verify(ctx context.Context, a *authSession, answer string, clie
 	return out.Response.AnswerCorrect, err
 }
 
-// invoke calls a trigger as Lambda would: JSON in, JSON out. Its failures
-// become the errors Cognito reports for them.
+// Cognito waits 5 seconds for a trigger and retries a call that times out,
+// three attempts in all ("Amazon Cognito invokes Lambda functions
+// synchronously. When Amazon Cognito calls your Lambda function, it must
+// respond within 5 seconds. If it does not, Amazon Cognito retries the
+// call. After three unsuccessful attempts, the function times out.").
+const (
+	triggerTimeout  = 5 * time.Second
+	triggerAttempts = 3
+)
+
+// invoke calls a trigger as Lambda would: JSON in, JSON out, within
+// Cognito's deadline and retries. Its failures become the errors Cognito
+// reports for them: a function's own error at once, as
+// UserLambdaValidationException with its text; three timeouts as
+// UnexpectedLambdaException.
 func (s *Server) invoke(ctx context.Context, name string, h lambda.Handler, ev, out any) error {
 	if h == nil {
 		return fault("InvalidLambdaResponseException", "%s trigger is not configured", name)
@@ -516,15 +574,82 @@ func (s *Server) invoke(ctx context.Context, name string, h lambda.Handler, ev, 
 	if err != nil {
 		return err
 	}
-	result, err := h.Invoke(ctx, payload)
-	if err != nil {
-		s.cfg.Log.Warn("trigger failed", slog.String("trigger", name), slog.String("error", err.Error()))
-		return fault("UserLambdaValidationException", "%s failed with error %s.", name, err.Error())
+	for attempt := 1; ; attempt++ {
+		result, timedOut, err := s.invokeOnce(ctx, h, payload)
+		if timedOut {
+			s.cfg.Log.Warn("trigger timed out", slog.String("trigger", name), slog.Int("attempt", attempt))
+			if attempt < triggerAttempts && ctx.Err() == nil {
+				continue
+			}
+			return fault("UnexpectedLambdaException", "%s invocation failed due to error Socket timeout while invoking Lambda function.", name)
+		}
+		if err != nil {
+			s.cfg.Log.Warn("trigger failed", slog.String("trigger", name), slog.String("error", err.Error()))
+			return fault("UserLambdaValidationException", "%s failed with error %s.", name, err.Error())
+		}
+		if err := json.Unmarshal(result, out); err != nil {
+			return fault("InvalidLambdaResponseException", "Invalid lambda response from %s", name)
+		}
+		return nil
 	}
-	if err := json.Unmarshal(result, out); err != nil {
-		return fault("InvalidLambdaResponseException", "Invalid lambda response from %s", name)
+}
+
+// invokeOnce is one attempt. A late answer is dropped, as Cognito drops
+// one that comes after it stopped waiting.
+func (s *Server) invokeOnce(ctx context.Context, h lambda.Handler, payload []byte) (result []byte, timedOut bool, err error) {
+	callCtx, cancel := context.WithTimeout(ctx, s.cfg.triggerTimeout())
+	defer cancel()
+	type answer struct {
+		b   []byte
+		err error
 	}
-	return nil
+	done := make(chan answer, 1)
+	go func() {
+		b, err := h.Invoke(callCtx, payload)
+		done <- answer{b, err}
+	}()
+	select {
+	case a := <-done:
+		if callCtx.Err() != nil {
+			return nil, true, nil
+		}
+		return a.b, false, a.err
+	case <-callCtx.Done():
+		return nil, true, nil
+	}
+}
+
+// triggerTimeout is Cognito's 5 s, unless a test shortens it.
+func (c Config) triggerTimeout() time.Duration {
+	if c.TriggerTimeout > 0 {
+		return c.TriggerTimeout
+	}
+	return triggerTimeout
+}
+
+// issueTokensVia runs the pre token generation trigger, when there is one,
+// then issues the tokens; the trigger's error refuses them.
+func (s *Server) issueTokensVia(ctx context.Context, a *authSession, source string, clientMetadata map[string]string) (any, error) {
+	if h := s.cfg.Triggers.PreTokenGeneration; h != nil {
+		ev := struct {
+			triggerHeader
+			Request struct {
+				UserAttributes     map[string]string `json:"userAttributes"`
+				GroupConfiguration map[string]any    `json:"groupConfiguration"`
+				ClientMetadata     map[string]string `json:"clientMetadata,omitempty"`
+			} `json:"request"`
+			Response map[string]any `json:"response"`
+		}{triggerHeader: s.header(a, source), Response: map[string]any{"claimsOverrideDetails": nil}}
+		ev.Request.UserAttributes = s.userAttributes(a)
+		ev.Request.GroupConfiguration = map[string]any{"groupsToOverride": []string{}, "iamRolesToOverride": []string{}, "preferredRole": nil}
+		ev.Request.ClientMetadata = nonEmpty(clientMetadata)
+		var out json.RawMessage
+		if err := s.invoke(ctx, "PreTokenGeneration", h, ev, &out); err != nil {
+			return nil, s.failed(err)
+		}
+	}
+	s.stats.Succeeded.Add(1)
+	return s.issueTokens(a)
 }
 
 // refreshGrant is what a refresh token stands for.

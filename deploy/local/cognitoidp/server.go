@@ -50,9 +50,11 @@ type Client struct {
 
 func (c Client) allows(flow string) bool { return slices.Contains(c.ExplicitAuthFlows, flow) }
 
-// Triggers are the custom-auth Lambda functions.
+// Triggers are the pool's Lambda functions: the custom-auth three and,
+// optionally, pre token generation (V1_0).
 type Triggers struct {
 	Define, Create, Verify lambda.Handler
+	PreTokenGeneration     lambda.Handler
 }
 
 // Config describes the pool.
@@ -68,6 +70,9 @@ type Config struct {
 	SigningKey *rsa.PrivateKey
 	Now        func() time.Time
 	Log        *slog.Logger
+	// TriggerTimeout is how long a trigger invocation may take before
+	// Cognito retries it; 0 means Cognito's 5 s. Tests shorten it.
+	TriggerTimeout time.Duration
 	// AllowedOrigins are the browser origins (scheme://host:port) that may
 	// call the API: otp-local's own pages, and a developer's app given with
 	// --cors-origin. Cognito itself answers any origin; otp-local holds
@@ -88,6 +93,7 @@ type Server struct {
 	refresh  sync.Map // refresh token -> refreshGrant
 	revoked  sync.Map // username -> time of GlobalSignOut
 	secret   []byte   // derives fake SRP values for unknown users
+	lockout  lockouts
 	stats    Stats
 }
 
@@ -272,6 +278,7 @@ func (s *Server) ops() map[string]op {
 		"ConfirmSignUp":             s.confirmSignUp,
 		"AdminCreateUser":           s.adminCreateUser,
 		"AdminSetUserPassword":      s.adminSetUserPassword,
+		"AdminResetUserPassword":    s.adminResetUserPassword,
 		"AdminConfirmSignUp":        s.adminConfirmSignUp,
 		"AdminGetUser":              s.adminGetUser,
 		"AdminUpdateUserAttributes": s.adminUpdateUserAttributes,

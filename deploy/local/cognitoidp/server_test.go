@@ -457,7 +457,9 @@ func fetchJWKS(t *testing.T, url string) map[string]*rsa.PublicKey {
 }
 
 // TestTriggerEvents pins the JSON the pool sends each trigger: the shape
-// Cognito documents, with ClientMetadata passed through.
+// Cognito documents, with the ClientMetadata of RespondToAuthChallenge
+// passed through and InitiateAuth's not (the golden first Define event has
+// none, though signIn sent the same metadata on both calls, as Amplify does).
 func TestTriggerEvents(t *testing.T) {
 	p := newPool(t)
 	meta := map[string]string{"locale": "de-AT"}

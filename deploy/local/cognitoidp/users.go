@@ -19,6 +19,7 @@ const (
 	StatusConfirmed           = "CONFIRMED"
 	StatusUnconfirmed         = "UNCONFIRMED"
 	StatusForceChangePassword = "FORCE_CHANGE_PASSWORD"
+	StatusResetRequired       = "RESET_REQUIRED"
 )
 
 // User is one account. Username is Cognito's internal user name (a UUID,

@@ -92,3 +92,29 @@ func TestCreateFailureTellsTheClientNothing(t *testing.T) {
 		t.Errorf("the cause is not in the log:\n%s", logs.String())
 	}
 }
+
+// TestAStalledQueueFailsCreateOnceAndInTime: with SQS stalling past
+// Cognito's 5 s, Create gives up on its own deadline and fails the sign-in
+// with its one fixed error, well inside Cognito's wait, so Cognito never
+// retries it into a second code and a second email.
+func TestAStalledQueueFailsCreateOnceAndInTime(t *testing.T) {
+	sys, logs := start(t, Options{})
+	sys.SQS.StallSendMessage(6 * time.Second)
+	start := time.Now()
+	_, err := client(sys, "otplocalacmeweb0000000001").Start(t.Context(), "demo@example.com", DemoPassword)
+	took := time.Since(start)
+	if errCode(err) != "UserLambdaValidationException" || !strings.Contains(err.Error(), "could not be sent") {
+		t.Fatalf("err %v, want Create's fixed error", err)
+	}
+	if took > 4*time.Second {
+		t.Errorf("the sign-in failed after %s; Cognito gives up on a trigger at 5 s and retries it", took)
+	}
+	if n := strings.Count(logs.String(), `"trigger":"create"`); n != 1 {
+		t.Errorf("Create ran %d times, want once", n)
+	}
+	sys.SQS.StallSendMessage(0)
+	time.Sleep(7 * time.Second) // the stalled request lands
+	if n := sys.SES.Outbox().Count(); n > 1 {
+		t.Errorf("%d emails for one failed sign-in", n)
+	}
+}

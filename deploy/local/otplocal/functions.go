@@ -59,6 +59,7 @@ func (sys *System) startFunctions(o Options, d triggers.DefineConfig, c triggers
 		{"verify", concat(budgetEnv(v.BudgetConfig), keyEnv(v.Key))},
 		{"mailer", mailerEnv},
 		{"rotate", nil},
+		{"tokens", []string{"OTP_TENANTS=" + tenants}},
 	}
 	instances := o.Instances
 	if instances == 0 {
@@ -67,12 +68,14 @@ func (sys *System) startFunctions(o Options, d triggers.DefineConfig, c triggers
 	var out []*lambdart.Runtime
 	for _, sp := range specs {
 		logs := o.Logs
+		timeout := 5 * time.Second // the triggers' timeout in the SAM template, and Cognito's wait
 		if sp.name == "mailer" {
 			logs = sys.metrics // its EMF lines feed the ops page, as CloudWatch would
+			timeout = 15 * time.Second
 		}
 		rt, err := lambdart.Start(context.Background(), lambdart.Function{
 			Name: sp.name, Path: filepath.Join(o.FunctionsDir, sp.name, "bootstrap"),
-			Env: append(append([]string{}, base...), sp.env...), Instances: instances, Timeout: 15 * time.Second, Stdout: logs,
+			Env: append(append([]string{}, base...), sp.env...), Instances: instances, Timeout: timeout, Stdout: logs,
 		})
 		if err != nil {
 			for _, r := range out {
@@ -161,12 +164,12 @@ func compileTemplatesDir(lib *templates.Library) (string, error) {
 }
 
 // functionOrder is the order of System.runtimes.
-var functionOrder = []string{"define", "create", "verify", "mailer", "rotate"}
+var functionOrder = []string{"define", "create", "verify", "mailer", "rotate", "tokens"}
 
 // FunctionPackages are the Lambda mains, by function name.
 var FunctionPackages = map[string]string{
 	"define": "triggers/define", "create": "triggers/create", "verify": "triggers/verify", "mailer": "mailer/function",
-	"rotate": "triggers/rotate",
+	"rotate": "triggers/rotate", "tokens": "triggers/tokens",
 }
 
 // BuildFunctions compiles the Lambda mains for this machine into

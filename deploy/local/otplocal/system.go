@@ -353,14 +353,15 @@ func (sys *System) buildFunctions(ctx context.Context, o Options, b built) (err 
 	sys.metrics = newEMFSink(func(line []byte) { _, _ = logs.Write(line) })
 	mailerCfg := mailer.Config{DLQURL: dlqURL, FromAddress: FromAddress, Concurrency: 10,
 		RetryBudget: o.MailerRetryBudget, MetricsNamespace: "CognitoEmailOTP", MaxReceives: MaxReceiveCnt}
-	var define, create, verify, rotate lambda.Handler
+	tokensCfg := triggers.TokensConfig{Common: common, Tenants: tenants}
+	var define, create, verify, rotate, tokens lambda.Handler
 	var mailerFn esm.Function
 	if o.FunctionsDir != "" {
 		fns, err := sys.startFunctions(o, defineCfg, createCfg, verifyCfg, mailerCfg, lib)
 		if err != nil {
 			return err
 		}
-		define, create, verify, mailerFn, rotate = fns[0], fns[1], fns[2], fns[3], fns[4]
+		define, create, verify, mailerFn, rotate, tokens = fns[0], fns[1], fns[2], fns[3], fns[4], fns[5]
 	} else {
 		rings := make([]*triggers.Keyring, 3)
 		for i := range rings {
@@ -373,8 +374,9 @@ func (sys *System) buildFunctions(ctx context.Context, o Options, b built) (err 
 		verify = lambdart.NewInProcess(triggers.NewVerify(verifyCfg, rings[2], sys.Budget, o.Logs).Handle)
 		mailerFn = lambdart.NewInProcess(mailer.New(mailerCfg, awsCfg, templates.ForMailer(lib), sys.metrics).Handle)
 		rotate = lambdart.NewInProcess(smsecret.Rotator{Client: secretsmanager.NewFromConfig(awsCfg), Log: triggers.NewLogger(o.Logs, slog.LevelInfo)}.Handle)
+		tokens = lambdart.NewInProcess(triggers.NewTokens(tokensCfg, triggers.NewLogger(o.Logs, slog.LevelInfo)).Handle)
 	}
-	sys.Cognito.SetTriggers(cognitoidp.Triggers{Define: define, Create: create, Verify: verify})
+	sys.Cognito.SetTriggers(cognitoidp.Triggers{Define: define, Create: create, Verify: verify, PreTokenGeneration: tokens})
 	sys.Secrets.SetRotationFunction(RotateFunctionARN, rotate)
 
 	sqsClient := sqs.NewFromConfig(awsCfg)

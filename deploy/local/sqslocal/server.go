@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -72,10 +73,17 @@ type Server struct {
 	tasks     []*moveTask          // every move task, oldest first
 	seq       uint64               // enqueue counter, orders messages across queues
 
+	stall atomic.Int64 // SendMessage delay, for fault-injection tests
+
 	done      chan struct{}
 	closeOnce sync.Once
 	wg        sync.WaitGroup // move-task goroutines
 }
+
+// StallSendMessage delays every SendMessage (JSON protocol) by d before it
+// is handled; 0 ends the stall. Tests use it to show that a slow SQS fails
+// the Create trigger once, within Cognito's wait.
+func (s *Server) StallSendMessage(d time.Duration) { s.stall.Store(int64(d)) }
 
 // New returns a Server with no queues.
 func New(opts Options) *Server {
@@ -175,6 +183,12 @@ func unsupported(op string) handlerFunc {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	requestID := newRequestID()
 	start := time.Now()
+	if d := time.Duration(s.stall.Load()); d > 0 && r.Header.Get("X-Amz-Target") == TargetPrefix+"SendMessage" {
+		// A stall holds the request before SQS acts on it; then it is acted
+		// on whether or not the caller still waits, as a request that
+		// reached SQS would be.
+		time.Sleep(d)
+	}
 	query := isQueryProtocol(r)
 	var op string
 	var out any
