@@ -14,7 +14,6 @@ import (
 	"github.com/cognito-email-otp/cognito-email-otp/triggers/budget"
 )
 
-
 // logFields decodes every log line of the rig.
 func logFields(t *testing.T, r *rig) []map[string]any {
 	t.Helper()
