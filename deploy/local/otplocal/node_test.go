@@ -24,10 +24,19 @@ func TestCognitoJSSDK(t *testing.T) {
 	nodetest.Run(t, "cognito.test.mjs", nodeEnv(sys, "demo@example.com", sys.Clients[0].ID), time.Minute)
 }
 
-// TestBrowserSignIn drives the sign-in page in headless Chromium. Its
-// screenshots land in build/e2e; UPDATE_SCREENSHOTS=1 copies two of them
-// into docs/img for the README.
-func TestBrowserSignIn(t *testing.T) {
+// TestBrowserNewPassword: an invited user (AdminCreateUser with a temporary
+// password) sets a new password on the page, then signs in with the code.
+func TestBrowserNewPassword(t *testing.T) {
+	requireBrowser(t)
+	sys, _ := start(t, Options{})
+	artifacts, _ := filepath.Abs("../../../build/e2e")
+	env := nodeEnv(sys, "invited@example.com", sys.Clients[0].ID)
+	env["OTP_ARTIFACTS"] = artifacts
+	nodetest.Run(t, "newpassword.test.mjs", env, 3*time.Minute)
+}
+
+func requireBrowser(t *testing.T) {
+	t.Helper()
 	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
 		if os.Getenv("OTP_E2E") == "require" {
 			t.Fatal("OTP_E2E=require but /usr/bin/chromium is missing (run: make chromium)")
@@ -37,6 +46,13 @@ func TestBrowserSignIn(t *testing.T) {
 	if _, err := os.Stat("../web/dist/app.js"); err != nil {
 		t.Fatal("the sign-in page is not built (run: make ui); otp-local would serve a stub")
 	}
+}
+
+// TestBrowserSignIn drives the sign-in page in headless Chromium. Its
+// screenshots land in build/e2e; UPDATE_SCREENSHOTS=1 copies two of them
+// into docs/img for the README.
+func TestBrowserSignIn(t *testing.T) {
+	requireBrowser(t)
 	sys, _ := start(t, Options{})
 	artifacts, _ := filepath.Abs("../../../build/e2e")
 	env := nodeEnv(sys, "demo@example.com", sys.Clients[0].ID)

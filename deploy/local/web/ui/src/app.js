@@ -7,10 +7,10 @@ import { confirmSignIn, fetchAuthSession, signIn, signOut } from 'aws-amplify/au
 
 const $ = (id) => document.getElementById(id);
 
-const views = ['signin', 'code', 'home'];
+const views = ['signin', 'newpassword', 'code', 'home'];
 function show(view) {
   for (const v of views) $(`view-${v}`).hidden = v !== view;
-  const focus = { signin: 'username', code: 'code' }[view];
+  const focus = { signin: 'username', newpassword: 'new-password', code: 'code' }[view];
   if (focus) $(focus).focus();
 }
 
@@ -29,9 +29,16 @@ function busy(form, on) {
 function describe(err) {
   switch (err?.name) {
     case 'NotAuthorizedException':
+      if (/Password attempts exceeded/.test(err.message)) {
+        return 'Too many wrong passwords. Wait a few minutes before you try again.';
+      }
       return stage === 'code'
         ? 'That sign-in can no longer be completed (too many wrong codes, too many resends, or the code expired). Please sign in again.'
         : 'Incorrect email or password.';
+    case 'InvalidPasswordException':
+      return 'That password is too short: use at least 8 characters.';
+    case 'PasswordResetRequiredException':
+      return 'Your password was reset by an administrator. Ask them for a new one.';
     case 'UserLambdaValidationException':
       return 'We could not send you a code just now. Please try again in a moment.';
     case 'TooManyRequestsException':
@@ -126,10 +133,28 @@ async function showHome() {
 // next follows Amplify's nextStep after signIn or confirmSignIn.
 async function next(result, notice) {
   if (result.isSignedIn) return showHome();
-  if (result.nextStep?.signInStep === 'CONFIRM_SIGN_IN_WITH_CUSTOM_CHALLENGE') {
-    return showChallenge(result.nextStep.additionalInfo, notice);
+  switch (result.nextStep?.signInStep) {
+    case 'CONFIRM_SIGN_IN_WITH_CUSTOM_CHALLENGE':
+      return showChallenge(result.nextStep.additionalInfo, notice);
+    case 'CONFIRM_SIGN_IN_WITH_NEW_PASSWORD_REQUIRED':
+      stage = 'newpassword';
+      setError('newpassword-error', '');
+      $('new-password').value = '';
+      return show('newpassword');
   }
   throw new Error(`Unexpected sign-in step ${result.nextStep?.signInStep}`);
+}
+
+// startSignIn is the password step. The locale rides in clientMetadata,
+// which Amplify sends on the password step's RespondToAuthChallenge too:
+// that is the call whose metadata Cognito passes to Create (InitiateAuth's
+// goes to no custom-auth trigger).
+function startSignIn(username, password) {
+  return signIn({
+    username,
+    password,
+    options: { authFlowType: 'CUSTOM_WITH_SRP', clientMetadata: { locale: navigator.language || 'en' } },
+  });
 }
 
 async function onSignIn(e) {
@@ -143,14 +168,33 @@ async function onSignIn(e) {
     } catch {
       // nothing to sign out of
     }
-    const result = await signIn({
-      username: $('username').value.trim(),
-      password: $('password').value,
-      options: { authFlowType: 'CUSTOM_WITH_SRP', clientMetadata: { locale: navigator.language || 'en' } },
-    });
-    await next(result);
+    await next(await startSignIn($('username').value.trim(), $('password').value));
   } catch (err) {
     setError('signin-error', describe(err));
+  } finally {
+    busy(form, false);
+  }
+}
+
+// onNewPassword answers Cognito's NEW_PASSWORD_REQUIRED (a password an
+// administrator set). Cognito would then issue tokens without the emailed
+// code; the Pre Token Generation trigger refuses them, so the page signs
+// in again with the new password, and the user gets their code.
+async function onNewPassword(e) {
+  e.preventDefault();
+  const form = e.currentTarget;
+  const password = $('new-password').value;
+  setError('newpassword-error', '');
+  busy(form, true);
+  try {
+    try {
+      await next(await confirmSignIn({ challengeResponse: password }));
+    } catch (err) {
+      if (err?.name !== 'UserLambdaValidationException' || !/new password is set/.test(err.message)) throw err;
+      await next(await startSignIn($('username').value.trim(), password), 'Your new password is set.');
+    }
+  } catch (err) {
+    setError('newpassword-error', describe(err));
   } finally {
     busy(form, false);
   }
@@ -206,6 +250,7 @@ async function main() {
     $('demo-hint').textContent = `Demo user: ${cfg.demoUser.username} / ${cfg.demoUser.password}`;
   }
   $('form-signin').addEventListener('submit', onSignIn);
+  $('form-newpassword').addEventListener('submit', onNewPassword);
   $('form-code').addEventListener('submit', onCode);
   $('resend').addEventListener('click', onResend);
   $('start-over').addEventListener('click', () => backToSignIn(''));
