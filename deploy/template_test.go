@@ -536,3 +536,18 @@ func TestBudgetAlarmsAndPoolPerimeter(t *testing.T) {
 		t.Errorf("OTP_MAX_RECEIVES %v, queue maxReceiveCount %v: they must agree", mailerEnv["OTP_MAX_RECEIVES"], redrive)
 	}
 }
+
+// TestQueueVisibilityFollowsLambdaGuidance: Lambda's guidance for an SQS
+// event source is a visibility timeout of at least six times the function's
+// timeout, and a maximum concurrency of at least 2 (its minimum).
+func TestQueueVisibilityFollowsLambdaGuidance(t *testing.T) {
+	tpl := template(t)
+	visibility := props(t, tpl, "SendQueue")["VisibilityTimeout"].(int)
+	timeout := props(t, tpl, "MailerFunction")["Timeout"].(int)
+	if visibility < 6*timeout {
+		t.Errorf("send queue visibility %d s, mailer timeout %d s: want at least 6x", visibility, timeout)
+	}
+	if min := tpl["Parameters"].(map[string]any)["MailerMaxConcurrency"].(map[string]any)["MinValue"].(int); min < 2 {
+		t.Errorf("MailerMaxConcurrency may go down to %d; Lambda's minimum is 2", min)
+	}
+}

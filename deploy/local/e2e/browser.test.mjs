@@ -25,7 +25,7 @@ try {
 
   await page.goto(url);
   await page.getByLabel('Email').fill(user);
-  await page.getByLabel('Password').fill(env('OTP_PASSWORD'));
+  await page.getByLabel('Password', { exact: true }).fill(env('OTP_PASSWORD'));
   await shot('1-sign-in');
   await page.getByRole('button', { name: 'Sign in' }).click();
 

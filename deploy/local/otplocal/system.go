@@ -87,7 +87,8 @@ type Options struct {
 	// HMAC key from Secrets Manager (default 5m; tests rotate faster).
 	KeyRefresh time.Duration
 	// QueueVisibility is the send queue's visibility timeout: how soon a
-	// failed message comes back. Default 15s (AWS: 45s in the SAM template).
+	// failed message comes back. Default 90s, six times the mailer's
+	// timeout, as in the SAM template; fault tests shorten it.
 	QueueVisibility time.Duration
 	// Mapping is the event source mapping; zero fields take defaults.
 	Mapping esm.Config
@@ -174,7 +175,7 @@ func (o *Options) defaults() {
 		o.Seed.Clients = DefaultSeed().Clients
 	}
 	if o.QueueVisibility == 0 {
-		o.QueueVisibility = 15 * time.Second
+		o.QueueVisibility = 90 * time.Second
 	}
 	if o.MailerRetryBudget == 0 {
 		o.MailerRetryBudget = 8 * time.Second
