@@ -51,7 +51,7 @@ func TestOperatorRecoversFromAnSESOutage(t *testing.T) {
 
 	// Two users sign in; their codes cannot be sent.
 	client := signin.Client{Cognito: cip.NewFromConfig(awslocal.Config(sys.URL)), PoolID: otplocal.PoolID, ClientID: sys.Clients[0].ID}
-	users := []string{"demo@example.com", "lena@example.com"}
+	users := []string{"rosa@example.com", "lena@example.com"}
 	for _, u := range users {
 		if _, err := client.Start(ctx, u, otplocal.DemoPassword); err != nil {
 			t.Fatal(err)
@@ -112,7 +112,7 @@ func TestOperatorRecoversFromAnSESOutage(t *testing.T) {
 		}
 	}
 	_, table := otpctl(t, "", append([]string{"dlq", "list"}, endpoint...)...)
-	if !strings.Contains(table, "max_receives") || !strings.Contains(table, "d***@example.com") || strings.Contains(table, "demo@example.com") {
+	if !strings.Contains(table, "max_receives") || !strings.Contains(table, "d***@example.com") || strings.Contains(table, "rosa@example.com") {
 		t.Errorf("dlq list table:\n%s", table)
 	}
 

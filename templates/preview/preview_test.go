@@ -22,8 +22,12 @@ func TestWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pages) != 16 {
-		t.Errorf("%d pages, want 16", len(pages))
+	want := 0
+	for _, set := range lib.Sets() {
+		want += len(lib.Locales(set))
+	}
+	if len(pages) != want {
+		t.Errorf("%d pages, want one per set and locale (%d)", len(pages), want)
 	}
 	index, err := os.ReadFile(filepath.Join(dir, "index.html"))
 	if err != nil {

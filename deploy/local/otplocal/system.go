@@ -151,7 +151,7 @@ func Start(ctx context.Context, o Options) (*System, error) {
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	sys.cancel = cancel
-	sys.http = &http.Server{Handler: sys.routes(o), ReadHeaderTimeout: 10 * time.Second}
+	sys.http = &http.Server{Handler: sys.routes(o, b), ReadHeaderTimeout: 10 * time.Second}
 	sys.http.RegisterOnShutdown(sys.SQS.Close)
 	sys.wg.Go(func() { _ = sys.http.Serve(ln) })
 	// The functions start as on AWS: they read their key from Secrets
@@ -237,6 +237,7 @@ type built struct {
 	queueURL, dlqURL string
 	tenants          map[string]string
 	keyARN           string
+	lib              *templates.Library // the template sets, for the page's branding and the mailer
 }
 
 // HMACKeySecret is the Secrets Manager secret holding the triggers' HMAC
@@ -288,6 +289,14 @@ func (sys *System) buildServices(ctx context.Context, o Options) (b built, err e
 		return b, fmt.Errorf("otp-local: HMAC key: %w", err)
 	}
 
+	sources := []templates.Source{templates.Embedded()}
+	if o.TemplatesDir != "" {
+		sources = append(sources, templates.Dir(o.TemplatesDir))
+	}
+	if b.lib, err = templates.Load(sources...); err != nil {
+		return b, err
+	}
+
 	clients, tenants := o.Seed.clients()
 	if sys.Cognito, err = cognitoidp.New(cognitoidp.Config{PoolID: PoolID, Clients: clients, DataDir: dir("cognito"),
 		AllowedOrigins: append(ownOrigins(sys.URL), o.CORSOrigins...)}); err != nil {
@@ -305,7 +314,8 @@ func (sys *System) buildServices(ctx context.Context, o Options) (b built, err e
 	if err := dynamostore.CreateTable(ctx, dynamodb.NewFromConfig(awslocal.Config(sys.DynamoDB.Endpoint)), BudgetTable); err != nil {
 		return b, fmt.Errorf("otp-local: DynamoDB: %w", err)
 	}
-	return built{queueURL: queueURL, dlqURL: dlqURL, tenants: tenants, keyARN: keyARN}, nil
+	b.queueURL, b.dlqURL, b.tenants, b.keyARN = queueURL, dlqURL, tenants, keyARN
+	return b, nil
 }
 
 // buildFunctions starts the triggers, the mailer, the rotation function
@@ -342,14 +352,7 @@ func (sys *System) buildFunctions(ctx context.Context, o Options, b built) (err 
 	if err := verifyCfg.Validate(); err != nil {
 		return err
 	}
-	sources := []templates.Source{templates.Embedded()}
-	if o.TemplatesDir != "" {
-		sources = append(sources, templates.Dir(o.TemplatesDir))
-	}
-	lib, err := templates.Load(sources...)
-	if err != nil {
-		return err
-	}
+	lib := b.lib
 	logs := o.Logs
 	sys.metrics = newEMFSink(func(line []byte) { _, _ = logs.Write(line) })
 	mailerCfg := mailer.Config{DLQURL: dlqURL, FromAddress: FromAddress, Concurrency: 10,
@@ -418,7 +421,7 @@ func orDur(v, def time.Duration) time.Duration {
 	return v
 }
 
-func (sys *System) routes(o Options) http.Handler {
+func (sys *System) routes(o Options, b built) http.Handler {
 	mux := http.NewServeMux()
 	outbox := sys.SES.OutboxHandler("/outbox")
 	mux.Handle("/outbox", outbox)
@@ -429,11 +432,7 @@ func (sys *System) routes(o Options) http.Handler {
 	mux.Handle("/ops", opsPage)
 	mux.Handle("/ops/", opsPage)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	var demo *web.DemoUser
-	if sys.DemoUser != nil {
-		demo = &web.DemoUser{Username: sys.DemoUser.Email, Password: sys.DemoUser.Password}
-	}
-	signIn := web.SignIn(web.SignInConfig{UserPoolID: PoolID, ClientID: sys.Clients[0].ID, DemoUser: demo})
+	signIn := web.SignIn(o.Seed.signInConfig(b.lib))
 	mux.Handle("/", signIn)
 	// AWS APIs share the root path and differ by X-Amz-Target, as they do
 	// behind a single LocalStack-style endpoint.
