@@ -73,6 +73,9 @@ type Options struct {
 	// SESRejectRecipients are addresses or "@domain"s that SES answers
 	// with MessageRejected, as it does for a suppressed address.
 	SESRejectRecipients []string
+	// SESSandbox puts the SES account in the sandbox (so does the seed's
+	// ses.sandbox): recipients must be verified, 200 a day, 1 a second.
+	SESSandbox bool
 	// Limits and code policy for the triggers; zero fields take the
 	// defaults the Lambdas use.
 	CodeTTL, ResendCooldown     time.Duration
@@ -274,7 +277,11 @@ func (sys *System) buildServices(ctx context.Context, o Options) (b built, err e
 		return b, err
 	}
 
-	if sys.SES, err = seslocal.New(seslocal.Options{DataDir: dir("outbox"), Faults: o.SES, RejectRecipients: o.SESRejectRecipients}); err != nil {
+	sesOpts, err := o.sesOptions(dir("outbox")) // account.go: the seed's identities, the sandbox
+	if err != nil {
+		return b, err
+	}
+	if sys.SES, err = seslocal.New(sesOpts); err != nil {
 		return b, err
 	}
 
@@ -383,6 +390,7 @@ func (sys *System) buildFunctions(ctx context.Context, o Options, b built) (err 
 	sqsClient := sqs.NewFromConfig(awsCfg)
 	mapping := o.Mapping
 	mapping.QueueURL, mapping.QueueARN, mapping.Region = queueURL, sys.SQS.QueueARN(SendQueue), awslocal.Region
+	describeMailer(&mapping, mailerCfg) // account.go: what Lambda's API reports
 	sys.Mapping = &esm.Poller{Config: mapping, SQS: sqsClient, Function: mailerFn,
 		Log: slog.New(slog.NewJSONHandler(o.Logs, nil))}
 	sys.queues = ops.Queues{Client: sqsClient, SendQueue: queueURL, DeadLetterQueue: dlqURL, ShortPoll: true}
@@ -425,6 +433,7 @@ func (sys *System) routes(o Options) http.Handler {
 	mux.Handle("/outbox/", outbox)
 	mux.Handle("/v2/email/", sys.SES)
 	mux.Handle("/"+PoolID+"/", sys.Cognito)
+	mux.Handle(esm.APIPathPrefix, esm.API{Mappings: []*esm.Poller{sys.Mapping}}) // Lambda: the mapping, the mailer
 	opsPage := web.Ops(sys)
 	mux.Handle("/ops", opsPage)
 	mux.Handle("/ops/", opsPage)
