@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -180,11 +181,30 @@ func architecture() string {
 }
 
 // API serves Lambda's ListEventSourceMappings, GetEventSourceMapping and
-// GetFunctionConfiguration for the given mappings and the functions they
-// invoke. Every other operation is refused as unknown, so a tool that
-// needs more learns it here rather than after a deploy.
+// GetFunctionConfiguration for its mappings and the functions they invoke.
+// Every other operation is refused as unknown, so a tool that needs more
+// learns it here rather than after a deploy.
 type API struct {
-	Mappings []*Poller
+	mu       sync.RWMutex
+	mappings []*Poller
+}
+
+// NewAPI returns an API serving the mappings.
+func NewAPI(mappings ...*Poller) *API { return &API{mappings: mappings} }
+
+// Add makes the API report p's mapping and function. It may be called
+// while the API serves: otp-local answers requests before its functions
+// (and so the mapping) exist.
+func (a *API) Add(p *Poller) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.mappings = append(a.mappings, p)
+}
+
+func (a *API) list() []*Poller {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.mappings
 }
 
 // apiError is an error as Lambda's REST API sends it: the code in
@@ -204,7 +224,7 @@ func validation(value, member, constraint string) *apiError {
 		fmt.Sprintf("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: %s", value, member, constraint)}
 }
 
-func (a API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	out, aerr := a.serve(r)
 	w.Header().Set("X-Amzn-Requestid", newUUID())
 	w.Header().Set("Content-Type", "application/json")
@@ -222,7 +242,7 @@ const (
 	functionsPath = APIPathPrefix + "functions/"
 )
 
-func (a API) serve(r *http.Request) (any, *apiError) {
+func (a *API) serve(r *http.Request) (any, *apiError) {
 	// The API exposes the mailer's environment; like Cognito's admin calls
 	// in otp-local, only an operator's signed SDK request may read it,
 	// never a web page.
@@ -301,8 +321,8 @@ func parseFunctionName(s string) (functionRef, *apiError) {
 
 // function finds the mapping whose function ref names: same name, and the
 // same region and account where the ref gives them.
-func (a API) function(ref functionRef) *Poller {
-	for _, p := range a.Mappings {
+func (a *API) function(ref functionRef) *Poller {
+	for _, p := range a.list() {
 		if p.Config.FunctionName == ref.name &&
 			(ref.region == "" || ref.region == p.Config.Region) &&
 			(ref.account == "" || ref.account == p.account()) {
@@ -314,10 +334,10 @@ func (a API) function(ref functionRef) *Poller {
 
 // unknownFunction is Lambda's wording for a function that does not exist,
 // naming it by the ARN it would have.
-func (a API) unknownFunction(ref functionRef) *apiError {
+func (a *API) unknownFunction(ref functionRef) *apiError {
 	region, account := "us-east-1", DefaultAccountID
-	if len(a.Mappings) > 0 {
-		region, account = a.Mappings[0].Config.Region, a.Mappings[0].account()
+	if list := a.list(); len(list) > 0 {
+		region, account = list[0].Config.Region, list[0].account()
 	}
 	if ref.region != "" {
 		region = ref.region
@@ -332,7 +352,7 @@ func (a API) unknownFunction(ref functionRef) *apiError {
 	return notFound("Function not found: %s", arn)
 }
 
-func (a API) getFunctionConfiguration(name, qualifier string) (any, *apiError) {
+func (a *API) getFunctionConfiguration(name, qualifier string) (any, *apiError) {
 	ref, aerr := parseFunctionName(name)
 	if aerr != nil {
 		return nil, aerr
@@ -355,7 +375,7 @@ func (a API) getFunctionConfiguration(name, qualifier string) (any, *apiError) {
 // holds, whatever MaxItems asks for, as the API reference says.
 const listPageSize = 100
 
-func (a API) listMappings(q url.Values) (any, *apiError) {
+func (a *API) listMappings(q url.Values) (any, *apiError) {
 	var fn *Poller
 	var qualified bool
 	if v, ok := q["FunctionName"]; ok {
@@ -377,6 +397,7 @@ func (a API) listMappings(q url.Values) (any, *apiError) {
 		}
 		source, filterSource = v[0], true
 	}
+	all := a.list()
 	limit := listPageSize
 	if v := q.Get("MaxItems"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -389,7 +410,7 @@ func (a API) listMappings(q url.Values) (any, *apiError) {
 	if v := q.Get("Marker"); v != "" {
 		b, err := base64.RawURLEncoding.DecodeString(v)
 		n, convErr := strconv.Atoi(string(b))
-		if err != nil || convErr != nil || n < 0 || n > len(a.Mappings) {
+		if err != nil || convErr != nil || n < 0 || n > len(all) {
 			return nil, &apiError{http.StatusBadRequest, "InvalidParameterValueException", "Invalid marker: " + v}
 		}
 		start = n
@@ -398,8 +419,8 @@ func (a API) listMappings(q url.Values) (any, *apiError) {
 		EventSourceMappings []Mapping
 		NextMarker          string `json:",omitempty"`
 	}{EventSourceMappings: []Mapping{}}
-	for i := start; i < len(a.Mappings); i++ {
-		p := a.Mappings[i]
+	for i := start; i < len(all); i++ {
+		p := all[i]
 		// Every mapping here is on the unqualified function; one filtered
 		// by a version or alias finds none.
 		if (fn != nil && (p != fn || qualified)) || (filterSource && p.Config.QueueARN != source) {
@@ -414,12 +435,12 @@ func (a API) listMappings(q url.Values) (any, *apiError) {
 	return out, nil
 }
 
-func (a API) getMapping(escaped string) (any, *apiError) {
+func (a *API) getMapping(escaped string) (any, *apiError) {
 	id, err := url.PathUnescape(escaped)
 	if err != nil || id == "" {
 		return nil, validation(escaped, "uUID", "Member must be a valid path label")
 	}
-	for _, p := range a.Mappings {
+	for _, p := range a.list() {
 		if m := p.Mapping(); m.UUID == id {
 			return m, nil
 		}

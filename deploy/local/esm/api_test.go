@@ -24,7 +24,7 @@ const (
 
 func apiServer(t *testing.T, pollers ...*Poller) *lambda.Client {
 	t.Helper()
-	srv := httptest.NewServer(API{Mappings: pollers})
+	srv := httptest.NewServer(NewAPI(pollers...))
 	t.Cleanup(srv.Close)
 	return lambda.NewFromConfig(awslocal.Config(srv.URL), func(o *lambda.Options) { o.RetryMaxAttempts = 1 })
 }
@@ -177,7 +177,7 @@ func TestLambdaAPIErrors(t *testing.T) {
 // TestLambdaAPIRefusesUnsignedAndBrowserRequests: the API shows the
 // mailer's environment, so it answers only an operator's signed SDK call.
 func TestLambdaAPIRefusesUnsignedAndBrowserRequests(t *testing.T) {
-	srv := httptest.NewServer(API{Mappings: []*Poller{mailerPoller()}})
+	srv := httptest.NewServer(NewAPI(mailerPoller()))
 	t.Cleanup(srv.Close)
 	for _, tc := range []struct {
 		name   string

@@ -56,13 +56,25 @@ func mailerEnv(m mailer.Config) []string {
 	return env
 }
 
-// describeMailer tells the mapping what Lambda's API says of the function
-// it invokes.
-func describeMailer(c *esm.Config, m mailer.Config) {
+// lambdaAPI is otp-local's Lambda API. routes serves it before the
+// functions start; publishMailer adds the mapping once it exists.
+func (sys *System) lambdaAPI() *esm.API {
+	if sys.lambda == nil {
+		sys.lambda = esm.NewAPI()
+	}
+	return sys.lambda
+}
+
+// publishMailer describes the mailer to Lambda's API, as the SAM template
+// deploys it, and publishes the mapping there. Call it before the mapping
+// runs.
+func (sys *System) publishMailer(m mailer.Config) {
+	c := &sys.Mapping.Config
 	c.FunctionName, c.MemorySize = MailerFunction, mailerMemoryMB
 	c.Environment = map[string]string{}
 	for _, kv := range mailerEnv(m) {
 		k, v, _ := strings.Cut(kv, "=")
 		c.Environment[k] = v
 	}
+	sys.lambdaAPI().Add(sys.Mapping)
 }

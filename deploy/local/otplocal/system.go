@@ -127,6 +127,7 @@ type System struct {
 	// Keys are the triggers' HMAC keys (pseudonyms in logs).
 	Keys     *triggers.Keyring
 	Mapping  *esm.Poller
+	lambda   *esm.API // Lambda's API for Mapping; see lambdaAPI
 	Clients  []SeedClient
 	DemoUser *SeedUser
 	queues   ops.Queues
@@ -390,9 +391,9 @@ func (sys *System) buildFunctions(ctx context.Context, o Options, b built) (err 
 	sqsClient := sqs.NewFromConfig(awsCfg)
 	mapping := o.Mapping
 	mapping.QueueURL, mapping.QueueARN, mapping.Region = queueURL, sys.SQS.QueueARN(SendQueue), awslocal.Region
-	describeMailer(&mapping, mailerCfg) // account.go: what Lambda's API reports
 	sys.Mapping = &esm.Poller{Config: mapping, SQS: sqsClient, Function: mailerFn,
 		Log: slog.New(slog.NewJSONHandler(o.Logs, nil))}
+	sys.publishMailer(mailerCfg) // account.go: Lambda's API reports the mapping and the mailer
 	sys.queues = ops.Queues{Client: sqsClient, SendQueue: queueURL, DeadLetterQueue: dlqURL, ShortPoll: true}
 	return nil
 }
@@ -433,7 +434,7 @@ func (sys *System) routes(o Options) http.Handler {
 	mux.Handle("/outbox/", outbox)
 	mux.Handle("/v2/email/", sys.SES)
 	mux.Handle("/"+PoolID+"/", sys.Cognito)
-	mux.Handle(esm.APIPathPrefix, esm.API{Mappings: []*esm.Poller{sys.Mapping}}) // Lambda: the mapping, the mailer
+	mux.Handle(esm.APIPathPrefix, sys.lambdaAPI()) // Lambda: the mapping and the mailer (account.go)
 	opsPage := web.Ops(sys)
 	mux.Handle("/ops", opsPage)
 	mux.Handle("/ops/", opsPage)
