@@ -272,7 +272,7 @@ func TestChecks(t *testing.T) {
 		{name: "OTP_MAX_RECEIVES below maxReceiveCount", change: func(w *world, _ *Config) { w.fn.Environment.Variables["OTP_MAX_RECEIVES"] = "3" },
 			want: []want{{CheckRedrive, "otp-send", Fail, []string{"2 receives early"}}}},
 		{name: "visibility under the function's timeout", change: func(w *world, _ *Config) { w.queues["otp-send"]["VisibilityTimeout"] = "10" },
-			want: []want{{CheckVisibility, "otp-send", Fail, []string{"shorter than mailer's timeout 15s", "twice"}}}},
+			want: []want{{CheckVisibility, "otp-send", Fail, []string{"shorter than mailer's timeout 15s", "send its codes again"}}}},
 		{name: "visibility under six times the timeout (the SAM template's 45s)", change: func(w *world, _ *Config) { w.queues["otp-send"]["VisibilityTimeout"] = "45" },
 			ok: true, want: []want{{CheckVisibility, "otp-send", Warn, []string{"3.0x", "at least 6x (90s)", "raise VisibilityTimeout to 90s, or lower the function's timeout to 7s"}}}},
 		{name: "visibility without a function to compare", change: func(_ *world, c *Config) { c.Function, c.FromAddress = "", "no-reply@example.com" }, ok: true,

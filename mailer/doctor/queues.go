@@ -190,7 +190,7 @@ func (d *doctor) visibility(q queues, fn *function) Result {
 		// Lambda refuses to create or update such a mapping; one made
 		// before the timeout grew redelivers batches still being sent.
 		res.State = Fail
-		res.Detail = fmt.Sprintf("VisibilityTimeout %ds is shorter than %s's timeout %ds: a batch still being sent reappears and its codes go out twice", vis, d.Function, t)
+		res.Detail = fmt.Sprintf("VisibilityTimeout %ds is shorter than %s's timeout %ds: a batch still being sent reappears, and another mailer may send its codes again", vis, d.Function, t)
 		res.Fix = fmt.Sprintf("raise the queue's VisibilityTimeout to at least %ds (AWS advises %ds), or lower the function's timeout", t, visibilityFactor*t)
 	case vis < visibilityFactor*t:
 		// A warning, not a failure: the SAM template keeps 3x on purpose,

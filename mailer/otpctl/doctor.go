@@ -54,6 +54,10 @@ func doctorCmd(fs *flag.FlagSet) func(context.Context, env, []string) int {
 		if err != nil {
 			return fail(e, err)
 		}
+		// Every check would fail alike without one; say it once.
+		if cfg.Region == "" {
+			return usageError(e, "doctor: no AWS region: give --region, or set AWS_REGION or the profile's region")
+		}
 		r := doctor.Run(ctx, doctor.Config{
 			SES: sesv2.NewFromConfig(cfg), SQS: sqs.NewFromConfig(cfg), Lambda: lambda.NewFromConfig(cfg), Region: cfg.Region,
 			Templates: sourcesFor(*templatesDir), FromAddress: *from, ConfigurationSet: *configSet,

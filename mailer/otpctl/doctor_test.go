@@ -281,3 +281,16 @@ func TestDoctorReportsTheSandbox(t *testing.T) {
 		t.Errorf("doctor table: exit %d\n%s", code, table)
 	}
 }
+
+// TestDoctorNeedsARegion: without one, every call would fail alike; doctor
+// says so once, as a usage error, before calling anything.
+func TestDoctorNeedsARegion(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "none")
+	for k, v := range map[string]string{"AWS_REGION": "", "AWS_DEFAULT_REGION": "", "AWS_PROFILE": "", "AWS_CONFIG_FILE": empty,
+		"AWS_SHARED_CREDENTIALS_FILE": empty, "OTP_ENDPOINT": "", "AWS_EC2_METADATA_DISABLED": "true"} {
+		t.Setenv(k, v)
+	}
+	if code, out := otpctl(t, "", "doctor"); code != exitUsage || !strings.Contains(out, "no AWS region") {
+		t.Errorf("exit %d\n%s", code, out)
+	}
+}
