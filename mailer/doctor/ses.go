@@ -25,7 +25,7 @@ func (d *doctor) account(ctx context.Context, r *Report) []Result {
 	} else {
 		rows = append(rows, Result{Check: CheckProductionAccess, State: Fail,
 			Detail: "the SES account is in the sandbox in " + d.Region + ": it sends only to verified addresses, at most 200 a day and 1 a second, so real users get no code",
-			Fix:    "request production access for " + d.Region + " (SES console, Account dashboard, \"Request production access\"; or aws sesv2 put-account-details --production-access-enabled)"})
+			Fix:    "request production access for " + d.Region + " (SES console, Account dashboard, \"Request production access\"; or aws sesv2 put-account-details --production-access-enabled --mail-type TRANSACTIONAL --website-url URL --use-case-description TEXT)"})
 	}
 	enforcement := aws.ToString(out.EnforcementStatus)
 	switch {
