@@ -73,7 +73,7 @@ type State string
 
 const (
 	OK   State = "ok"
-	Warn State = "warn" // works, against AWS's advice; exit status 0
+	Warn State = "warn" // works today, needs attention (probation, a filling quota, a stale flag); exit status 0
 	Fail State = "fail" // sign-ins will fail or emails go missing
 	Skip State = "skip" // not checked: the input it needs was not given or not found
 )

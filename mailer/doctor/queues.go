@@ -163,10 +163,12 @@ func (d *doctor) redrive(q queues, fn *function) Result {
 	return res
 }
 
-// visibilityFactor is AWS's advice for a queue that feeds Lambda: a
+// visibilityFactor is AWS's guidance for a queue that feeds Lambda: a
 // visibility timeout at least six times the function's timeout, so that a
 // batch Lambda retries after a throttle is not redelivered meanwhile
 // (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html).
+// Lambda itself refuses only a mapping whose function timeout exceeds the
+// visibility timeout.
 const visibilityFactor = 6
 
 func (d *doctor) visibility(q queues, fn *function) Result {
@@ -191,19 +193,18 @@ func (d *doctor) visibility(q queues, fn *function) Result {
 		// before the timeout grew redelivers batches still being sent.
 		res.State = Fail
 		res.Detail = fmt.Sprintf("VisibilityTimeout %ds is shorter than %s's timeout %ds: a batch still being sent reappears, and another mailer may send its codes again", vis, d.Function, t)
-		res.Fix = fmt.Sprintf("raise the queue's VisibilityTimeout to at least %ds (AWS advises %ds), or lower the function's timeout", t, visibilityFactor*t)
+		res.Fix = fmt.Sprintf("raise the queue's VisibilityTimeout to %ds (six times the timeout), or lower the function's timeout", visibilityFactor*t)
 	case vis < visibilityFactor*t:
-		// A warning, not a failure: the SAM template keeps 3x on purpose,
-		// since a code lives 3 minutes and a longer timeout delays every
-		// retry of a failed send by as much.
-		res.State = Warn
-		res.Detail = fmt.Sprintf("VisibilityTimeout %ds is %.1fx %s's timeout %ds; AWS advises at least %dx (%ds), so that a batch Lambda retries after a throttle is not redelivered meanwhile",
+		// Guidance that Lambda does not enforce, failed all the same: a batch
+		// Lambda retries after a throttle reappears on the queue meanwhile,
+		// is received again, and its receive count runs towards the DLQ.
+		res.State = Fail
+		res.Detail = fmt.Sprintf("VisibilityTimeout %ds is %.1fx %s's timeout %ds; Lambda's guide for SQS event sources asks for at least %dx (%ds), so that a batch Lambda retries after a throttle is not redelivered meanwhile",
 			vis, float64(vis)/float64(t), d.Function, t, visibilityFactor, visibilityFactor*t)
-		res.Fix = fmt.Sprintf("raise VisibilityTimeout to %ds", visibilityFactor*t)
+		res.Fix = fmt.Sprintf("raise VisibilityTimeout to %ds, as the SAM template has it", visibilityFactor*t)
 		if lower := vis / visibilityFactor; lower >= 1 {
 			res.Fix += fmt.Sprintf(", or lower the function's timeout to %ds", lower)
 		}
-		res.Fix += "; weigh it against the code's lifetime, since a failed send waits a visibility timeout for its retry"
 	default:
 		res.State, res.Detail = OK, fmt.Sprintf("VisibilityTimeout %ds is at least %dx %s's timeout %ds", vis, visibilityFactor, d.Function, t)
 	}
