@@ -173,6 +173,16 @@ func (l *Library) Sets() []string {
 	return names
 }
 
+// Sender returns the From address and name a set's theme names; an empty
+// address means the mailer sends from its OTP_FROM_ADDRESS. Deployment
+// checks need it without rendering an email.
+func (l *Library) Sender(setName string) (address, name string) {
+	if s, ok := l.sets[setName]; ok {
+		return s.fromAddress, s.fromName
+	}
+	return "", ""
+}
+
 // Locales lists a set's locales as canonical BCP 47 tags, sorted; nil for
 // an unknown set.
 func (l *Library) Locales(setName string) []string {

@@ -2,6 +2,7 @@
 // queue and the email template sets. It talks to AWS with the default
 // credential chain, or to otp-local with --endpoint.
 //
+//	otpctl [--json] doctor [--function NAME] [--templates-dir DIR]
 //	otpctl [--json] queue status
 //	otpctl [--json] dlq list [--reason R] [--max N]
 //	otpctl [--json] dlq redrive [--reason R] [--yes]
@@ -55,6 +56,7 @@ type command struct {
 }
 
 var commands = []command{
+	{name: "doctor", args: "[--endpoint URL] [--function NAME] [--templates-dir DIR] [--from ADDR] [--configuration-set CS] [--strict]", summary: "check SES senders, DKIM, sandbox, quota, the queues and the mailer's mapping before the first sign-in; exit 1 on any failure", flags: doctorCmd},
 	{name: "queue status", args: "[--endpoint URL] [--queue Q] [--dlq Q]", summary: "depth of the send queue and its dead-letter queue; exit 1 if dead letters wait", flags: queueStatus},
 	{name: "dlq list", args: "[--reason R] [--max N]", summary: "dead letters with reason, tenant and age; codes redacted", flags: dlqList},
 	{name: "dlq redrive", args: "[--reason R] [--yes]", summary: "move dead letters (all, or one reason) back to the send queue", flags: dlqRedrive},

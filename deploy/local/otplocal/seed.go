@@ -18,6 +18,31 @@ import (
 type Seed struct {
 	Clients []SeedClient `json:"clients"`
 	Users   []SeedUser   `json:"users"`
+	// SES is the SES account: its verified identities, configuration sets
+	// and the sandbox. Without it, the default seed's account: the example
+	// tenants' sending domains and otp-local's own, verified with DKIM.
+	SES *SeedSES `json:"ses,omitempty"`
+}
+
+// SeedSES describes the SES account. SendEmail then checks what SES checks,
+// so a template set whose from_address no identity covers is refused here
+// as it would be on AWS.
+type SeedSES struct {
+	Identities        []SeedIdentity `json:"identities"`
+	ConfigurationSets []string       `json:"configurationSets,omitempty"`
+	// Sandbox: recipients must be verified identities too, and the quota
+	// is the sandbox's 200 a day, 1 a second.
+	Sandbox bool `json:"sandbox,omitempty"`
+}
+
+// SeedIdentity is a domain or email address identity.
+type SeedIdentity struct {
+	Name string `json:"name"`
+	// DKIM is Easy DKIM signing; missing means on.
+	DKIM *bool `json:"dkim,omitempty"`
+	// Status is the verification status (SUCCESS, PENDING, FAILED,
+	// TEMPORARY_FAILURE, NOT_STARTED); missing means SUCCESS.
+	Status string `json:"status,omitempty"`
 }
 
 // SeedClient is an app client and the tenant its sign-ins belong to.
@@ -62,7 +87,17 @@ func DefaultSeed() Seed {
 			{Email: "omar@example.com", Password: DemoPassword, Name: "عمر", Locale: "ar", Tenant: "globex", Note: "Arabic, right to left"},
 			{Email: "unverified@example.com", Password: DemoPassword, Name: "Una Verified", EmailVerified: &no, Note: "address not verified: refused"},
 		},
+		// The senders of FromAddress and of the embedded sets' from_address.
+		SES: &SeedSES{Identities: []SeedIdentity{{Name: "otp-local.example"}, {Name: "acme.example"}, {Name: "globex.example"}}},
 	}
+}
+
+// ses is the seed's SES account, or the default seed's.
+func (s Seed) ses() SeedSES {
+	if s.SES == nil {
+		return *DefaultSeed().SES
+	}
+	return *s.SES
 }
 
 // LoadSeed reads a seed file (JSON, the shape of Seed).

@@ -73,6 +73,9 @@ type Options struct {
 	// SESRejectRecipients are addresses or "@domain"s that SES answers
 	// with MessageRejected, as it does for a suppressed address.
 	SESRejectRecipients []string
+	// SESSandbox puts the SES account in the sandbox (so does the seed's
+	// ses.sandbox): recipients must be verified, 200 a day, 1 a second.
+	SESSandbox bool
 	// Limits and code policy for the triggers; zero fields take the
 	// defaults the Lambdas use.
 	CodeTTL, ResendCooldown     time.Duration
@@ -124,6 +127,7 @@ type System struct {
 	// Keys are the triggers' HMAC keys (pseudonyms in logs).
 	Keys     *triggers.Keyring
 	Mapping  *esm.Poller
+	lambda   *esm.API // Lambda's API for Mapping; see lambdaAPI
 	Clients  []SeedClient
 	DemoUser *SeedUser
 	queues   ops.Queues
@@ -275,7 +279,11 @@ func (sys *System) buildServices(ctx context.Context, o Options) (b built, err e
 		return b, err
 	}
 
-	if sys.SES, err = seslocal.New(seslocal.Options{DataDir: dir("outbox"), Faults: o.SES, RejectRecipients: o.SESRejectRecipients}); err != nil {
+	sesOpts, err := o.sesOptions(dir("outbox")) // account.go: the seed's identities, the sandbox
+	if err != nil {
+		return b, err
+	}
+	if sys.SES, err = seslocal.New(sesOpts); err != nil {
 		return b, err
 	}
 
@@ -388,6 +396,7 @@ func (sys *System) buildFunctions(ctx context.Context, o Options, b built) (err 
 	mapping.QueueURL, mapping.QueueARN, mapping.Region = queueURL, sys.SQS.QueueARN(SendQueue), awslocal.Region
 	sys.Mapping = &esm.Poller{Config: mapping, SQS: sqsClient, Function: mailerFn,
 		Log: slog.New(slog.NewJSONHandler(o.Logs, nil))}
+	sys.publishMailer(mailerCfg) // account.go: Lambda's API reports the mapping and the mailer
 	sys.queues = ops.Queues{Client: sqsClient, SendQueue: queueURL, DeadLetterQueue: dlqURL, ShortPoll: true}
 	return nil
 }
@@ -428,6 +437,7 @@ func (sys *System) routes(o Options, b built) http.Handler {
 	mux.Handle("/outbox/", outbox)
 	mux.Handle("/v2/email/", sys.SES)
 	mux.Handle("/"+PoolID+"/", sys.Cognito)
+	mux.Handle(esm.APIPathPrefix, sys.lambdaAPI()) // Lambda: the mapping and the mailer (account.go)
 	opsPage := web.Ops(sys)
 	mux.Handle("/ops", opsPage)
 	mux.Handle("/ops/", opsPage)
