@@ -224,7 +224,7 @@ func TestDoctorAndTheMailerAgreeOnAnUnverifiedSender(t *testing.T) {
 	}
 
 	cognito := cip.NewFromConfig(awslocal.Config(sys.URL))
-	if _, err := (signin.Client{Cognito: cognito, PoolID: otplocal.PoolID, ClientID: initech.ID}).Start(ctx, "demo@example.com", otplocal.DemoPassword); err != nil {
+	if _, err := (signin.Client{Cognito: cognito, PoolID: otplocal.PoolID, ClientID: initech.ID}).Start(ctx, "rosa@example.com", otplocal.DemoPassword); err != nil {
 		t.Fatal(err)
 	}
 	for {
