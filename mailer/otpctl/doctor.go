@@ -2,45 +2,24 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"strings"
 	"text/tabwriter"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/awslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer/doctor"
 )
-
-// config is the AWS configuration of queueFlags: the default chain, or
-// otp-local with --endpoint.
-func (f queueFlags) config(ctx context.Context) (aws.Config, error) {
-	var cfg aws.Config
-	if *f.endpoint != "" {
-		cfg = awslocal.Config(*f.endpoint)
-	} else {
-		var err error
-		if cfg, err = awsconfig.LoadDefaultConfig(ctx); err != nil {
-			return cfg, fmt.Errorf("load AWS configuration: %w", err)
-		}
-	}
-	if *f.region != "" {
-		cfg.Region = *f.region
-	}
-	return cfg, nil
-}
 
 // doctorCmd checks a deployment before its first sign-in. Exit 1 on any
 // failure (and with --strict on a warning), so a deploy pipeline can gate
 // on it.
 func doctorCmd(fs *flag.FlagSet) func(context.Context, env, []string) int {
-	qf := addQueueFlags(fs)
 	templatesDir := fs.String("templates-dir", "", "the template sets shipped with the mailer (its OTP_TEMPLATES_DIR), layered over the embedded ones as templates check does")
 	from := fs.String("from", os.Getenv("OTP_FROM_ADDRESS"), "the mailer's OTP_FROM_ADDRESS, the sender of sets that name none (read from the function with --function); env OTP_FROM_ADDRESS")
 	configSet := fs.String("configuration-set", os.Getenv("OTP_SES_CONFIGURATION_SET"), "the mailer's OTP_SES_CONFIGURATION_SET (read from the function with --function); env OTP_SES_CONFIGURATION_SET")
@@ -50,18 +29,18 @@ func doctorCmd(fs *flag.FlagSet) func(context.Context, env, []string) int {
 		if len(args) > 0 {
 			return usageError(e, "doctor takes no arguments, got %q", args)
 		}
-		cfg, err := qf.config(ctx)
+		cfg, err := e.aws.config(ctx)
+		if errors.Is(err, errNoRegion) {
+			// Every check would fail alike without one; say it once.
+			return usageError(e, "doctor: %v", err)
+		}
 		if err != nil {
 			return fail(e, err)
-		}
-		// Every check would fail alike without one; say it once.
-		if cfg.Region == "" {
-			return usageError(e, "doctor: no AWS region: give --region, or set AWS_REGION or the profile's region")
 		}
 		r := doctor.Run(ctx, doctor.Config{
 			SES: sesv2.NewFromConfig(cfg), SQS: sqs.NewFromConfig(cfg), Lambda: lambda.NewFromConfig(cfg), Region: cfg.Region,
 			Templates: sourcesFor(*templatesDir), FromAddress: *from, ConfigurationSet: *configSet,
-			SendQueue: *qf.queue, DeadLetterQueue: *qf.dlq, Function: *function,
+			SendQueue: e.aws.queue, DeadLetterQueue: e.aws.dlq, Function: *function,
 		})
 		if e.json {
 			writeJSON(e.stdout, r)

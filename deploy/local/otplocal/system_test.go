@@ -82,7 +82,7 @@ func TestSignInEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u.Params["email"] != "d***@example.com" || u.Params["codeLength"] != "6" {
+	if u.Params["email"] != "r***@example.com" || u.Params["codeLength"] != "6" {
 		t.Errorf("challenge parameters %v", u.Params)
 	}
 	email, code := inbox(t, sys, "rosa@example.com", 1)
