@@ -133,7 +133,15 @@ type DeadLetter struct {
 	To        string    `json:"to,omitempty"` // masked
 	Error     string    `json:"error,omitempty"`
 	SentAt    time.Time `json:"sentAt"` // when the trigger enqueued it
-	Age       string    `json:"age"`
+	Age       string    `json:"age"`    // since SentAt
+	// DeadLetteredAt is when it entered the dead-letter queue, the clock
+	// of the queue's ApproximateAgeOfOldestMessage: a dead letter the
+	// mailer wrote was sent there then. One SQS's redrive policy moved
+	// (MovedBySQS) keeps its first SentTimestamp, so its move time is not
+	// in the message and DeadLetteredAt is zero.
+	DeadLetteredAt time.Time `json:"deadLetteredAt,omitzero"`
+	InQueue        string    `json:"inQueue,omitempty"` // since DeadLetteredAt
+	MovedBySQS     bool      `json:"movedBySQS,omitempty"`
 	ExpiresAt time.Time `json:"expiresAt,omitzero"`
 	Expired   bool      `json:"expired"`
 	// CodeRemoved: the mailer took the code out when it dead-lettered the
@@ -247,6 +255,10 @@ func describe(m types.Message, now time.Time) DeadLetter {
 	}
 	if d.Reason == "" {
 		d.Reason = ReasonMaxReceives
+		d.MovedBySQS = true
+	} else if ms, err := strconv.ParseInt(m.Attributes[string(types.MessageSystemAttributeNameSentTimestamp)], 10, 64); err == nil {
+		d.DeadLetteredAt = time.UnixMilli(ms).UTC()
+		d.InQueue = now.Sub(d.DeadLetteredAt).Round(time.Second).String()
 	}
 	if d.MessageID == "" {
 		d.MessageID = "?"
@@ -275,7 +287,23 @@ func describe(m types.Message, now time.Time) DeadLetter {
 
 // Sendable reports whether a redrive could still deliver the dead letter's
 // code: it has one, and it has not expired.
-func (d DeadLetter) Sendable() bool { return !d.CodeRemoved && !d.Expired }
+func (d DeadLetter) Sendable() bool { return d.CodeState() == "fresh" }
+
+// CodeState says what a redrive would do with the dead letter's code:
+// "fresh" (it would be sent), "expired" or "removed" (it would be counted
+// and dropped), or "none" (the body is no send request with an expiry:
+// the mailer would dead-letter it again).
+func (d DeadLetter) CodeState() string {
+	switch {
+	case d.CodeRemoved:
+		return "removed"
+	case d.ExpiresAt.IsZero():
+		return "none"
+	case d.Expired:
+		return "expired"
+	}
+	return "fresh"
+}
 
 // redactedFields are the body fields an operator never sees.
 var redactedFields = map[string]bool{"code": true, "name": true}

@@ -101,17 +101,11 @@ func dlqList(fs *flag.FlagSet) func(context.Context, env, []string) int {
 			return exitOK
 		}
 		w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "AGE\tREASON\tTENANT\tTO\tREQUEST\tCODE\tERROR")
+		// AGE counts from the code's request, IN DLQ from the dead-lettering
+		// (queue status's OLDEST for the dead-letter queue is the largest).
+		fmt.Fprintln(w, "AGE\tIN DLQ\tREASON\tTENANT\tTO\tREQUEST\tCODE\tERROR")
 		for _, d := range shown {
-			// Whether a redrive could still deliver it: "fresh" only then.
-			state := "fresh"
-			switch {
-			case d.CodeRemoved:
-				state = "removed"
-			case d.Expired:
-				state = "expired"
-			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Age, d.Reason, dash(d.Tenant), dash(d.To), dash(d.RequestID), state, dash(oneLine(d.Error, 80)))
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Age, dash(d.InQueue), d.Reason, dash(d.Tenant), dash(d.To), dash(d.RequestID), d.CodeState(), dash(oneLine(errorOf(d), 80)))
 		}
 		_ = w.Flush()
 		fmt.Fprintln(e.stdout, count(len(shown), "dead letter", "dead letters"))
@@ -234,4 +228,13 @@ func count(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// errorOf is a dead letter's error, or for one SQS's redrive policy moved
+// (the mailer never saw its last receive through) where to look instead.
+func errorOf(d ops.DeadLetter) string {
+	if d.Error == "" && d.MovedBySQS {
+		return fmt.Sprintf("moved by the queue's redrive policy after %d receives; the mailer's logs for this request hold the errors", d.ReceiveCount)
+	}
+	return d.Error
 }

@@ -78,7 +78,18 @@ try {
   await page.setViewportSize({ width: 1100, height: 900 });
   await page.goto(`${url}/ops?refresh=0`);
   await page.getByRole('heading', { name: 'otp-local · ops' }).waitFor();
+  // Six cards in rows of three: no orphan.
+  const tops = await page.locator('.card').evaluateAll((cards) => cards.map((c) => c.getBoundingClientRect().top));
+  assert.deepEqual([tops.length, new Set(tops).size], [6, 2]);
   await shot('6-ops');
+
+  // The figures refresh; what is being typed into the fault form stays.
+  await page.goto(`${url}/ops`);
+  const updated = await page.locator('#updated').textContent();
+  await page.getByLabel('failure rate').fill('0.25');
+  await page.locator('#updated').filter({ hasNotText: updated }).waitFor({ timeout: 10_000 });
+  assert.equal(await page.getByLabel('failure rate').inputValue(), '0.25', 'the refresh wiped the fault form');
+  await page.getByLabel('failure rate').fill('0');
 } finally {
   await browser.close();
 }

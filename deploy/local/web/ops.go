@@ -89,11 +89,18 @@ func Ops(src OpsSource) http.Handler {
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
-		_ = opsPage.Execute(w, struct {
+		page := struct {
 			OpsStatus
 			Refresh bool
 			Notice  string
-		}{st, r.URL.Query().Get("refresh") != "0", r.URL.Query().Get("notice")})
+			Now     string
+		}{st, r.URL.Query().Get("refresh") != "0", r.URL.Query().Get("notice"), time.Now().Format(time.TimeOnly)}
+		// The page refreshes its figures from the "live" part alone.
+		if r.URL.Query().Get("fragment") == "live" {
+			_ = opsPage.ExecuteTemplate(w, "live", page)
+			return
+		}
+		_ = opsPage.Execute(w, page)
 	})
 	mux.HandleFunc("GET /ops/api/status", func(w http.ResponseWriter, r *http.Request) {
 		st, err := src.OpsStatus(r.Context())
