@@ -209,11 +209,15 @@ func TestPublishVersionsRollback(t *testing.T) {
 		wantPuts  int // PUTs the step makes
 		wantIndex string
 	}{
-		{"first publish", func() (store.Change, error) { return one(admin.Publish(ctx, []store.Upload{blue}, "arn:aws:iam::1:user/ana")) },
+		{"first publish", func() (store.Change, error) {
+			return one(admin.Publish(ctx, []store.Upload{blue}, "arn:aws:iam::1:user/ana"))
+		},
 			store.Change{Set: "acme", From: "", To: vBlue, Uploaded: true}, 2, vBlue},
 		{"same bundle again writes nothing", func() (store.Change, error) { return one(admin.Publish(ctx, []store.Upload{blue}, "x")) },
 			store.Change{Set: "acme", From: vBlue, To: vBlue, Unchanged: true}, 0, vBlue},
-		{"a changed set", func() (store.Change, error) { return one(admin.Publish(ctx, []store.Upload{green}, "arn:aws:iam::1:user/bo")) },
+		{"a changed set", func() (store.Change, error) {
+			return one(admin.Publish(ctx, []store.Upload{green}, "arn:aws:iam::1:user/bo"))
+		},
 			store.Change{Set: "acme", From: vBlue, To: vGreen, Uploaded: true}, 2, vGreen},
 		{"rollback to the previous", func() (store.Change, error) { return admin.Rollback(ctx, "acme", "", "bo") },
 			store.Change{Set: "acme", From: vGreen, To: vBlue}, 1, vBlue},
