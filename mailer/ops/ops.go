@@ -142,6 +142,11 @@ type DeadLetter struct {
 	CodeRemoved  bool   `json:"codeRemoved"`
 	ReceiveCount int    `json:"receiveCount"`
 	Body         string `json:"body"` // redacted
+	// TemplateSet and TemplateVersion are what rendered the request, when
+	// the mailer dead-lettered it after rendering (SES refused it, or it
+	// kept failing): which template version was live.
+	TemplateSet     string `json:"templateSet,omitempty"`
+	TemplateVersion string `json:"templateVersion,omitempty"`
 }
 
 // peekVisibility hides messages while they are being listed; they are
@@ -270,6 +275,7 @@ func describe(m types.Message, now time.Time) DeadLetter {
 	}
 	d.Expired = !d.ExpiresAt.IsZero() && !now.Before(d.ExpiresAt)
 	d.CodeRemoved = attr(mailer.AttrRedacted) == "true"
+	d.TemplateSet, d.TemplateVersion = attr(mailer.AttrTemplateSet), attr(mailer.AttrTemplateVersion)
 	return d
 }
 

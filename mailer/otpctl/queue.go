@@ -132,7 +132,7 @@ func dlqList(fs *flag.FlagSet) func(context.Context, env, []string) int {
 			return exitOK
 		}
 		w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "AGE\tREASON\tTENANT\tTO\tREQUEST\tCODE\tERROR")
+		fmt.Fprintln(w, "AGE\tREASON\tTENANT\tTO\tREQUEST\tCODE\tTEMPLATE\tERROR")
 		for _, d := range shown {
 			// Whether a redrive could still deliver it: "fresh" only then.
 			state := "fresh"
@@ -142,7 +142,12 @@ func dlqList(fs *flag.FlagSet) func(context.Context, env, []string) int {
 			case d.Expired:
 				state = "expired"
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Age, d.Reason, dash(d.Tenant), dash(d.To), dash(d.RequestID), state, dash(oneLine(d.Error, 80)))
+			// The set and version that rendered it, when it was rendered.
+			template := "-"
+			if d.TemplateSet != "" {
+				template = d.TemplateSet + "@" + d.TemplateVersion
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Age, d.Reason, dash(d.Tenant), dash(d.To), dash(d.RequestID), state, template, dash(oneLine(d.Error, 80)))
 		}
 		_ = w.Flush()
 		fmt.Fprintf(e.stdout, "%d dead letters\n", len(shown))

@@ -140,7 +140,14 @@ func ReadDir(dir string) (*Bundle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read template bundle: %w", err)
 	}
-	return parse(path, data, DirVersionPrefix+VersionOf(data)[:12])
+	return ParseDir(path, data)
+}
+
+// ParseDir is Parse for a bundle from a template directory (ReadDir, and
+// otp-local's --templates-dir compiled on the fly): its sets' version is
+// "dir-" and the start of its hash.
+func ParseDir(name string, data []byte) (*Bundle, error) {
+	return parse(name, data, DirVersionPrefix+VersionOf(data)[:12])
 }
 
 var setNameRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,63}$`)

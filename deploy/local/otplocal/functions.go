@@ -13,7 +13,6 @@ import (
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/awslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/lambdart"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer"
-	"github.com/cognito-email-otp/cognito-email-otp/templates"
 	"github.com/cognito-email-otp/cognito-email-otp/templates/compiled"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers"
 )
@@ -22,14 +21,14 @@ import (
 // the SAM template would give them, pointed at this otp-local. The HMAC key
 // goes in as OTP_HMAC_KEY, the local stand-in for the Secrets Manager
 // secret.
-func (sys *System) startFunctions(o Options, d triggers.DefineConfig, c triggers.CreateConfig, v triggers.VerifyConfig, m mailer.Config, key []byte, lib *templates.Library) ([]*lambdart.Runtime, error) {
-	mailerEnv := []string{
+func (sys *System) startFunctions(o Options, d triggers.DefineConfig, c triggers.CreateConfig, v triggers.VerifyConfig, m mailer.Config, key []byte, dirBundle []byte) ([]*lambdart.Runtime, error) {
+	mailerEnv := append([]string{
 		"OTP_DLQ_URL=" + m.DLQURL, "OTP_FROM_ADDRESS=" + m.FromAddress, fmt.Sprintf("OTP_CONCURRENCY=%d", m.Concurrency),
 		"OTP_RETRY_BUDGET=" + m.RetryBudget.String(), "OTP_METRICS_NAMESPACE=" + m.MetricsNamespace,
 		fmt.Sprintf("OTP_MAX_RECEIVES=%d", m.MaxReceives),
-	}
-	if o.TemplatesDir != "" {
-		dir, err := compileTemplatesDir(lib)
+	}, templatesEnv(o)...)
+	if dirBundle != nil {
+		dir, err := writeTemplatesDir(dirBundle)
 		if err != nil {
 			return nil, err
 		}
@@ -136,14 +135,11 @@ func (sys *System) runtime(name string) *lambdart.Runtime {
 	return nil
 }
 
-// compileTemplatesDir does what an operator does with otpctl templates
-// compile before shipping a tenant's set: the mailer binary reads the
-// --templates-dir sets from a bundle, not from YAML.
-func compileTemplatesDir(lib *templates.Library) (string, error) {
-	data, err := templates.Compile(lib, lib.OverridingSets()...)
-	if err != nil {
-		return "", fmt.Errorf("otp-local: compile --templates-dir for the mailer binary: %w", err)
-	}
+// writeTemplatesDir ships the --templates-dir sets, compiled as an
+// operator does with otpctl templates compile, to the mailer binary: it
+// reads a bundle, not YAML. (The binary reads it at start only; edits to
+// the YAML reach the in-process mailer, or the binary through a publish.)
+func writeTemplatesDir(data []byte) (string, error) {
 	dir, err := os.MkdirTemp("", "otp-local-templates-")
 	if err != nil {
 		return "", fmt.Errorf("otp-local: compile --templates-dir: %w", err)

@@ -31,13 +31,15 @@ import (
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/dynamolocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/esm"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/lambdart"
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/s3local"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/seslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/sqslocal"
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/stslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/web"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer/ops"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer/queue"
-	"github.com/cognito-email-otp/cognito-email-otp/templates"
+	"github.com/cognito-email-otp/cognito-email-otp/templates/store"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers/budget"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers/budget/dynamostore"
@@ -66,7 +68,8 @@ type Options struct {
 	DataDir string
 	Seed    Seed
 	// TemplatesDir overrides embedded template sets by name, as
-	// OTP_TEMPLATES_DIR does for the mailer Lambda.
+	// OTP_TEMPLATES_DIR does for the mailer Lambda: YAML sets, reloaded
+	// when they change, or a compiled templates.bundle.json.
 	TemplatesDir string
 	SES          seslocal.Faults
 	// SESRejectRecipients are addresses or "@domain"s that SES answers
@@ -101,6 +104,12 @@ type Options struct {
 	// Lambda Runtime API. Instances is how many of each (default 2).
 	FunctionsDir string
 	Instances    int
+
+	// TemplatesRefresh is the mailer's OTP_TEMPLATES_REFRESH (default
+	// DefaultTemplatesRefresh); PublishSets are embedded sets published
+	// into an empty template store at start (make run: acme, globex).
+	TemplatesRefresh time.Duration
+	PublishSets      []string
 }
 
 // System is a running otp-local.
@@ -111,6 +120,11 @@ type System struct {
 	Cognito *cognitoidp.Server
 	// DynamoDB is dynalite, serving the failure budget's table.
 	DynamoDB *dynamolocal.Server
+	// S3 (gofakes3) holds the template store; STS answers who is calling;
+	// Templates is what the in-process mailer renders from.
+	S3        *s3local.Server
+	STS       *stslocal.Server
+	Templates *store.Live
 	// Budget is the triggers' failure budget, for tests and the ops page.
 	Budget *budget.Ledger
 	// Keys are the triggers' HMAC keys (pseudonyms in logs).
@@ -145,6 +159,10 @@ func Start(ctx context.Context, o Options) (*System, error) {
 	sys.http = &http.Server{Handler: sys.routes(o), ReadHeaderTimeout: 10 * time.Second}
 	sys.http.RegisterOnShutdown(sys.SQS.Close)
 	sys.wg.Go(func() { _ = sys.http.Serve(ln) })
+	if err := sys.startTemplateStore(ctx, o); err != nil {
+		_ = sys.Close()
+		return nil, err
+	}
 	sys.wg.Go(func() { _ = sys.Mapping.Run(runCtx) })
 	return sys, nil
 }
@@ -293,11 +311,7 @@ func (sys *System) build(ctx context.Context, o Options) error {
 	if err := verifyCfg.Validate(); err != nil {
 		return err
 	}
-	sources := []templates.Source{templates.Embedded()}
-	if o.TemplatesDir != "" {
-		sources = append(sources, templates.Dir(o.TemplatesDir))
-	}
-	lib, err := templates.Load(sources...)
+	tmpl, dirBundle, err := sys.buildTemplates(o, dir("s3"))
 	if err != nil {
 		return err
 	}
@@ -308,7 +322,7 @@ func (sys *System) build(ctx context.Context, o Options) error {
 	var define, create, verify lambda.Handler
 	var mailerFn esm.Function
 	if o.FunctionsDir != "" {
-		fns, err := sys.startFunctions(o, defineCfg, createCfg, verifyCfg, mailerCfg, key, lib)
+		fns, err := sys.startFunctions(o, defineCfg, createCfg, verifyCfg, mailerCfg, key, dirBundle)
 		if err != nil {
 			return err
 		}
@@ -317,7 +331,9 @@ func (sys *System) build(ctx context.Context, o Options) error {
 		define = lambdart.NewInProcess(triggers.NewDefine(defineCfg, sys.Keys, sys.Budget, o.Logs).Handle)
 		create = lambdart.NewInProcess(triggers.NewCreate(createCfg, sys.Keys, queue.New(awsCfg, queueURL), sys.Budget, o.Logs).Handle)
 		verify = lambdart.NewInProcess(triggers.NewVerify(verifyCfg, sys.Keys, sys.Budget, o.Logs).Handle)
-		mailerFn = lambdart.NewInProcess(mailer.New(mailerCfg, awsCfg, templates.ForMailer(lib), sys.metrics).Handle)
+		h := mailer.New(mailerCfg, awsCfg, tmpl, sys.metrics)
+		tmpl.ReportTo(h.Log, h.Metrics)
+		mailerFn = lambdart.NewInProcess(h.Handle)
 	}
 	sys.Cognito.SetTriggers(cognitoidp.Triggers{Define: define, Create: create, Verify: verify})
 
@@ -405,6 +421,12 @@ func (sys *System) routes(o Options) http.Handler {
 		}
 		target := r.Header.Get("X-Amz-Target")
 		switch {
+		case sys.S3.IsRequest(r):
+			// First: S3's paths are bucket names, and its requests carry no
+			// X-Amz-Target; the SigV4 scope (or the bucket) says it is S3.
+			sys.S3.ServeHTTP(w, r)
+		case sys.STS.IsRequest(r):
+			sys.STS.ServeHTTP(w, r)
 		case strings.HasPrefix(target, sqslocal.TargetPrefix):
 			sys.SQS.ServeHTTP(w, r)
 		case sqslocal.IsQueryRequest(r):
@@ -445,6 +467,9 @@ func (sys *System) closeChildren() {
 	}
 	if sys.DynamoDB != nil {
 		_ = sys.DynamoDB.Close()
+	}
+	if sys.S3 != nil {
+		_ = sys.S3.Close()
 	}
 	for _, dir := range sys.tempDirs {
 		_ = os.RemoveAll(dir)
