@@ -13,7 +13,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/awslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/templates"
@@ -75,15 +74,6 @@ func (f storeFlags) admin(ctx context.Context) (*store.Admin, aws.Config, error)
 // now is the clock of publish and rollback; tests fix it for golden output.
 var now = time.Now
 
-// callerARN is who publishes: the pointer and the bundle record it.
-// GetCallerIdentity needs no permission.
-func callerARN(ctx context.Context, cfg aws.Config) (string, error) {
-	out, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	if err != nil {
-		return "", fmt.Errorf("who is publishing (sts:GetCallerIdentity): %w", err)
-	}
-	return aws.ToString(out.Arn), nil
-}
 
 // setsFlag collects repeated --set NAME.
 type setsFlag []string
@@ -120,7 +110,7 @@ func templatesPublish(fs *flag.FlagSet) func(context.Context, env, []string) int
 		if err != nil {
 			return fail(e, err)
 		}
-		by, err := callerARN(ctx, cfg)
+		by, err := publish.CallerARN(ctx, cfg)
 		if err != nil {
 			return fail(e, err)
 		}
@@ -227,7 +217,7 @@ func templatesRollback(fs *flag.FlagSet) func(context.Context, env, []string) in
 		if err != nil {
 			return fail(e, err)
 		}
-		by, err := callerARN(ctx, cfg)
+		by, err := publish.CallerARN(ctx, cfg)
 		if err != nil {
 			return fail(e, err)
 		}

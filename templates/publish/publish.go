@@ -8,6 +8,9 @@ package publish
 import (
 	"context"
 	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"os"
 	"path/filepath"
 	"slices"
@@ -92,4 +95,15 @@ func Dir(ctx context.Context, admin *store.Admin, dir string, only []string, by 
 	}
 	changes, err := admin.Publish(ctx, uploads, by)
 	return changes, report, err
+}
+
+// CallerARN is who is publishing, as STS names the caller's credentials:
+// the pointer and the bundle record it. GetCallerIdentity needs no
+// permission.
+func CallerARN(ctx context.Context, cfg aws.Config) (string, error) {
+	out, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", fmt.Errorf("who is publishing (sts:GetCallerIdentity): %w", err)
+	}
+	return aws.ToString(out.Arn), nil
 }
