@@ -286,7 +286,7 @@ func TestIAMGrantsOnlyWhatEachFunctionCalls(t *testing.T) {
 			{"sqs:DeleteMessage", sendQueue},
 			{"sqs:GetQueueAttributes", sendQueue},
 			{"sqs:ReceiveMessage", sendQueue},
-			{"sqs:SendMessage", sendQueue + "-dlq"}, // Handler.DLQ
+			{"sqs:SendMessage", sendQueue + "-dlq"},                   // Handler.DLQ
 			{"s3:GetObject", "Sub:${TemplateBucket.Arn}/templates/*"}, // store.GetObjectAPI
 			{"s3:ListBucket", "GetAtt:TemplateBucket.Arn"},
 		},

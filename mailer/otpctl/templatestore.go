@@ -74,7 +74,6 @@ func (f storeFlags) admin(ctx context.Context) (*store.Admin, aws.Config, error)
 // now is the clock of publish and rollback; tests fix it for golden output.
 var now = time.Now
 
-
 // setsFlag collects repeated --set NAME.
 type setsFlag []string
 
