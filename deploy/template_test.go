@@ -286,8 +286,9 @@ func TestIAMGrantsOnlyWhatEachFunctionCalls(t *testing.T) {
 			{"sqs:DeleteMessage", sendQueue},
 			{"sqs:GetQueueAttributes", sendQueue},
 			{"sqs:ReceiveMessage", sendQueue},
-			{"sqs:SendMessage", sendQueue + "-dlq"},                   // Handler.DLQ
-			{"s3:GetObject", "Sub:${TemplateBucket.Arn}/templates/*"}, // store.GetObjectAPI
+			{"sqs:SendMessage", sendQueue + "-dlq"}, // Handler.DLQ
+			// store.GetObjectAPI, on the template store
+			{"s3:GetObject", "Sub:${TemplateBucket.Arn}/templates/*"},
 			{"s3:ListBucket", "GetAtt:TemplateBucket.Arn"},
 		},
 	}
