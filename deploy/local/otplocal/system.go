@@ -137,6 +137,7 @@ type System struct {
 	runtimes []*lambdart.Runtime
 	tempDirs []string // removed by Close
 	http     *http.Server
+	serve    handover
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 }
@@ -149,20 +150,22 @@ func Start(ctx context.Context, o Options) (*System, error) {
 		return nil, err
 	}
 	sys := &System{URL: "http://" + ln.Addr().String(), Clients: o.Seed.Clients}
+	// The port serves while the rest is built: the --functions binaries
+	// read the template store at their cold start, as on AWS, where S3 is
+	// there before any function. Until build is done only S3 and STS
+	// answer (handover).
+	sys.http = &http.Server{Handler: &sys.serve, ReadHeaderTimeout: 10 * time.Second}
+	sys.wg.Go(func() { _ = sys.http.Serve(ln) })
 	if err := sys.build(ctx, o); err != nil {
-		ln.Close()
+		_ = sys.http.Close()
+		sys.wg.Wait()
 		sys.closeChildren()
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	sys.cancel = cancel
-	sys.http = &http.Server{Handler: sys.routes(o), ReadHeaderTimeout: 10 * time.Second}
 	sys.http.RegisterOnShutdown(sys.SQS.Close)
-	sys.wg.Go(func() { _ = sys.http.Serve(ln) })
-	if err := sys.startTemplateStore(ctx, o); err != nil {
-		_ = sys.Close()
-		return nil, err
-	}
+	sys.serve.ready(sys.routes(o))
 	sys.wg.Go(func() { _ = sys.Mapping.Run(runCtx) })
 	return sys, nil
 }

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/awslocal"
@@ -61,6 +63,7 @@ func (sys *System) buildTemplates(o Options, dataDir string) (localTemplates, []
 		return localTemplates{}, nil, err
 	}
 	sys.STS = &stslocal.Server{}
+	sys.serve.early(sys.S3, sys.STS)
 	log := slog.New(slog.NewJSONHandler(o.Logs, nil))
 	base, dirBundle, err := loadTemplatesDir(o.TemplatesDir)
 	if err != nil {
@@ -76,12 +79,15 @@ func (sys *System) buildTemplates(o Options, dataDir string) (localTemplates, []
 		t.watch = &dirWatch{dir: o.TemplatesDir, live: live, log: log, seen: fingerprint(o.TemplatesDir)}
 	}
 	sys.Templates = live
+	if err := sys.startTemplateStore(context.Background(), o); err != nil {
+		return localTemplates{}, nil, err
+	}
 	return t, dirBundle, nil
 }
 
-// startTemplateStore runs once the port serves: it publishes
-// Options.PublishSets into an empty store (make run: the example
-// tenants), then reads the store as the mailer's cold start does.
+// startTemplateStore publishes Options.PublishSets into an empty store
+// (make run: the example tenants), then reads the store as the mailer's
+// cold start does. The port answers S3 by then (handover).
 func (sys *System) startTemplateStore(ctx context.Context, o Options) error {
 	admin := sys.TemplateAdmin()
 	if len(o.PublishSets) > 0 {
@@ -205,4 +211,41 @@ func fingerprint(dir string) string {
 func templatesEnv(o Options) []string {
 	refresh := max(time.Second, orDur(o.TemplatesRefresh, DefaultTemplatesRefresh)) // the Lambda's config takes 1s..1h
 	return []string{"OTP_TEMPLATES_BUCKET=" + TemplateBucket, "OTP_TEMPLATES_PREFIX=" + TemplatePrefix, "OTP_TEMPLATES_REFRESH=" + refresh.String()}
+}
+
+// handover is what otp-local's port answers: while the system is being
+// built, S3 and STS only (503 for the rest), then everything.
+type handover struct {
+	full atomic.Pointer[http.Handler]
+	s3   atomic.Pointer[s3local.Server]
+	sts  atomic.Pointer[stslocal.Server]
+}
+
+// early lets S3 and STS answer before the rest is built.
+func (h *handover) early(s3 *s3local.Server, sts *stslocal.Server) {
+	h.s3.Store(s3)
+	h.sts.Store(sts)
+}
+
+// ready hands every request to the system's routes.
+func (h *handover) ready(routes http.Handler) { h.full.Store(&routes) }
+
+func (h *handover) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if full := h.full.Load(); full != nil {
+		(*full).ServeHTTP(w, r)
+		return
+	}
+	if !loopbackHost(r.Host) {
+		http.Error(w, "otp-local answers only requests for 127.0.0.1, [::1] or localhost, not "+r.Host, http.StatusMisdirectedRequest)
+		return
+	}
+	if s3 := h.s3.Load(); s3 != nil && s3.IsRequest(r) {
+		s3.ServeHTTP(w, r)
+		return
+	}
+	if sts := h.sts.Load(); sts != nil && sts.IsRequest(r) {
+		sts.ServeHTTP(w, r)
+		return
+	}
+	http.Error(w, "otp-local is starting", http.StatusServiceUnavailable)
 }

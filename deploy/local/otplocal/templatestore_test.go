@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -320,4 +321,39 @@ func rawRequest(t *testing.T, sys *System, method, path, auth, origin string) (i
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(body)
+}
+
+// TestAWSCLIReadsTheTemplateStore: Debian's awscli (make awscli) lists and
+// reads the store on otp-local's port, and asks STS who it is, as an
+// operator would with --endpoint-url.
+func TestAWSCLIReadsTheTemplateStore(t *testing.T) {
+	const aws = "/usr/bin/aws"
+	if _, err := os.Stat(aws); err != nil {
+		if os.Getenv("OTP_E2E") == "require" {
+			t.Fatalf("OTP_E2E=require but %s is missing (run: make awscli)", aws)
+		}
+		t.Skipf("no %s (make awscli)", aws)
+	}
+	sys, _ := start(t, Options{PublishSets: []string{"acme"}})
+	home := t.TempDir()
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.CommandContext(t.Context(), aws, append(args, "--endpoint-url", sys.URL, "--output", "json")...)
+		cmd.Env = []string{"HOME=" + home, "PATH=/usr/bin:/bin", "AWS_ACCESS_KEY_ID=operator", "AWS_SECRET_ACCESS_KEY=otp-local",
+			"AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_PAGER="}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("aws %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	if out := run("s3", "ls", "--recursive", "s3://"+TemplateBucket+"/"); !strings.Contains(out, TemplatePrefix+"index.json") || !strings.Contains(out, TemplatePrefix+"sets/acme/") {
+		t.Errorf("aws s3 ls:\n%s", out)
+	}
+	if out := run("s3", "cp", "s3://"+TemplateBucket+"/"+TemplatePrefix+"index.json", "-"); !strings.Contains(out, `"acme"`) {
+		t.Errorf("aws s3 cp index.json -:\n%s", out)
+	}
+	if out := run("sts", "get-caller-identity"); !strings.Contains(out, "arn:aws:iam::000000000000:user/operator") {
+		t.Errorf("aws sts get-caller-identity:\n%s", out)
+	}
 }
