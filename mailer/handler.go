@@ -492,10 +492,19 @@ func (r *recentIDs) add(id string, expires, now time.Time) {
 		r.ids = map[string]time.Time{}
 	}
 	if len(r.ids) >= maxRecentIDs {
+		// Expired first; then any, in map order, down to nine tenths, so
+		// that the sweep (a pass over the whole map) comes once per
+		// thousand sends at most, not on every send of a busy mailer.
 		for k, exp := range r.ids {
-			if !now.Before(exp) || len(r.ids) >= maxRecentIDs {
-				delete(r.ids, k) // expired first; then any, in map order
+			if !now.Before(exp) {
+				delete(r.ids, k)
 			}
+		}
+		for k := range r.ids {
+			if len(r.ids) < maxRecentIDs*9/10 {
+				break
+			}
+			delete(r.ids, k)
 		}
 	}
 	r.ids[id] = expires

@@ -147,3 +147,27 @@ func TestTagValue(t *testing.T) {
 		}
 	}
 }
+
+// TestRecentIDsStayBoundedCheaply: the duplicate filter keeps at most
+// maxRecentIDs, and a full one does not sweep on every send.
+func TestRecentIDsStayBoundedCheaply(t *testing.T) {
+	var r recentIDs
+	now := time.Now()
+	sweeps := 0
+	for i := range 3 * maxRecentIDs {
+		before := len(r.ids)
+		r.add(fmt.Sprint(i), now.Add(time.Hour), now)
+		if len(r.ids) > maxRecentIDs {
+			t.Fatalf("%d ids remembered", len(r.ids))
+		}
+		if len(r.ids) < before {
+			sweeps++
+		}
+	}
+	if sweeps > 3*maxRecentIDs/(maxRecentIDs/10) {
+		t.Errorf("%d sweeps for %d sends", sweeps, 3*maxRecentIDs)
+	}
+	if !r.seen(fmt.Sprint(3*maxRecentIDs-1), now) {
+		t.Error("the latest id was forgotten")
+	}
+}
