@@ -186,10 +186,12 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) result {
 	if err != nil {
 		return h.deadLetter(ctx, log, msg, req.Tenant, nil, permanent(ReasonRenderFailed, err), 0)
 	}
-	log = log.With(slog.String(fieldTemplateSet, email.Set), slog.String(fieldTemplateVersion, email.Version))
+	// What rendered it goes on the lines after rendering by name rather
+	// than through log.With, which costs a logger per email.
+	rendered := []any{slog.String(fieldTemplateSet, email.Set), slog.String(fieldTemplateVersion, email.Version)}
 	if email.SetFallback {
 		log.WarnContext(ctx, "unknown tenant: rendered with the default template set",
-			slog.String("requested_tenant", req.Tenant), slog.String("template_set", email.Set))
+			append(rendered, slog.String("requested_tenant", req.Tenant))...)
 	}
 	if email.LocaleFallback && req.Locale != "" {
 		log.InfoContext(ctx, "locale not in the template set: rendered in its default locale",
@@ -208,23 +210,23 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) result {
 		now := h.now()
 		h.recent.add(req.ID, req.ExpiresAt, now)
 		res.outcome, res.sesLatency, res.timeToSend = OutcomeSent, latency, now.Sub(req.IssuedAt)
-		log.InfoContext(ctx, "sent", slog.String("outcome", string(res.outcome)), slog.String(fieldLocale, email.Locale),
+		log.InfoContext(ctx, "sent", append(rendered, slog.String("outcome", string(res.outcome)), slog.String(fieldLocale, email.Locale),
 			slog.String(fieldSESID, sesID), slog.Int(fieldAttempts, attempts),
-			slog.Duration("ses_latency", latency), slog.Duration("time_to_send", res.timeToSend))
+			slog.Duration("ses_latency", latency), slog.Duration("time_to_send", res.timeToSend))...)
 	case errors.As(err, &perm):
 		r := h.deadLetter(ctx, log, msg, req.Tenant, &email, err, res.retries)
 		return r
 	case errors.Is(err, errExpiredWhileRetrying):
 		res.outcome = OutcomeExpired
-		log.WarnContext(ctx, "code expired while retrying", slog.String("outcome", string(res.outcome)),
-			slog.Int(fieldAttempts, attempts), slog.String(fieldError, contract.ScrubAddresses(err.Error())))
+		log.WarnContext(ctx, "code expired while retrying", append(rendered, slog.String("outcome", string(res.outcome)),
+			slog.Int(fieldAttempts, attempts), slog.String(fieldError, contract.ScrubAddresses(err.Error())))...)
 	case h.lastReceive(msg):
 		return h.deadLetter(ctx, log, msg, req.Tenant, &email, permanent(ReasonMaxReceives, fmt.Errorf("receive %s of %d: %w",
 			msg.Attributes["ApproximateReceiveCount"], h.Config.MaxReceives, err)), res.retries)
 	default:
 		res.outcome = OutcomeRetryLater
-		log.WarnContext(ctx, "send failed, SQS will redeliver", slog.String("outcome", string(res.outcome)),
-			slog.Int(fieldAttempts, attempts), slog.String(fieldError, contract.ScrubAddresses(err.Error())))
+		log.WarnContext(ctx, "send failed, SQS will redeliver", append(rendered, slog.String("outcome", string(res.outcome)),
+			slog.Int(fieldAttempts, attempts), slog.String(fieldError, contract.ScrubAddresses(err.Error())))...)
 	}
 	return res
 }
@@ -297,6 +299,9 @@ func tagValue(s string) string {
 	if len(s) > 256 {
 		s = s[:256]
 	}
+	if validTag(s) {
+		return s // the usual case, without a copy
+	}
 	b := []byte(s)
 	for i, c := range b {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
@@ -304,6 +309,15 @@ func tagValue(s string) string {
 		}
 	}
 	return string(b)
+}
+
+func validTag(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // Backoff between SES attempts: full jitter over an exponential ceiling.
@@ -383,6 +397,7 @@ func (h *Handler) deadLetter(ctx context.Context, log *slog.Logger, msg events.S
 	if email != nil && email.Set != "" {
 		attrs[AttrTemplateSet] = stringAttr(email.Set)
 		attrs[AttrTemplateVersion] = stringAttr(tagValue(email.Version))
+		log = log.With(slog.String(fieldTemplateSet, email.Set), slog.String(fieldTemplateVersion, email.Version))
 	}
 	if v := msg.Attributes["SentTimestamp"]; v != "" {
 		attrs[AttrFirstSent] = numberAttr(v)
