@@ -123,7 +123,7 @@ func TestTemplateLoadFailureIsEMF(t *testing.T) {
 			} `json:"CloudWatchMetrics"`
 		} `json:"_aws"`
 	}
-	if err := json.Unmarshal([]byte(out.String()), &line); err != nil {
+	if err := json.Unmarshal(out.Bytes(), &line); err != nil {
 		t.Fatalf("%v: %s", err, out.String())
 	}
 	d := line.AWS.Metrics[0]

@@ -249,7 +249,9 @@ func (l *Live) loadBundle(ctx context.Context, set, version string) (*compiled.B
 	if err != nil {
 		return nil, ReasonS3, err
 	}
-	b, err := VerifyBundle(key, set, version, data)
+	// The trial render goes over the base the bundle will be layered on,
+	// already decoded, rather than a second copy of the embedded sets.
+	b, err := verifyBundle(key, set, version, data, l.base)
 	if err != nil {
 		return nil, ReasonInvalidBundle, err
 	}
@@ -261,6 +263,16 @@ func (l *Live) loadBundle(ctx context.Context, set, version string) (*compiled.B
 // refused), decodes and validates as a bundle holding exactly that set,
 // and renders in every locale.
 func VerifyBundle(name, set, version string, data []byte) (*compiled.Bundle, error) {
+	base, err := embeddedBundle()
+	if err != nil {
+		return nil, err
+	}
+	return verifyBundle(name, set, version, data, base)
+}
+
+// verifyBundle is VerifyBundle with the trial render over base, which
+// must hold a default set.
+func verifyBundle(name, set, version string, data []byte, base *compiled.Bundle) (*compiled.Bundle, error) {
 	if got := compiled.VersionOf(data); got != version {
 		return nil, fmt.Errorf("template bundle %s: its content is version %s, not %s: the object was changed after publishing", name, got, version)
 	}
@@ -274,10 +286,6 @@ func VerifyBundle(name, set, version string, data []byte) (*compiled.Bundle, err
 	// A trial render per locale: Parse checked every marker, and Render
 	// never panics, but an email that cannot be rendered must fail here,
 	// not at a user's sign-in. (Render needs a default set beside it.)
-	base, err := embeddedBundle()
-	if err != nil {
-		return nil, err
-	}
 	probe := base.Layer(b)
 	issued := time.Unix(0, 0)
 	for _, loc := range b.Locales(set) {
