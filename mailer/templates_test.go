@@ -171,3 +171,37 @@ func TestRecentIDsStayBoundedCheaply(t *testing.T) {
 		t.Error("the latest id was forgotten")
 	}
 }
+
+// TestTemplateStoreConfig: the store's variables have defaults, and a bad
+// value fails the cold start naming the variable.
+func TestTemplateStoreConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string // "" for valid
+	}{
+		{"defaults: no store", nil, ""},
+		{"a bucket", map[string]string{"OTP_TEMPLATES_BUCKET": "stack-templatebucket-1a2b3c"}, ""},
+		{"not a bucket name", map[string]string{"OTP_TEMPLATES_BUCKET": "s3://Bucket"}, "OTP_TEMPLATES_BUCKET"},
+		{"a prefix without a slash", map[string]string{"OTP_TEMPLATES_PREFIX": "templates"}, "OTP_TEMPLATES_PREFIX"},
+		{"a leading slash", map[string]string{"OTP_TEMPLATES_PREFIX": "/templates/"}, "OTP_TEMPLATES_PREFIX"},
+		{"no prefix at all", map[string]string{"OTP_TEMPLATES_PREFIX": ""}, ""},
+		{"refresh too often", map[string]string{"OTP_TEMPLATES_REFRESH": "100ms"}, "OTP_TEMPLATES_REFRESH"},
+		{"refresh not a duration", map[string]string{"OTP_TEMPLATES_REFRESH": "soon"}, "TEMPLATES_REFRESH"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("OTP_DLQ_URL", "https://sqs.example/dlq")
+			t.Setenv("OTP_FROM_ADDRESS", "no-reply@example.com")
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			c, err := LoadConfig()
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+				t.Fatalf("LoadConfig: %v, want %q", err, tc.want)
+			}
+			if tc.env == nil && (c.TemplatesPrefix != "templates/" || c.TemplatesRefresh != 30*time.Second || c.TemplatesBucket != "") {
+				t.Errorf("defaults %q %v %q", c.TemplatesPrefix, c.TemplatesRefresh, c.TemplatesBucket)
+			}
+		})
+	}
+}
