@@ -36,7 +36,7 @@ help: ## list targets
 
 .PHONY: run
 run: $(BIN)/otp-local $(BIN)/otpctl dynamodb-deps ## start otp-local on 127.0.0.1:7070 with the demo seed (Ctrl-C stops it)
-	$(BIN)/otp-local --data-dir .otp-local
+	$(BIN)/otp-local --data-dir .otp-local --publish-sets acme,globex
 
 $(BIN)/otp-local: $(GO_SRC) $(TEMPLATE_SRC) $(UI_JS) go.mod go.sum
 	$(GO) build -o $@ ./deploy/local

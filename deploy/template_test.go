@@ -169,6 +169,9 @@ func TestDefaultsAreAValidConfig(t *testing.T) {
 					}
 					return example[ref]
 				}
+				if strings.HasSuffix(ref, "Bucket") {
+					return "stack-" + strings.ToLower(ref) + "-1a2b3c4d5e6f" // a generated bucket name
+				}
 				return "https://sqs.us-east-1.amazonaws.com/123456789012/" + ref // a queue URL or ARN
 			}
 			if sub, ok := v["Fn::Sub"].(string); ok {
@@ -287,6 +290,9 @@ func TestIAMGrantsOnlyWhatEachFunctionCalls(t *testing.T) {
 			{"sqs:GetQueueAttributes", sendQueue},
 			{"sqs:ReceiveMessage", sendQueue},
 			{"sqs:SendMessage", sendQueue + "-dlq"}, // Handler.DLQ
+			// store.GetObjectAPI, on the template store
+			{"s3:GetObject", "Sub:${TemplateBucket.Arn}/templates/*"},
+			{"s3:ListBucket", "GetAtt:TemplateBucket.Arn"},
 		},
 	}
 	for fn, w := range want {

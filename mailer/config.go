@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/mail"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
@@ -33,6 +35,19 @@ type Config struct {
 	// compile; its sets override the embedded ones by name. Empty for the
 	// embedded sets only.
 	TemplatesDir string `envconfig:"TEMPLATES_DIR"`
+	// TemplatesBucket is the template store: the S3 bucket that otpctl
+	// templates publish writes compiled sets to. Its sets replace the
+	// embedded and TemplatesDir sets of the same name. Empty: no store.
+	TemplatesBucket string `envconfig:"TEMPLATES_BUCKET"`
+	// TemplatesPrefix is where in the bucket the store lives: the index and
+	// the bundles are under it, and the mailer may read only that prefix.
+	TemplatesPrefix string `envconfig:"TEMPLATES_PREFIX" default:"templates/"`
+	// TemplatesRefresh is how old the mailer's view of the store may get:
+	// before a batch, once this long has passed since it last asked, it
+	// asks S3 again (a conditional GET of the index; a 304 when nothing
+	// changed). It bounds how long a publish or a rollback takes to reach
+	// the emails.
+	TemplatesRefresh time.Duration `envconfig:"TEMPLATES_REFRESH" default:"30s"`
 	// MetricsNamespace is the CloudWatch namespace of the EMF metrics.
 	MetricsNamespace string `envconfig:"METRICS_NAMESPACE" default:"CognitoEmailOTP"`
 	// MaxReceives is the send queue's maxReceiveCount. On that receive a
@@ -69,8 +84,21 @@ func (c Config) Validate() error {
 	if c.MetricsNamespace == "" {
 		return fail(errors.New("OTP_METRICS_NAMESPACE is empty"))
 	}
+	if c.TemplatesBucket != "" && !bucketNameRE.MatchString(c.TemplatesBucket) {
+		return fail(fmt.Errorf("OTP_TEMPLATES_BUCKET=%q: not an S3 bucket name (3..63 of a-z 0-9 . -)", c.TemplatesBucket))
+	}
+	if p := c.TemplatesPrefix; p != "" && (!strings.HasSuffix(p, "/") || strings.HasPrefix(p, "/") || strings.Contains(p, "//")) {
+		return fail(fmt.Errorf("OTP_TEMPLATES_PREFIX=%q: want empty or a key prefix ending in / (templates/)", p))
+	}
+	if c.TemplatesRefresh < time.Second || c.TemplatesRefresh > time.Hour {
+		return fail(fmt.Errorf("OTP_TEMPLATES_REFRESH=%s: want 1s..1h", c.TemplatesRefresh))
+	}
 	if c.MaxReceives < 0 || c.MaxReceives > 1000 {
 		return fail(fmt.Errorf("OTP_MAX_RECEIVES=%d: want 0..1000 (the queue's maxReceiveCount)", c.MaxReceives))
 	}
 	return nil
 }
+
+// bucketNameRE is S3's general purpose bucket naming rule, loosely: the
+// finer rules (no "..", not an IP address) are S3's to enforce.
+var bucketNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)

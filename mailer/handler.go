@@ -30,6 +30,10 @@ type Email struct {
 	// Set and Locale are what was actually used, after fallbacks; they tag
 	// the email and the metrics.
 	Set, Locale string
+	// Version names the bundle the set was rendered from (a template store
+	// version, or "embedded-…"/"dir-…"): every email says what rendered it,
+	// in its SES tags, the log and any dead letter.
+	Version string
 	// SetFallback and LocaleFallback report that the request's tenant or
 	// locale was unknown and a default stood in; the mailer logs why.
 	SetFallback, LocaleFallback bool
@@ -39,6 +43,14 @@ type Email struct {
 // provides the production one.
 type Renderer interface {
 	Render(ctx context.Context, r contract.SendRequest) (Email, error)
+}
+
+// Refresher is a Renderer whose templates can change while the mailer
+// runs (the template store). The handler calls Refresh once before each
+// batch, never per email; it returns at once unless a refresh is due, and
+// never fails the batch: a failed refresh keeps the templates it had.
+type Refresher interface {
+	Refresh(ctx context.Context)
 }
 
 // SESAPI is the one SES v2 call the mailer makes.
@@ -56,10 +68,13 @@ type DLQAPI interface {
 type Handler struct {
 	Config   Config
 	Renderer Renderer
-	SES      SESAPI
-	DLQ      DLQAPI
-	Metrics  *Metrics
-	Log      *slog.Logger
+	// Refresher, when set, is asked before each batch to bring the
+	// templates up to date (New sets it when the Renderer is one).
+	Refresher Refresher
+	SES       SESAPI
+	DLQ       DLQAPI
+	Metrics   *Metrics
+	Log       *slog.Logger
 
 	// Now and Sleep are the clock; tests replace them to run retries
 	// without waiting.
@@ -79,6 +94,10 @@ const (
 	fieldAttempts  = "attempts"
 	fieldSESID     = "ses_message_id"
 	fieldError     = "error"
+	// The set and version that rendered the email, on every line after
+	// rendering; also the SES tags' names.
+	fieldTemplateSet     = "template_set"
+	fieldTemplateVersion = "template_version"
 )
 
 // Dead-letter message attributes, read by otpctl.
@@ -91,12 +110,23 @@ const (
 	AttrDeadLetteredAt  = "otp_dead_lettered_at"
 	// AttrRedacted is "true" on a dead letter whose code the mailer removed.
 	AttrRedacted = "otp_redacted"
+	// AttrTemplateSet and AttrTemplateVersion name what rendered a request
+	// that was dead-lettered after rendering (SES refused it, or it kept
+	// failing): the operator sees which version was live.
+	AttrTemplateSet     = "otp_template_set"
+	AttrTemplateVersion = "otp_template_version"
 )
 
 // Handle processes a batch concurrently and returns the messages SQS should
 // deliver again. Every message ends as sent, expired, duplicate,
 // dead-lettered, or a batch item failure; none is dropped silently.
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	if h.Refresher != nil {
+		// Before the batch, not per email: at most one conditional GET per
+		// refresh interval, and every email of the batch renders from
+		// whatever templates are current when it is rendered.
+		h.Refresher.Refresh(ctx)
+	}
 	results := make([]result, len(ev.Records))
 	sem := make(chan struct{}, max(1, h.Config.Concurrency))
 	var wg sync.WaitGroup
@@ -136,7 +166,7 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) result {
 	}
 	req, err := contract.DecodeSendRequest([]byte(msg.Body))
 	if err != nil {
-		return h.deadLetter(ctx, log, msg, "", permanent(decodeReason(err), err), 0)
+		return h.deadLetter(ctx, log, msg, "", nil, permanent(decodeReason(err), err), 0)
 	}
 	log = log.With(slog.String(fieldRequestID, req.ID), slog.String("tenant", req.Tenant))
 	res := result{tenant: req.Tenant}
@@ -154,11 +184,14 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) result {
 	}
 	email, err := h.Renderer.Render(ctx, req)
 	if err != nil {
-		return h.deadLetter(ctx, log, msg, req.Tenant, permanent(ReasonRenderFailed, err), 0)
+		return h.deadLetter(ctx, log, msg, req.Tenant, nil, permanent(ReasonRenderFailed, err), 0)
 	}
+	// What rendered it goes on the lines after rendering by name rather
+	// than through log.With, which costs a logger per email.
+	rendered := []any{slog.String(fieldTemplateSet, email.Set), slog.String(fieldTemplateVersion, email.Version)}
 	if email.SetFallback {
 		log.WarnContext(ctx, "unknown tenant: rendered with the default template set",
-			slog.String("requested_tenant", req.Tenant), slog.String("template_set", email.Set))
+			append(rendered, slog.String("requested_tenant", req.Tenant))...)
 	}
 	if email.LocaleFallback && req.Locale != "" {
 		log.InfoContext(ctx, "locale not in the template set: rendered in its default locale",
@@ -166,7 +199,7 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) result {
 	}
 	in, err := h.sendInput(req, email)
 	if err != nil {
-		return h.deadLetter(ctx, log, msg, req.Tenant, err, 0)
+		return h.deadLetter(ctx, log, msg, req.Tenant, &email, err, 0)
 	}
 
 	sesID, latency, attempts, err := h.sendWithRetries(ctx, in, req.ExpiresAt)
@@ -177,23 +210,23 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) result {
 		now := h.now()
 		h.recent.add(req.ID, req.ExpiresAt, now)
 		res.outcome, res.sesLatency, res.timeToSend = OutcomeSent, latency, now.Sub(req.IssuedAt)
-		log.InfoContext(ctx, "sent", slog.String("outcome", string(res.outcome)), slog.String(fieldLocale, email.Locale),
+		log.InfoContext(ctx, "sent", append(rendered, slog.String("outcome", string(res.outcome)), slog.String(fieldLocale, email.Locale),
 			slog.String(fieldSESID, sesID), slog.Int(fieldAttempts, attempts),
-			slog.Duration("ses_latency", latency), slog.Duration("time_to_send", res.timeToSend))
+			slog.Duration("ses_latency", latency), slog.Duration("time_to_send", res.timeToSend))...)
 	case errors.As(err, &perm):
-		r := h.deadLetter(ctx, log, msg, req.Tenant, err, res.retries)
+		r := h.deadLetter(ctx, log, msg, req.Tenant, &email, err, res.retries)
 		return r
 	case errors.Is(err, errExpiredWhileRetrying):
 		res.outcome = OutcomeExpired
-		log.WarnContext(ctx, "code expired while retrying", slog.String("outcome", string(res.outcome)),
-			slog.Int(fieldAttempts, attempts), slog.String(fieldError, contract.ScrubAddresses(err.Error())))
+		log.WarnContext(ctx, "code expired while retrying", append(rendered, slog.String("outcome", string(res.outcome)),
+			slog.Int(fieldAttempts, attempts), slog.String(fieldError, contract.ScrubAddresses(err.Error())))...)
 	case h.lastReceive(msg):
-		return h.deadLetter(ctx, log, msg, req.Tenant, permanent(ReasonMaxReceives, fmt.Errorf("receive %s of %d: %w",
+		return h.deadLetter(ctx, log, msg, req.Tenant, &email, permanent(ReasonMaxReceives, fmt.Errorf("receive %s of %d: %w",
 			msg.Attributes["ApproximateReceiveCount"], h.Config.MaxReceives, err)), res.retries)
 	default:
 		res.outcome = OutcomeRetryLater
-		log.WarnContext(ctx, "send failed, SQS will redeliver", slog.String("outcome", string(res.outcome)),
-			slog.Int(fieldAttempts, attempts), slog.String(fieldError, contract.ScrubAddresses(err.Error())))
+		log.WarnContext(ctx, "send failed, SQS will redeliver", append(rendered, slog.String("outcome", string(res.outcome)),
+			slog.Int(fieldAttempts, attempts), slog.String(fieldError, contract.ScrubAddresses(err.Error())))...)
 	}
 	return res
 }
@@ -230,6 +263,8 @@ func (h *Handler) sendInput(req contract.SendRequest, e Email) (*sesv2.SendEmail
 			{Name: aws.String("tenant"), Value: aws.String(req.Tenant)},
 			{Name: aws.String("locale"), Value: aws.String(tagValue(e.Locale))},
 			{Name: aws.String("request_id"), Value: aws.String(req.ID)},
+			{Name: aws.String(fieldTemplateSet), Value: aws.String(tagValue(e.Set))},
+			{Name: aws.String(fieldTemplateVersion), Value: aws.String(tagValue(e.Version))},
 		},
 	}
 	if h.Config.ConfigurationSet != "" {
@@ -253,12 +288,36 @@ func (h *Handler) fromAddress(e Email) (string, error) {
 	return a.String(), nil
 }
 
-// tagValue keeps an SES tag value to its allowed characters.
+// tagValue keeps an SES tag value to its allowed characters
+// ([A-Za-z0-9_-], at most 256): set names and versions are made of them
+// already, locales are canonical BCP 47 tags; anything else becomes "_"
+// rather than failing the send.
 func tagValue(s string) string {
 	if s == "" {
 		return "none"
 	}
-	return s
+	if len(s) > 256 {
+		s = s[:256]
+	}
+	if validTag(s) {
+		return s // the usual case, without a copy
+	}
+	b := []byte(s)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+func validTag(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // Backoff between SES attempts: full jitter over an exponential ceiling.
@@ -315,7 +374,10 @@ func (h *Handler) sendWithRetries(ctx context.Context, in *sesv2.SendEmailInput,
 // deadLetter moves a message to the DLQ with its reason and acks it on the
 // main queue. If the DLQ itself cannot be reached, the message is left for
 // SQS to redeliver instead, so it is never lost.
-func (h *Handler) deadLetter(ctx context.Context, log *slog.Logger, msg events.SQSMessage, tenant string, cause error, retries int) result {
+//
+// email is what the request rendered to, when it got that far: the dead
+// letter then names the template set and version.
+func (h *Handler) deadLetter(ctx context.Context, log *slog.Logger, msg events.SQSMessage, tenant string, email *Email, cause error, retries int) result {
 	var perm *PermanentError
 	reason := ReasonMalformed
 	if errors.As(cause, &perm) {
@@ -331,6 +393,11 @@ func (h *Handler) deadLetter(ctx context.Context, log *slog.Logger, msg events.S
 	}
 	if tenant != "" {
 		attrs[contract.AttrTenant] = stringAttr(tenant)
+	}
+	if email != nil && email.Set != "" {
+		attrs[AttrTemplateSet] = stringAttr(email.Set)
+		attrs[AttrTemplateVersion] = stringAttr(tagValue(email.Version))
+		log = log.With(slog.String(fieldTemplateSet, email.Set), slog.String(fieldTemplateVersion, email.Version))
 	}
 	if v := msg.Attributes["SentTimestamp"]; v != "" {
 		attrs[AttrFirstSent] = numberAttr(v)
@@ -440,10 +507,19 @@ func (r *recentIDs) add(id string, expires, now time.Time) {
 		r.ids = map[string]time.Time{}
 	}
 	if len(r.ids) >= maxRecentIDs {
+		// Expired first; then any, in map order, down to nine tenths, so
+		// that the sweep (a pass over the whole map) comes once per
+		// thousand sends at most, not on every send of a busy mailer.
 		for k, exp := range r.ids {
-			if !now.Before(exp) || len(r.ids) >= maxRecentIDs {
-				delete(r.ids, k) // expired first; then any, in map order
+			if !now.Before(exp) {
+				delete(r.ids, k)
 			}
+		}
+		for k := range r.ids {
+			if len(r.ids) < maxRecentIDs*9/10 {
+				break
+			}
+			delete(r.ids, k)
 		}
 	}
 	r.ids[id] = expires

@@ -334,7 +334,7 @@ func TestSESRequestShape(t *testing.T) {
 		{"subject", aws.ToString(in.Content.Simple.Subject.Data), "Dein contract.Code"},
 		{"configuration set", aws.ToString(in.ConfigurationSetName), "otp-events"},
 		{"ref header", aws.ToString(in.Content.Simple.Headers[0].Name) + ": " + aws.ToString(in.Content.Simple.Headers[0].Value), "X-Entity-Ref-ID: req-0007"},
-		{"tags", fmt.Sprint(tags), "map[locale:de request_id:req-0007 tenant:acme]"},
+		{"tags", fmt.Sprint(tags), "map[locale:de request_id:req-0007 template_set:acme template_version:none tenant:acme]"},
 	}
 	for _, c := range checks {
 		if c.got != c.want {

@@ -55,6 +55,10 @@ const (
 	MetricRetries      = "Retries"
 	MetricSESLatency   = "SESLatency"
 	MetricTimeToSend   = "TimeToSend"
+	// MetricTemplateLoadFailures counts refreshes of the template store
+	// that did not take: S3 failed, or what it held did not validate. The
+	// mailer goes on with the last good templates; an alarm watches it.
+	MetricTemplateLoadFailures = "TemplateLoadFailures"
 )
 
 // emfMaxValues is EMF's limit of values per metric in one line.
@@ -152,3 +156,31 @@ func (m *Metrics) writeLine(now time.Time, tenant string, outcome Outcome, rs []
 }
 
 func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// TemplateLoadFailure writes one EMF line counting a failed refresh of the
+// template store, with the kind of failure as a property (not a
+// dimension: one alarm on the total is what an operator needs, and the
+// log line beside it says which set and why).
+func (m *Metrics) TemplateLoadFailure(now time.Time, reason string) error {
+	if m == nil {
+		return nil
+	}
+	line := map[string]any{
+		MetricTemplateLoadFailures: 1,
+		"reason":                   reason,
+		"_aws": emfMeta{Timestamp: now.UnixMilli(), CloudWatchMetrics: []emfDirective{{
+			Namespace: m.Namespace, Dimensions: [][]string{{}},
+			Metrics: []emfMetric{{MetricTemplateLoadFailures, "Count"}},
+		}}},
+	}
+	b, err := json.Marshal(line)
+	if err != nil {
+		return fmt.Errorf("encode EMF line: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.w.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("write EMF line: %w", err)
+	}
+	return nil
+}

@@ -12,10 +12,15 @@ import (
 // New wires a Handler to SES and the dead-letter queue. The Lambda main
 // and otp-local both build it here. Logs and EMF metrics go to out (stdout
 // in Lambda, where CloudWatch Logs turns the EMF lines into metrics).
+//
+// A renderer that is also a Refresher (the template store) is refreshed
+// before each batch.
 func New(cfg Config, awsCfg aws.Config, renderer Renderer, out io.Writer) *Handler {
+	refresher, _ := renderer.(Refresher)
 	return &Handler{
-		Config:   cfg,
-		Renderer: renderer,
+		Refresher: refresher,
+		Config:    cfg,
+		Renderer:  renderer,
 		// The handler classifies SES errors and retries within its budget
 		// itself; the SDK's own retries would multiply the attempts and
 		// blur the budget.

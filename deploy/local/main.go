@@ -36,7 +36,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("addr", env("OTP_LOCAL_ADDR", otplocal.DefaultAddr), "listen address, loopback only (env OTP_LOCAL_ADDR)")
 	dataDir := fs.String("data-dir", env("OTP_LOCAL_DATA_DIR", ""), "keep users, keys and the outbox here across restarts; empty: in memory (env OTP_LOCAL_DATA_DIR)")
 	seedFile := fs.String("seed", env("OTP_LOCAL_SEED", ""), "JSON file with app clients (tenants) and users; default: the demo seed (env OTP_LOCAL_SEED)")
-	templatesDir := fs.String("templates-dir", env("OTP_TEMPLATES_DIR", ""), "template sets overriding the embedded ones by name (env OTP_TEMPLATES_DIR)")
+	templatesDir := fs.String("templates-dir", env("OTP_TEMPLATES_DIR", ""), "template sets overriding the embedded ones by name, reloaded when they change, or a compiled templates.bundle.json (env OTP_TEMPLATES_DIR)")
+	templatesRefresh := fs.Duration("templates-refresh", envDuration("OTP_TEMPLATES_REFRESH", otplocal.DefaultTemplatesRefresh), "how often the mailer looks at the template store (env OTP_TEMPLATES_REFRESH)")
+	publishSets := fs.String("publish-sets", env("OTP_LOCAL_PUBLISH_SETS", ""), "embedded sets to publish into the template store when it is empty, e.g. acme,globex (make run does)")
 	failRate := fs.Float64("ses-fail-rate", envFloat("OTP_LOCAL_SES_FAIL_RATE", 0), "fraction of SES calls that fail with a 5xx")
 	throttleRate := fs.Float64("ses-throttle-rate", envFloat("OTP_LOCAL_SES_THROTTLE_RATE", 0), "fraction of SES calls that are throttled (429)")
 	latency := fs.Duration("ses-latency", envDuration("OTP_LOCAL_SES_LATENCY", 0), "latency added to every SES call, e.g. 80ms")
@@ -69,6 +71,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	sys, err := otplocal.Start(ctx, otplocal.Options{
 		Addr: *addr, DataDir: *dataDir, Seed: seed, TemplatesDir: *templatesDir, Logs: logs, FunctionsDir: *functions,
+		TemplatesRefresh: *templatesRefresh, PublishSets: splitList(*publishSets),
 		CORSOrigins: splitList(*corsOrigins),
 		SES:         seslocal.Faults{FailRate: *failRate, ThrottleRate: *throttleRate, Latency: *latency},
 		SESSandbox:  *sandbox,
@@ -108,7 +111,8 @@ func banner(w io.Writer, sys *otplocal.System, seed otplocal.Seed, sandbox bool)
 	if sandbox {
 		fmt.Fprintln(w, "      in the SES sandbox: only verified recipients, 200 a day, 1 a second")
 	}
-	fmt.Fprintf(w, "    Lambda function %s, its event source mapping from %s\n\n", otplocal.MailerFunction, otplocal.SendQueue)
+	fmt.Fprintf(w, "    Lambda function %s, its event source mapping from %s\n", otplocal.MailerFunction, otplocal.SendQueue)
+	fmt.Fprintf(w, "    S3 bucket %s (template store: bin/otpctl templates current --endpoint %s)\n\n", otplocal.TemplateBucket, u)
 	fmt.Fprintf(w, "  Other users (password %s): ", otplocal.DemoPassword)
 	for i, s := range seed.Users[min(1, len(seed.Users)):] {
 		if i > 0 {

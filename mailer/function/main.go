@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -11,6 +12,7 @@ import (
 	"github.com/cognito-email-otp/cognito-email-otp/internal/startup"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer"
 	"github.com/cognito-email-otp/cognito-email-otp/templates/compiled"
+	"github.com/cognito-email-otp/cognito-email-otp/templates/store"
 )
 
 func main() {
@@ -25,7 +27,14 @@ func main() {
 	startup.ExitOnError("mailer", err)
 	awsCfg, err := awsenv.Config()
 	startup.ExitOnError("mailer", err)
-	h := mailer.New(cfg, awsCfg, bundle, os.Stdout)
+	// The template store (OTP_TEMPLATES_BUCKET) goes over those sets. It
+	// is read now and then before a batch once OTP_TEMPLATES_REFRESH has
+	// passed; a store that cannot be read is logged and counted, never a
+	// failed start: the embedded sets are the floor.
+	templates := store.ForMailer(cfg, awsCfg, bundle)
+	h := mailer.New(cfg, awsCfg, templates, os.Stdout)
+	templates.ReportTo(h.Log, h.Metrics)
+	_ = templates.Sync(context.Background())
 	if startup.Check() {
 		startup.Ready("mailer")
 	}

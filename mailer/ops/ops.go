@@ -142,14 +142,19 @@ type DeadLetter struct {
 	DeadLetteredAt time.Time `json:"deadLetteredAt,omitzero"`
 	InQueue        string    `json:"inQueue,omitempty"` // since DeadLetteredAt
 	MovedBySQS     bool      `json:"movedBySQS,omitempty"`
-	ExpiresAt time.Time `json:"expiresAt,omitzero"`
-	Expired   bool      `json:"expired"`
+	ExpiresAt      time.Time `json:"expiresAt,omitzero"`
+	Expired        bool      `json:"expired"`
 	// CodeRemoved: the mailer took the code out when it dead-lettered the
 	// request, so a redrive can only drop it. Only dead letters SQS moved
 	// by itself (a mailer that crashed on the last receive) keep theirs.
 	CodeRemoved  bool   `json:"codeRemoved"`
 	ReceiveCount int    `json:"receiveCount"`
 	Body         string `json:"body"` // redacted
+	// TemplateSet and TemplateVersion are what rendered the request, when
+	// the mailer dead-lettered it after rendering (SES refused it, or it
+	// kept failing): which template version was live.
+	TemplateSet     string `json:"templateSet,omitempty"`
+	TemplateVersion string `json:"templateVersion,omitempty"`
 }
 
 // peekVisibility hides messages while they are being listed; they are
@@ -282,6 +287,7 @@ func describe(m types.Message, now time.Time) DeadLetter {
 	}
 	d.Expired = !d.ExpiresAt.IsZero() && !now.Before(d.ExpiresAt)
 	d.CodeRemoved = attr(mailer.AttrRedacted) == "true"
+	d.TemplateSet, d.TemplateVersion = attr(mailer.AttrTemplateSet), attr(mailer.AttrTemplateVersion)
 	return d
 }
 

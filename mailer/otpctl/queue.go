@@ -103,9 +103,14 @@ func dlqList(fs *flag.FlagSet) func(context.Context, env, []string) int {
 		w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		// AGE counts from the code's request, IN DLQ from the dead-lettering
 		// (queue status's OLDEST for the dead-letter queue is the largest).
-		fmt.Fprintln(w, "AGE\tIN DLQ\tREASON\tTENANT\tTO\tREQUEST\tCODE\tERROR")
+		fmt.Fprintln(w, "AGE\tIN DLQ\tREASON\tTENANT\tTO\tREQUEST\tCODE\tTEMPLATE\tERROR")
 		for _, d := range shown {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Age, dash(d.InQueue), d.Reason, dash(d.Tenant), dash(d.To), dash(d.RequestID), d.CodeState(), dash(oneLine(errorOf(d), 80)))
+			// The set and version that rendered it, when it was rendered.
+			template := "-"
+			if d.TemplateSet != "" {
+				template = d.TemplateSet + "@" + d.TemplateVersion
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Age, dash(d.InQueue), d.Reason, dash(d.Tenant), dash(d.To), dash(d.RequestID), d.CodeState(), template, dash(oneLine(errorOf(d), 80)))
 		}
 		_ = w.Flush()
 		fmt.Fprintln(e.stdout, count(len(shown), "dead letter", "dead letters"))

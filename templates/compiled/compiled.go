@@ -12,7 +12,9 @@ package compiled
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,7 +58,11 @@ type Bundle struct {
 }
 
 type set struct {
-	name                  string
+	name string
+	// version names the bundle the set came from, for the email's tags
+	// and logs: VersionOf its bytes, or "embedded-…"/"dir-…" for the
+	// bundles in the binary and in OTP_TEMPLATES_DIR.
+	version               string
 	fromAddress, fromName string
 	locales               []*locale // the default first
 	matcher               language.Matcher
@@ -76,8 +82,32 @@ type locale struct {
 var _ mailer.Renderer = (*Bundle)(nil)
 
 // Embedded returns the bundle compiled from templates.Embedded()'s sets
-// by go generate.
-func Embedded() (*Bundle, error) { return Parse("embedded bundle", embedded) }
+// by go generate. Its sets' version is "embedded-" and the start of the
+// bundle's hash: a release's embedded sets are one version.
+func Embedded() (*Bundle, error) {
+	return parse("embedded bundle", embedded, EmbeddedVersionPrefix+VersionOf(embedded)[:12])
+}
+
+// Version prefixes of the bundles that do not come from the template
+// store; a store version is a bare VersionOf.
+const (
+	EmbeddedVersionPrefix = "embedded-"
+	DirVersionPrefix      = "dir-"
+)
+
+// VersionLen is the length of a VersionOf: 16 hex digits, 64 bits of
+// SHA-256. It names a bundle among the few a set ever has, and fits a
+// table column; the template store refuses a second bundle under a
+// version it already holds, so a collision cannot go unnoticed.
+const VersionLen = 16
+
+// VersionOf is the version of a bundle: the start of the SHA-256 of its
+// bytes, so that the same bundle always has the same version and a
+// version names exactly one bundle.
+func VersionOf(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])[:VersionLen]
+}
 
 // Load returns the embedded bundle, with the sets of dir's bundle (when dir
 // is not empty) replacing embedded sets of the same name, as a whole.
@@ -110,14 +140,26 @@ func ReadDir(dir string) (*Bundle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read template bundle: %w", err)
 	}
-	return Parse(path, data)
+	return ParseDir(path, data)
+}
+
+// ParseDir is Parse for a bundle from a template directory (ReadDir, and
+// otp-local's --templates-dir compiled on the fly): its sets' version is
+// "dir-" and the start of its hash.
+func ParseDir(name string, data []byte) (*Bundle, error) {
+	return parse(name, data, DirVersionPrefix+VersionOf(data)[:12])
 }
 
 var setNameRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,63}$`)
 
 // Parse decodes and validates a bundle; name (a file name) goes into every
-// error, which also says which set and locale is at fault.
+// error, which also says which set and locale is at fault. Its sets'
+// version is VersionOf(data).
 func Parse(name string, data []byte) (*Bundle, error) {
+	return parse(name, data, VersionOf(data))
+}
+
+func parse(name string, data []byte, version string) (*Bundle, error) {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("template bundle %s: "+format, append([]any{name}, args...)...)
 	}
@@ -156,6 +198,7 @@ func Parse(name string, data []byte) (*Bundle, error) {
 		if err != nil {
 			return nil, fail("set %q: %w", sf.Name, err)
 		}
+		s.version = version
 		b.sets[sf.Name] = s
 	}
 	return b, nil
@@ -249,17 +292,34 @@ func oneLine(values ...string) error {
 	return nil
 }
 
-// Layer returns a bundle with b's sets, each replaced as a whole by over's
-// set of the same name, plus over's other sets.
-func (b *Bundle) Layer(over *Bundle) *Bundle {
-	out := &Bundle{sets: make(map[string]*set, len(b.sets)+len(over.sets))}
+// Layer returns a bundle with b's sets, each replaced as a whole by the
+// set of the same name in a later bundle of over, plus their other sets.
+// b and over are not changed (a Bundle is immutable), and the sets are
+// shared, not copied.
+func (b *Bundle) Layer(over ...*Bundle) *Bundle {
+	n := len(b.sets)
+	for _, o := range over {
+		n += len(o.sets)
+	}
+	out := &Bundle{sets: make(map[string]*set, n)}
 	for name, s := range b.sets {
 		out.sets[name] = s
 	}
-	for name, s := range over.sets {
-		out.sets[name] = s
+	for _, o := range over {
+		for name, s := range o.sets {
+			out.sets[name] = s
+		}
 	}
 	return out
+}
+
+// Version is the version of the bundle a set came from; "" for an unknown
+// set.
+func (b *Bundle) Version(setName string) string {
+	if s, ok := b.sets[setName]; ok {
+		return s.version
+	}
+	return ""
 }
 
 // Sets lists the set names, sorted.
@@ -318,7 +378,7 @@ func (b *Bundle) Render(_ context.Context, r contract.SendRequest) (mailer.Email
 	return mailer.Email{
 		Subject: l.subject, HTML: htmlOut, Text: textOut,
 		FromAddress: s.fromAddress, FromName: s.fromName,
-		Set: s.name, Locale: l.id,
+		Set: s.name, Version: s.version, Locale: l.id,
 		SetFallback: setFallback, LocaleFallback: localeFallback,
 	}, nil
 }

@@ -13,18 +13,18 @@ import (
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/awslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/lambdart"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer"
-	"github.com/cognito-email-otp/cognito-email-otp/templates"
 	"github.com/cognito-email-otp/cognito-email-otp/templates/compiled"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers"
 )
 
 // startFunctions runs the real Lambda binaries with the environment the SAM
 // template would give them, pointed at this otp-local: the triggers read
-// their HMAC key from otp-local's Secrets Manager, as on AWS.
-func (sys *System) startFunctions(o Options, d triggers.DefineConfig, c triggers.CreateConfig, v triggers.VerifyConfig, m mailer.Config, lib *templates.Library) ([]*lambdart.Runtime, error) {
-	mailerEnv := mailerEnv(m)
-	if o.TemplatesDir != "" {
-		dir, err := compileTemplatesDir(lib)
+// their HMAC key from otp-local's Secrets Manager, and the mailer its
+// templates from the template store, as on AWS.
+func (sys *System) startFunctions(o Options, d triggers.DefineConfig, c triggers.CreateConfig, v triggers.VerifyConfig, m mailer.Config, dirBundle []byte) ([]*lambdart.Runtime, error) {
+	mailerEnv := append(mailerEnv(m), templatesEnv(o)...)
+	if dirBundle != nil {
+		dir, err := writeTemplatesDir(dirBundle)
 		if err != nil {
 			return nil, err
 		}
@@ -140,14 +140,11 @@ func (sys *System) runtime(name string) *lambdart.Runtime {
 	return nil
 }
 
-// compileTemplatesDir does what an operator does with otpctl templates
-// compile before shipping a tenant's set: the mailer binary reads the
-// --templates-dir sets from a bundle, not from YAML.
-func compileTemplatesDir(lib *templates.Library) (string, error) {
-	data, err := templates.Compile(lib, lib.OverridingSets()...)
-	if err != nil {
-		return "", fmt.Errorf("otp-local: compile --templates-dir for the mailer binary: %w", err)
-	}
+// writeTemplatesDir ships the --templates-dir sets, compiled as an
+// operator does with otpctl templates compile, to the mailer binary: it
+// reads a bundle, not YAML. (The binary reads it at start only; edits to
+// the YAML reach the in-process mailer, or the binary through a publish.)
+func writeTemplatesDir(data []byte) (string, error) {
 	dir, err := os.MkdirTemp("", "otp-local-templates-")
 	if err != nil {
 		return "", fmt.Errorf("otp-local: compile --templates-dir: %w", err)

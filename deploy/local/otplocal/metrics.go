@@ -22,6 +22,9 @@ type emfSink struct {
 	counts  map[string]int64 // outcome -> messages
 	tts     []float64        // TimeToSend, ms, the most recent maxSamples
 	retries int64
+	// templateLoads counts TemplateLoadFailures: refreshes of the template
+	// store that did not take.
+	templateLoads int64
 }
 
 const maxSamples = 20_000
@@ -59,9 +62,14 @@ func (s *emfSink) record(line []byte) bool {
 		Messages   int64           `json:"Messages"`
 		Retries    int64           `json:"Retries"`
 		TimeToSend []float64       `json:"TimeToSend"`
+		Templates  int64           `json:"TemplateLoadFailures"`
 	}
 	if json.Unmarshal(line, &v) != nil || v.AWS == nil {
 		return false
+	}
+	s.templateLoads += v.Templates
+	if v.Outcome == "" {
+		return true // not a per-message line
 	}
 	s.counts[v.Outcome] += v.Messages
 	s.retries += v.Retries
@@ -108,3 +116,9 @@ func percentile(sorted []float64, p float64) time.Duration {
 // MailerStats is what the mailer's EMF metric lines have counted so far,
 // as CloudWatch would aggregate them: sent, expired, dead-lettered, retries.
 func (sys *System) MailerStats() web.MailerStats { return sys.metrics.stats() }
+
+func (s *emfSink) templateFailures() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.templateLoads
+}

@@ -30,14 +30,17 @@ import (
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/dynamolocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/esm"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/lambdart"
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/s3local"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/secretslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/seslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/sqslocal"
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/stslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/web"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer/ops"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer/queue"
 	"github.com/cognito-email-otp/cognito-email-otp/templates"
+	"github.com/cognito-email-otp/cognito-email-otp/templates/store"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers/budget"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers/budget/dynamostore"
@@ -67,7 +70,8 @@ type Options struct {
 	DataDir string
 	Seed    Seed
 	// TemplatesDir overrides embedded template sets by name, as
-	// OTP_TEMPLATES_DIR does for the mailer Lambda.
+	// OTP_TEMPLATES_DIR does for the mailer Lambda: YAML sets, reloaded
+	// when they change, or a compiled templates.bundle.json.
 	TemplatesDir string
 	SES          seslocal.Faults
 	// SESRejectRecipients are addresses or "@domain"s that SES answers
@@ -109,6 +113,12 @@ type Options struct {
 	// Lambda Runtime API. Instances is how many of each (default 2).
 	FunctionsDir string
 	Instances    int
+
+	// TemplatesRefresh is the mailer's OTP_TEMPLATES_REFRESH (default
+	// DefaultTemplatesRefresh); PublishSets are embedded sets published
+	// into an empty template store at start (make run: acme, globex).
+	TemplatesRefresh time.Duration
+	PublishSets      []string
 }
 
 // System is a running otp-local.
@@ -122,6 +132,11 @@ type System struct {
 	// Secrets is Secrets Manager; seed it with Secrets.EnsureSecret and
 	// register rotation functions with Secrets.SetRotationFunction.
 	Secrets *secretslocal.Server
+	// S3 (gofakes3) holds the template store; STS answers who is calling;
+	// Templates is what the in-process mailer renders from.
+	S3        *s3local.Server
+	STS       *stslocal.Server
+	Templates *store.Live
 	// Budget is the triggers' failure budget, for tests and the ops page.
 	Budget *budget.Ledger
 	// Keys are the triggers' HMAC keys (pseudonyms in logs).
@@ -135,6 +150,7 @@ type System struct {
 	runtimes []*lambdart.Runtime
 	tempDirs []string // removed by Close
 	http     *http.Server
+	serve    handover
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 }
@@ -147,17 +163,23 @@ func Start(ctx context.Context, o Options) (*System, error) {
 		return nil, err
 	}
 	sys := &System{URL: "http://" + ln.Addr().String(), Clients: o.Seed.Clients}
+	// The port serves while the rest is built: the template store's
+	// publish at start, and the --functions binaries' cold start, read S3
+	// as on AWS, where S3 is there before any function. Until the services
+	// are built only S3 and STS answer (handover).
+	sys.http = &http.Server{Handler: &sys.serve, ReadHeaderTimeout: 10 * time.Second}
+	sys.wg.Go(func() { _ = sys.http.Serve(ln) })
 	b, err := sys.buildServices(ctx, o)
 	if err != nil {
-		ln.Close()
+		_ = sys.http.Close()
+		sys.wg.Wait()
 		sys.closeChildren()
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	sys.cancel = cancel
-	sys.http = &http.Server{Handler: sys.routes(o, b), ReadHeaderTimeout: 10 * time.Second}
 	sys.http.RegisterOnShutdown(sys.SQS.Close)
-	sys.wg.Go(func() { _ = sys.http.Serve(ln) })
+	sys.serve.ready(sys.routes(o, b))
 	// The functions start as on AWS: they read their key from Secrets
 	// Manager over the wire, so the endpoints must already answer.
 	if err := sys.buildFunctions(ctx, o, b); err != nil {
@@ -241,7 +263,9 @@ type built struct {
 	queueURL, dlqURL string
 	tenants          map[string]string
 	keyARN           string
-	lib              *templates.Library // the template sets, for the page's branding and the mailer
+	lib              *templates.Library // the template sets, for the page's branding
+	tmpl             localTemplates     // the in-process mailer's templates
+	dirBundle        []byte             // --templates-dir compiled, for the mailer binary
 }
 
 // HMACKeySecret is the Secrets Manager secret holding the triggers' HMAC
@@ -322,6 +346,11 @@ func (sys *System) buildServices(ctx context.Context, o Options) (b built, err e
 	if err := dynamostore.CreateTable(ctx, dynamodb.NewFromConfig(awslocal.Config(sys.DynamoDB.Endpoint)), BudgetTable); err != nil {
 		return b, fmt.Errorf("otp-local: DynamoDB: %w", err)
 	}
+	// S3 and the template store, published into and read over the port
+	// (handover) as the mailer's cold start reads it on AWS.
+	if b.tmpl, b.dirBundle, err = sys.buildTemplates(o, dir("s3")); err != nil {
+		return b, err
+	}
 	b.queueURL, b.dlqURL, b.tenants, b.keyARN = queueURL, dlqURL, tenants, keyARN
 	return b, nil
 }
@@ -360,7 +389,7 @@ func (sys *System) buildFunctions(ctx context.Context, o Options, b built) (err 
 	if err := verifyCfg.Validate(); err != nil {
 		return err
 	}
-	lib := b.lib
+	tmpl, dirBundle := b.tmpl, b.dirBundle
 	logs := o.Logs
 	sys.metrics = newEMFSink(func(line []byte) { _, _ = logs.Write(line) })
 	mailerCfg := mailer.Config{DLQURL: dlqURL, FromAddress: FromAddress, Concurrency: 10,
@@ -369,7 +398,7 @@ func (sys *System) buildFunctions(ctx context.Context, o Options, b built) (err 
 	var define, create, verify, rotate, tokens lambda.Handler
 	var mailerFn esm.Function
 	if o.FunctionsDir != "" {
-		fns, err := sys.startFunctions(o, defineCfg, createCfg, verifyCfg, mailerCfg, lib)
+		fns, err := sys.startFunctions(o, defineCfg, createCfg, verifyCfg, mailerCfg, dirBundle)
 		if err != nil {
 			return err
 		}
@@ -384,7 +413,9 @@ func (sys *System) buildFunctions(ctx context.Context, o Options, b built) (err 
 		define = lambdart.NewInProcess(triggers.NewDefine(defineCfg, rings[0], sys.Budget, o.Logs).Handle)
 		create = lambdart.NewInProcess(triggers.NewCreate(createCfg, rings[1], queue.New(awsCfg, queueURL), sys.Budget, o.Logs).Handle)
 		verify = lambdart.NewInProcess(triggers.NewVerify(verifyCfg, rings[2], sys.Budget, o.Logs).Handle)
-		mailerFn = lambdart.NewInProcess(mailer.New(mailerCfg, awsCfg, templates.ForMailer(lib), sys.metrics).Handle)
+		h := mailer.New(mailerCfg, awsCfg, tmpl, sys.metrics)
+		tmpl.ReportTo(h.Log, h.Metrics)
+		mailerFn = lambdart.NewInProcess(h.Handle)
 		rotate = lambdart.NewInProcess(smsecret.Rotator{Client: secretsmanager.NewFromConfig(awsCfg), Log: triggers.NewLogger(o.Logs, slog.LevelInfo)}.Handle)
 		tokens = lambdart.NewInProcess(triggers.NewTokens(tokensCfg, triggers.NewLogger(o.Logs, slog.LevelInfo)).Handle)
 	}
@@ -453,6 +484,12 @@ func (sys *System) routes(o Options, b built) http.Handler {
 		}
 		target := r.Header.Get("X-Amz-Target")
 		switch {
+		case sys.S3.IsRequest(r):
+			// First: S3's paths are bucket names, and its requests carry no
+			// X-Amz-Target; the SigV4 scope (or the bucket) says it is S3.
+			sys.S3.ServeHTTP(w, r)
+		case sys.STS.IsRequest(r):
+			sys.STS.ServeHTTP(w, r)
 		case strings.HasPrefix(target, sqslocal.TargetPrefix):
 			sys.SQS.ServeHTTP(w, r)
 		case sqslocal.IsQueryRequest(r):
@@ -498,6 +535,9 @@ func (sys *System) closeChildren() {
 	}
 	if sys.Secrets != nil {
 		sys.Secrets.Close() // rotations in flight call this process's endpoint
+	}
+	if sys.S3 != nil {
+		_ = sys.S3.Close()
 	}
 	for _, dir := range sys.tempDirs {
 		_ = os.RemoveAll(dir)
