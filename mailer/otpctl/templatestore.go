@@ -5,16 +5,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/awslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/templates"
 	"github.com/cognito-email-otp/cognito-email-otp/templates/compiled"
 	"github.com/cognito-email-otp/cognito-email-otp/templates/publish"
@@ -35,36 +32,18 @@ var templateStoreCommands = []command{
 // storeFlags are the template store's flags. Defaults come from the
 // variables the mailer reads, then otp-local's names.
 type storeFlags struct {
-	endpoint, region, bucket, prefix *string
+	bucket, prefix *string
 }
 
 func addStoreFlags(fs *flag.FlagSet) storeFlags {
 	return storeFlags{
-		endpoint: fs.String("endpoint", os.Getenv("OTP_ENDPOINT"), "talk to otp-local (e.g. http://127.0.0.1:7070) instead of AWS; env OTP_ENDPOINT"),
-		region:   fs.String("region", "", "AWS region (default: from the AWS configuration)"),
-		bucket:   fs.String("bucket", envOr("OTP_TEMPLATES_BUCKET", "otp-templates"), "the template store's bucket (the stack's TemplateBucketName output); env OTP_TEMPLATES_BUCKET"),
-		prefix:   fs.String("prefix", envOr("OTP_TEMPLATES_PREFIX", "templates/"), "the store's key prefix; env OTP_TEMPLATES_PREFIX"),
+		bucket: fs.String("bucket", envOr("OTP_TEMPLATES_BUCKET", "otp-templates"), "the template store's bucket (the stack's TemplateBucketName output); env OTP_TEMPLATES_BUCKET"),
+		prefix: fs.String("prefix", envOr("OTP_TEMPLATES_PREFIX", "templates/"), "the store's key prefix; env OTP_TEMPLATES_PREFIX"),
 	}
 }
 
-func (f storeFlags) config(ctx context.Context) (aws.Config, error) {
-	var cfg aws.Config
-	if *f.endpoint != "" {
-		cfg = awslocal.Config(*f.endpoint)
-	} else {
-		var err error
-		if cfg, err = awsconfig.LoadDefaultConfig(ctx); err != nil {
-			return cfg, err
-		}
-	}
-	if *f.region != "" {
-		cfg.Region = *f.region
-	}
-	return cfg, nil
-}
-
-func (f storeFlags) admin(ctx context.Context) (*store.Admin, aws.Config, error) {
-	cfg, err := f.config(ctx)
+func (f storeFlags) admin(ctx context.Context, g *globals) (*store.Admin, aws.Config, error) {
+	cfg, err := g.config(ctx)
 	if err != nil {
 		return nil, cfg, err
 	}
@@ -105,7 +84,7 @@ func templatesPublish(fs *flag.FlagSet) func(context.Context, env, []string) int
 		if err != nil {
 			return fail(e, err)
 		}
-		admin, cfg, err := sf.admin(ctx)
+		admin, cfg, err := sf.admin(ctx, e.aws)
 		if err != nil {
 			return fail(e, err)
 		}
@@ -169,7 +148,7 @@ func templatesVersions(fs *flag.FlagSet) func(context.Context, env, []string) in
 		if len(args) != 1 {
 			return usageError(e, "templates versions takes one set NAME")
 		}
-		admin, _, err := sf.admin(ctx)
+		admin, _, err := sf.admin(ctx, e.aws)
 		if err != nil {
 			return fail(e, err)
 		}
@@ -212,7 +191,7 @@ func templatesRollback(fs *flag.FlagSet) func(context.Context, env, []string) in
 		if len(args) != 1 {
 			return usageError(e, "templates rollback takes one set NAME")
 		}
-		admin, cfg, err := sf.admin(ctx)
+		admin, cfg, err := sf.admin(ctx, e.aws)
 		if err != nil {
 			return fail(e, err)
 		}
@@ -260,7 +239,7 @@ func templatesCurrent(fs *flag.FlagSet) func(context.Context, env, []string) int
 		if len(args) != 0 {
 			return usageError(e, "templates current takes no arguments")
 		}
-		admin, _, err := sf.admin(ctx)
+		admin, _, err := sf.admin(ctx, e.aws)
 		if err != nil {
 			return fail(e, err)
 		}

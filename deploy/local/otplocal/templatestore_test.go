@@ -130,7 +130,7 @@ func TestPublishReachesTheNextEmail(t *testing.T) {
 			t.Errorf("%s: email tags %v, product %q; want version %s, product %q", s.name, e.Tags, p, s.wantVersion, s.wantProduct)
 		}
 	}
-	check(step{"before", acmeClient, "demo@example.com", seeded, "Acme"})
+	check(step{"before", acmeClient, "rosa@example.com", seeded, "Acme"})
 
 	dir := setsDir(t, "acme")
 	rename(t, dir, "acme", "Acme Rebrand")
@@ -141,7 +141,7 @@ func TestPublishReachesTheNextEmail(t *testing.T) {
 	}
 	rebrand := changes[0].To
 	time.Sleep(refresh)
-	check(step{"after publish", acmeClient, "demo@example.com", rebrand, "Acme Rebrand"})
+	check(step{"after publish", acmeClient, "rosa@example.com", rebrand, "Acme Rebrand"})
 	t.Logf("publish -> email with the new look: %v (refresh %v)", time.Since(published).Round(time.Millisecond), refresh)
 	check(step{"another tenant", globexClient, "yuki@example.com", globexV, "Globex"})
 
@@ -149,7 +149,7 @@ func TestPublishReachesTheNextEmail(t *testing.T) {
 		t.Fatalf("rollback: %+v %v", c, err)
 	}
 	time.Sleep(refresh)
-	check(step{"after rollback", acmeClient, "demo@example.com", seeded, "Acme"})
+	check(step{"after rollback", acmeClient, "rosa@example.com", seeded, "Acme"})
 
 	if !strings.Contains(logs.String(), `"msg":"template store: sets updated"`) {
 		t.Error("the mailer did not log the swap")
@@ -192,7 +192,7 @@ func TestBrokenBundleKeepsTheLastGoodVersion(t *testing.T) {
 	put("sets/acme/"+v+".json", broken)
 	put("index.json", []byte(`{"format":1,"sets":{"acme":{"version":"`+v+`","updatedAt":"2026-01-01T00:00:00Z"}}}`))
 
-	users := []string{"demo@example.com", "lena@example.com"}
+	users := []string{"rosa@example.com", "lena@example.com"}
 	time.Sleep(refresh)
 	for _, u := range users {
 		e := signInEmail(t, sys, acmeClient, u)
@@ -221,20 +221,20 @@ func TestTemplatesDirIsWatched(t *testing.T) {
 	t.Run("YAML sets", func(t *testing.T) {
 		dir := setsDir(t, "acme")
 		sys, logs := start(t, Options{TemplatesDir: dir})
-		e := signInEmail(t, sys, acmeClient, "demo@example.com")
+		e := signInEmail(t, sys, acmeClient, "rosa@example.com")
 		v1, p := lookOf(e)
 		if !strings.HasPrefix(v1, compiled.DirVersionPrefix) || p != "Acme" {
 			t.Fatalf("first email: version %s product %q", v1, p)
 		}
 		rename(t, dir, "acme", "Acme Rebrand")
-		e = signInEmail(t, sys, acmeClient, "demo@example.com")
+		e = signInEmail(t, sys, acmeClient, "rosa@example.com")
 		if v2, p := lookOf(e); v2 == v1 || !strings.HasPrefix(v2, compiled.DirVersionPrefix) || p != "Acme Rebrand" {
 			t.Errorf("after the edit: version %s product %q", v2, p)
 		}
 		if err := os.WriteFile(filepath.Join(dir, "acme", "locales", "en.yaml"), []byte("subject: [unclosed\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		e = signInEmail(t, sys, acmeClient, "demo@example.com")
+		e = signInEmail(t, sys, acmeClient, "rosa@example.com")
 		if _, p := lookOf(e); p != "Acme Rebrand" {
 			t.Errorf("after a broken edit: product %q, want the last good", p)
 		}
@@ -258,7 +258,7 @@ func TestTemplatesDirIsWatched(t *testing.T) {
 			t.Fatal(err)
 		}
 		sys, _ := start(t, Options{TemplatesDir: dir})
-		e := signInEmail(t, sys, acmeClient, "demo@example.com")
+		e := signInEmail(t, sys, acmeClient, "rosa@example.com")
 		if v, p := lookOf(e); v != compiled.DirVersionPrefix+compiled.VersionOf(data)[:12] || p != "Acme Rebrand" {
 			t.Errorf("version %s product %q", v, p)
 		}
