@@ -214,6 +214,23 @@ func (l *Library) DefaultLocale(setName string) string {
 	return ""
 }
 
+// RightToLeft reports whether a set's locale (a canonical tag, as Locales
+// lists them) is written right to left, as its emails' dir attribute says;
+// false for an unknown set or locale. Previews use it to align the text
+// part, which has no markup of its own to say so.
+func (l *Library) RightToLeft(setName, locale string) bool {
+	s, ok := l.sets[setName]
+	if !ok {
+		return false
+	}
+	for _, loc := range s.locales {
+		if loc.id == locale {
+			return loc.rtl
+		}
+	}
+	return false
+}
+
 // Render renders a message from the cache. Same output as RenderUncached,
 // byte for byte, at a fraction of the cost, and the same as a
 // templates/compiled bundle made from this library by Compile.

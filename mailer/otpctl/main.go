@@ -9,7 +9,7 @@
 //	otpctl [--json] user unlock EMAIL|SUB
 //	otpctl [--json] templates check [DIR]
 //	otpctl [--json] templates compile [DIR] [-o FILE]
-//	otpctl [--json] templates preview --out DIR [--screenshots]
+//	otpctl [--json] templates preview --out DIR [--screenshots] [--ttl D] [--set S] [--locale L]
 //
 // Exit status: 0 all good, 1 problems found (a non-empty dead-letter queue,
 // a broken template set) or the work failed, 2 usage error.
@@ -333,6 +333,13 @@ func templatesPreview(fs *flag.FlagSet) func(context.Context, env, []string) int
 	shots := fs.Bool("screenshots", false, "also take PNG screenshots with headless Chromium")
 	chromium := fs.String("chromium", preview.DefaultChromium, "Chromium binary for --screenshots")
 	dir := fs.String("dir", "", "template directory to layer over the embedded sets (as OTP_TEMPLATES_DIR)")
+	// The default is the Create trigger's OTP_CODE_TTL default, so that
+	// the expiry sentence says what a default deployment's emails say.
+	ttl := fs.Duration("ttl", preview.DefaultTTL, "code lifetime the expiry sentence shows: the deployment's OTP_CODE_TTL")
+	var sets, locales listFlag
+	fs.Var(&sets, "set", "only this set (repeat, or separate with commas)")
+	fs.Var(&locales, "locale", "only this locale; a bare language such as fr also selects fr-CA (repeat, or separate with commas)")
+	quiet := fs.Bool("quiet", false, "no progress lines on standard error")
 	return func(ctx context.Context, e env, args []string) int {
 		if *out == "" {
 			return usageError(e, "templates preview needs --out DIR")
@@ -340,12 +347,25 @@ func templatesPreview(fs *flag.FlagSet) func(context.Context, env, []string) int
 		if len(args) > 0 {
 			return usageError(e, "templates preview takes no arguments, got %q", args)
 		}
+		if *ttl <= 0 {
+			return usageError(e, "templates preview --ttl %s: want a positive duration such as 3m", *ttl)
+		}
 		lib, err := templates.Load(sourcesFor(*dir)...)
 		if err != nil {
 			fmt.Fprintln(e.stderr, "otpctl:", err)
 			return exitProblems
 		}
-		pages, err := preview.Write(ctx, lib, *out, preview.Options{Screenshots: *shots, Chromium: *chromium})
+		opt := preview.Options{
+			TTL: *ttl, Sets: sets, Locales: locales,
+			Screenshots: *shots, Chromium: *chromium,
+		}
+		if !*quiet {
+			opt.Progress = e.stderr
+		}
+		pages, err := preview.Write(ctx, lib, *out, opt)
+		if errors.Is(err, preview.ErrFilter) {
+			return usageError(e, "templates preview: %v", err)
+		}
 		if err != nil {
 			fmt.Fprintln(e.stderr, "otpctl:", err)
 			return exitProblems
@@ -361,4 +381,20 @@ func templatesPreview(fs *flag.FlagSet) func(context.Context, env, []string) int
 		}
 		return exitOK
 	}
+}
+
+// listFlag collects a flag given several times, each value possibly a
+// comma-separated list: --set acme --set globex and --set acme,globex
+// mean the same.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			*l = append(*l, item)
+		}
+	}
+	return nil
 }

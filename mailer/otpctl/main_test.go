@@ -21,6 +21,7 @@ func TestExitCodes(t *testing.T) {
 		want       int
 		stdoutHas  []string
 		stderrHas  []string
+		stderrIs   *string
 		createsDir string
 	}{
 		{name: "check embedded sets passes", args: []string{"templates", "check"}, want: exitOK, stdoutHas: []string{"ok: 3 sets, no problems"}},
@@ -42,7 +43,27 @@ func TestExitCodes(t *testing.T) {
 		{name: "preview needs --out", args: []string{"templates", "preview"}, want: exitUsage, stderrHas: []string{"needs --out DIR"}},
 		{
 			name: "preview writes a gallery", args: []string{"templates", "preview", "--out", out}, want: exitOK,
-			stdoutHas: []string{"wrote 16 previews"}, createsDir: out,
+			stdoutHas: []string{"wrote 16 previews"}, stderrHas: []string{"[ 1/16] acme/de", "[16/16] globex/es"}, createsDir: out,
+		},
+		{
+			name: "preview filters by set and locale", args: []string{"templates", "preview", "--out", t.TempDir(), "--set", "default", "--set", "globex", "--locale", "ar,ja", "--ttl", "5m"},
+			want: exitOK, stdoutHas: []string{"wrote 3 previews"}, stderrHas: []string{"[1/3] default/ar", "[2/3] default/ja", "[3/3] globex/ar"},
+		},
+		{
+			name: "preview --quiet", args: []string{"templates", "preview", "--out", t.TempDir(), "--set", "acme", "--quiet"},
+			want: exitOK, stdoutHas: []string{"wrote 3 previews"}, stderrIs: ptr(""),
+		},
+		{
+			name: "preview of an unknown set", args: []string{"templates", "preview", "--out", t.TempDir(), "--set", "initech"},
+			want: exitUsage, stderrHas: []string{"set initech: no such set; there are acme, default, globex"},
+		},
+		{
+			name: "preview of a locale no set has", args: []string{"templates", "preview", "--out", t.TempDir(), "--locale", "sv"},
+			want: exitUsage, stderrHas: []string{"locale sv: no such locale"},
+		},
+		{
+			name: "preview with a lifetime of zero", args: []string{"templates", "preview", "--out", t.TempDir(), "--ttl", "0s"},
+			want: exitUsage, stderrHas: []string{"--ttl 0s: want a positive duration"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,6 +80,9 @@ func TestExitCodes(t *testing.T) {
 				if !strings.Contains(stderr.String(), s) {
 					t.Errorf("stderr lacks %q:\n%s", s, stderr.String())
 				}
+			}
+			if tc.stderrIs != nil && stderr.String() != *tc.stderrIs {
+				t.Errorf("stderr is %q, want %q", stderr.String(), *tc.stderrIs)
 			}
 			if tc.createsDir != "" {
 				for _, f := range []string{"index.html", "default/ar.html", "default/ar.txt", "acme/en.html", "globex/ar.txt"} {
@@ -134,3 +158,5 @@ func TestLookup(t *testing.T) {
 		})
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
