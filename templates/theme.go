@@ -137,6 +137,10 @@ func brandCSS(c colors) string {
 	// One click or tap selects the whole code, and a long name cannot push
 	// the card wider than a phone screen.
 	b.WriteString("    .invite-code { font-weight: bold; -webkit-user-select: all; user-select: all; }\n")
+	// letter-spacing also follows the last digit, so hermes' even padding
+	// leaves the code 4 px left of the box's centre; the right padding
+	// gives the 8 px back.
+	b.WriteString("    .invite-code { padding-right: 28px; }\n")
 	b.WriteString("    h1 { overflow-wrap: anywhere; word-break: break-word; }\n")
 	return b.String()
 }

@@ -288,6 +288,7 @@ func groupBySet(lib *templates.Library, pages []Page) []setGroup {
 
 var indexTmpl = template.Must(template.New("index").Funcs(template.FuncMap{
 	"text": func(p Page) string { return p.text },
+	"ttl":  formatTTL,
 }).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -314,16 +315,16 @@ pre { white-space: pre-wrap; background: #fafafa; border: 1px solid #eee; paddin
 </head>
 <body>
 <h1>OTP email previews</h1>
-<p>{{len .Pages}} emails, rendered as the mailer renders them: sample code {{.Code}}, code lifetime {{.TTL}}
-(the expiry sentence reads as in an email from a Create trigger with <code>OTP_CODE_TTL={{.TTL}}</code>).</p>
+<p>{{len .Pages}} emails, rendered as the mailer renders them: sample code {{.Code}}, code lifetime {{ttl .TTL}}
+(the expiry sentence reads as in an email from a Create trigger with <code>OTP_CODE_TTL={{ttl .TTL}}</code>).</p>
 <nav>{{range .Sets}}<a href="#set-{{.Name}}">{{.Name}}</a> {{end}}</nav>
 {{range .Sets}}
 <h2 id="set-{{.Name}}">{{.Name}} <small>{{len .Pages}} locale{{if ne (len .Pages) 1}}s{{end}} · {{.Source}}</small></h2>
 <div class="grid">
 {{range .Pages}}<section class="card" id="{{.Set}}-{{.Locale}}">
 <h3>{{.Locale}} <span>{{.Language}}</span></h3>
-{{if .PNGFile}}<a class="thumb" href="{{.HTMLFile}}"><img src="{{.PNGFile}}" alt="{{.Set}} {{.Locale}} screenshot" loading="lazy"></a>{{end}}
 <p class="subject" lang="{{.Locale}}" dir="{{.Dir}}">{{.Subject}}</p>
+{{if .PNGFile}}<a class="thumb" href="{{.HTMLFile}}"><img src="{{.PNGFile}}" alt="{{.Set}} {{.Locale}} screenshot" loading="lazy"></a>{{end}}
 <p class="meta"><a href="{{.HTMLFile}}">HTML</a> · <a href="{{.TextFile}}">text</a>{{if .PNGFile}} · <a href="{{.PNGFile}}">PNG</a>{{end}}
 · {{.HTMLSize}} bytes · {{.Dir}} · sample name <span lang="{{.Locale}}">{{.Name}}</span></p>
 <details><summary>Plain-text part</summary><pre lang="{{.Locale}}" dir="{{.Dir}}">{{text .}}</pre></details>
@@ -333,6 +334,19 @@ pre { white-space: pre-wrap; background: #fafafa; border: 1px solid #eee; paddin
 </body>
 </html>
 `))
+
+// formatTTL writes a lifetime as an operator writes OTP_CODE_TTL: "3m",
+// not time.Duration's "3m0s".
+func formatTTL(d time.Duration) string {
+	s := d.String()
+	if d >= time.Minute && d%time.Minute == 0 {
+		s = strings.TrimSuffix(s, "0s")
+		if d%time.Hour == 0 {
+			s = strings.TrimSuffix(s, "0m")
+		}
+	}
+	return s
+}
 
 // DefaultChromium is where Debian's chromium package puts the browser.
 const DefaultChromium = "/usr/bin/chromium"

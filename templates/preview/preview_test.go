@@ -251,6 +251,16 @@ func TestLanguageName(t *testing.T) {
 	}
 }
 
+func TestFormatTTL(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		3 * time.Minute: "3m", 90 * time.Second: "1m30s", time.Hour: "1h", 90 * time.Minute: "1h30m", 45 * time.Second: "45s",
+	} {
+		if got := formatTTL(d); got != want {
+			t.Errorf("formatTTL(%s) = %s, want %s", d, got, want)
+		}
+	}
+}
+
 func TestWriteRejectsANegativeLifetime(t *testing.T) {
 	if _, err := Write(context.Background(), mustLoad(t), t.TempDir(), Options{TTL: -time.Minute}); err == nil {
 		t.Error("a negative lifetime was accepted")
