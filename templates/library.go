@@ -239,7 +239,7 @@ func (l *Library) Render(m Message) (Email, error) {
 }
 
 // RenderUncached renders a message through hermes on every call. It exists
-// to check Render against, and for previews.
+// to check Render against.
 func (l *Library) RenderUncached(m Message) (Email, error) {
 	return l.render(m, false)
 }
