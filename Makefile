@@ -47,7 +47,7 @@ $(BIN)/otpctl: $(GO_SRC) $(TEMPLATE_SRC) go.mod go.sum
 .PHONY: ui
 ui: $(UI_JS) ## build the sign-in page (Amplify v6, esbuild) that otp-local embeds
 
-$(UI_JS): $(UI_DIR)/src/app.js $(UI_DIR)/node_modules/.package-lock.json
+$(UI_JS): $(wildcard $(UI_DIR)/src/*.js) $(UI_DIR)/node_modules/.package-lock.json
 	cd $(UI_DIR) && npm run --silent build
 
 $(UI_DIR)/node_modules/.package-lock.json: $(UI_DIR)/package.json $(UI_DIR)/package-lock.json

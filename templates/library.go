@@ -191,6 +191,16 @@ func (l *Library) Sets() []string {
 	return names
 }
 
+// Sender returns the From address and name a set's theme names; an empty
+// address means the mailer sends from its OTP_FROM_ADDRESS. Deployment
+// checks need it without rendering an email.
+func (l *Library) Sender(setName string) (address, name string) {
+	if s, ok := l.sets[setName]; ok {
+		return s.fromAddress, s.fromName
+	}
+	return "", ""
+}
+
 // Locales lists a set's locales as canonical BCP 47 tags, sorted; nil for
 // an unknown set.
 func (l *Library) Locales(setName string) []string {
@@ -212,23 +222,6 @@ func (l *Library) DefaultLocale(setName string) string {
 		return s.locales[0].id
 	}
 	return ""
-}
-
-// RightToLeft reports whether a set's locale (a canonical tag, as Locales
-// lists them) is written right to left, as its emails' dir attribute says;
-// false for an unknown set or locale. Previews use it to align the text
-// part, which has no markup of its own to say so.
-func (l *Library) RightToLeft(setName, locale string) bool {
-	s, ok := l.sets[setName]
-	if !ok {
-		return false
-	}
-	for _, loc := range s.locales {
-		if loc.id == locale {
-			return loc.rtl
-		}
-	}
-	return false
 }
 
 // Render renders a message from the cache. Same output as RenderUncached,

@@ -297,6 +297,12 @@ func TestDirOverridesEmbeddedSetByName(t *testing.T) {
 	if e.Locale != "en" || !e.LocaleFallback {
 		t.Errorf("locale %s (fallback %v): the override has no German, and must not borrow the embedded one", e.Locale, e.LocaleFallback)
 	}
+	// Sender agrees with what Render puts in the email, without rendering.
+	for _, tc := range []struct{ set, address string }{{"acme", "otp@override.example"}, {"globex", "no-reply@globex.example"}, {"default", ""}, {"nope", ""}} {
+		if got, _ := lib.Sender(tc.set); got != tc.address {
+			t.Errorf("Sender(%s) = %q, want %q", tc.set, got, tc.address)
+		}
+	}
 	if got := strings.Join(lib.Locales("acme"), " "); got != "en" {
 		t.Errorf("Locales(acme) = %s, want en only", got)
 	}

@@ -40,6 +40,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	failRate := fs.Float64("ses-fail-rate", envFloat("OTP_LOCAL_SES_FAIL_RATE", 0), "fraction of SES calls that fail with a 5xx")
 	throttleRate := fs.Float64("ses-throttle-rate", envFloat("OTP_LOCAL_SES_THROTTLE_RATE", 0), "fraction of SES calls that are throttled (429)")
 	latency := fs.Duration("ses-latency", envDuration("OTP_LOCAL_SES_LATENCY", 0), "latency added to every SES call, e.g. 80ms")
+	sandbox := fs.Bool("ses-sandbox", envBool("OTP_LOCAL_SES_SANDBOX", false), "put the SES account in the sandbox: only verified recipients, 200 a day, 1 a second (env OTP_LOCAL_SES_SANDBOX)")
 	quiet := fs.Bool("quiet", false, "do not print the triggers' and mailer's JSON logs")
 	functions := fs.String("functions", env("OTP_LOCAL_FUNCTIONS", ""), "run the real Lambda binaries from DIR/<name>/bootstrap (make host-functions: bin/host) instead of in-process handlers")
 	corsOrigins := fs.String("cors-origin", env("OTP_LOCAL_CORS_ORIGINS", ""), "comma-separated browser origins besides otp-local's own that may call its Cognito API, e.g. http://localhost:5173 (env OTP_LOCAL_CORS_ORIGINS)")
@@ -70,12 +71,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Addr: *addr, DataDir: *dataDir, Seed: seed, TemplatesDir: *templatesDir, Logs: logs, FunctionsDir: *functions,
 		CORSOrigins: splitList(*corsOrigins),
 		SES:         seslocal.Faults{FailRate: *failRate, ThrottleRate: *throttleRate, Latency: *latency},
+		SESSandbox:  *sandbox,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "otp-local:", err)
 		return 1
 	}
-	banner(stdout, sys, seed)
+	banner(stdout, sys, seed, *sandbox || (seed.SES != nil && seed.SES.Sandbox))
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "\notp-local: stopping")
 	if err := sys.Close(); err != nil {
@@ -85,7 +87,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func banner(w io.Writer, sys *otplocal.System, seed otplocal.Seed) {
+func banner(w io.Writer, sys *otplocal.System, seed otplocal.Seed, sandbox bool) {
 	u := sys.URL
 	fmt.Fprintf(w, "\notp-local is running at %s\n\n", u)
 	if d := sys.DemoUser; d != nil {
@@ -102,7 +104,11 @@ func banner(w io.Writer, sys *otplocal.System, seed otplocal.Seed) {
 		}
 		fmt.Fprintf(w, "      app client %-10s %s  tenant %s\n", c.Name, c.ID, tenant)
 	}
-	fmt.Fprintf(w, "    SQS queues %s, %s\n    SES v2 SendEmail\n\n", otplocal.SendQueue, otplocal.DeadLetters)
+	fmt.Fprintf(w, "    SQS queues %s, %s\n    SES v2 SendEmail; verified: %s\n", otplocal.SendQueue, otplocal.DeadLetters, identities(seed))
+	if sandbox {
+		fmt.Fprintln(w, "      in the SES sandbox: only verified recipients, 200 a day, 1 a second")
+	}
+	fmt.Fprintf(w, "    Lambda function %s, its event source mapping from %s\n\n", otplocal.MailerFunction, otplocal.SendQueue)
 	fmt.Fprintf(w, "  Other users (password %s): ", otplocal.DemoPassword)
 	for i, s := range seed.Users[min(1, len(seed.Users)):] {
 		if i > 0 {
@@ -110,7 +116,26 @@ func banner(w io.Writer, sys *otplocal.System, seed otplocal.Seed) {
 		}
 		fmt.Fprint(w, s.Email)
 	}
-	fmt.Fprintf(w, "\n  otpctl:   bin/otpctl --endpoint %s queue status\n\nPress Ctrl-C to stop.\n", u)
+	fmt.Fprintf(w, "\n  otpctl:   bin/otpctl queue status --endpoint %s\n", u)
+	fmt.Fprintf(w, "            bin/otpctl doctor --endpoint %s --function %s\n\nPress Ctrl-C to stop.\n", u, otplocal.MailerFunction)
+}
+
+// identities names the SES identities the seed verifies.
+func identities(seed otplocal.Seed) string {
+	ses := otplocal.DefaultSeed().SES
+	if seed.SES != nil {
+		ses = seed.SES
+	}
+	var names []string
+	for _, id := range ses.Identities {
+		if id.Status == "" || id.Status == seslocal.StatusSuccess {
+			names = append(names, id.Name)
+		}
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }
 
 func splitList(s string) []string {
@@ -133,6 +158,13 @@ func env(key, def string) string {
 func envFloat(key string, def float64) float64 {
 	if f, err := strconv.ParseFloat(os.Getenv(key), 64); err == nil {
 		return f
+	}
+	return def
+}
+
+func envBool(key string, def bool) bool {
+	if b, err := strconv.ParseBool(os.Getenv(key)); err == nil {
+		return b
 	}
 	return def
 }

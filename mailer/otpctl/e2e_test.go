@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -51,7 +52,7 @@ func TestOperatorRecoversFromAnSESOutage(t *testing.T) {
 
 	// Two users sign in; their codes cannot be sent.
 	client := signin.Client{Cognito: cip.NewFromConfig(awslocal.Config(sys.URL)), PoolID: otplocal.PoolID, ClientID: sys.Clients[0].ID}
-	users := []string{"demo@example.com", "lena@example.com"}
+	users := []string{"rosa@example.com", "lena@example.com"}
 	for _, u := range users {
 		if _, err := client.Start(ctx, u, otplocal.DemoPassword); err != nil {
 			t.Fatal(err)
@@ -112,7 +113,7 @@ func TestOperatorRecoversFromAnSESOutage(t *testing.T) {
 		}
 	}
 	_, table := otpctl(t, "", append([]string{"dlq", "list"}, endpoint...)...)
-	if !strings.Contains(table, "max_receives") || !strings.Contains(table, "d***@example.com") || strings.Contains(table, "demo@example.com") {
+	if !strings.Contains(table, "max_receives") || !strings.Contains(table, "r***@example.com") || strings.Contains(table, "rosa@example.com") {
 		t.Errorf("dlq list table:\n%s", table)
 	}
 
@@ -202,5 +203,48 @@ func TestUserStatusAndUnlock(t *testing.T) {
 	}
 	if code, out := otpctl(t, "", "user", "status", "nobody@example.com", "--endpoint", sys.URL); code != exitProblems || !strings.Contains(out, "nobody@example.com") {
 		t.Errorf("unknown user: exit %d\n%s", code, out)
+	}
+}
+
+// TestGlobalFlagsAnywhere: the line otp-local prints, and the same flags
+// after the command, both reach otp-local; so do --queue and --json.
+func TestGlobalFlagsAnywhere(t *testing.T) {
+	sys := startLocal(t, otplocal.Options{Seed: otplocal.DefaultSeed()})
+	for _, args := range [][]string{
+		{"--endpoint", sys.URL, "queue", "status"},
+		{"queue", "status", "--endpoint", sys.URL},
+		{"--json", "queue", "status", "--endpoint=" + sys.URL, "--queue", otplocal.SendQueue},
+		{"--endpoint", sys.URL, "--dlq", otplocal.DeadLetters, "dlq", "list", "--json"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			code, out := otpctl(t, "", args...)
+			if code != exitOK || !strings.Contains(out, otplocal.SendQueue) && !strings.Contains(out, "[]") {
+				t.Errorf("exit %d\n%s", code, out)
+			}
+		})
+	}
+}
+
+// TestWithoutCredentials: with no endpoint and no credentials anywhere,
+// otpctl says what to set in one line instead of the SDK's IMDS error.
+func TestWithoutCredentials(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "none")
+	for k, v := range map[string]string{"AWS_REGION": "eu-west-1", "AWS_PROFILE": "", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
+		"AWS_SESSION_TOKEN": "", "AWS_CONFIG_FILE": empty, "AWS_SHARED_CREDENTIALS_FILE": empty, "AWS_WEB_IDENTITY_TOKEN_FILE": "",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI": "", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "", "OTP_ENDPOINT": "", "AWS_EC2_METADATA_DISABLED": "true"} {
+		t.Setenv(k, v)
+	}
+	for _, args := range [][]string{{"queue", "status"}, {"dlq", "list"}, {"user", "status", "rosa@example.com"}} {
+		code, out := otpctl(t, "", args...)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if code != exitProblems || len(lines) != 1 || !strings.HasPrefix(lines[0], "otpctl: no AWS credentials found: set AWS_PROFILE") ||
+			!strings.Contains(lines[0], "--endpoint http://127.0.0.1:7070") {
+			t.Errorf("%v: exit %d\n%s", args, code, out)
+		}
+	}
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	if code, out := otpctl(t, "", "queue", "status"); code != exitProblems || !strings.Contains(out, "otpctl: no AWS region: give --region") {
+		t.Errorf("no region: exit %d\n%s", code, out)
 	}
 }

@@ -2,14 +2,18 @@
 // queue and the email template sets. It talks to AWS with the default
 // credential chain, or to otp-local with --endpoint.
 //
-//	otpctl [--json] queue status
-//	otpctl [--json] dlq list [--reason R] [--max N]
-//	otpctl [--json] dlq redrive [--reason R] [--yes]
-//	otpctl [--json] user status EMAIL|SUB
-//	otpctl [--json] user unlock EMAIL|SUB
-//	otpctl [--json] templates check [DIR]
-//	otpctl [--json] templates compile [DIR] [-o FILE]
-//	otpctl [--json] templates preview --out DIR [--screenshots] [--ttl D] [--set S] [--locale L]
+// Global flags, before or after the command: --endpoint URL, --region R,
+// --queue Q, --dlq Q, --json.
+//
+//	otpctl doctor [--function NAME] [--templates-dir DIR]
+//	otpctl queue status
+//	otpctl dlq list [--reason R] [--max N]
+//	otpctl dlq redrive [--reason R] [--yes]
+//	otpctl user status EMAIL|SUB
+//	otpctl user unlock EMAIL|SUB
+//	otpctl templates check [DIR]
+//	otpctl templates compile [DIR] [-o FILE]
+//	otpctl templates preview --out DIR [--screenshots] [--ttl D] [--set S] [--locale L]
 //
 // Exit status: 0 all good, 1 problems found (a non-empty dead-letter queue,
 // a broken template set) or the work failed, 2 usage error.
@@ -25,6 +29,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/cognito-email-otp/cognito-email-otp/templates"
@@ -42,6 +47,41 @@ const (
 type env struct {
 	stdout, stderr io.Writer
 	json           bool
+	aws            *globals
+}
+
+// globals are the flags every command takes, before or after its name
+// ("otpctl --endpoint URL queue status" and "otpctl queue status
+// --endpoint URL" are the same). Defaults come from the environment the
+// SAM stack's outputs suggest, then otp-local's names.
+type globals struct {
+	json                         bool
+	endpoint, region, queue, dlq string
+}
+
+func newGlobals() *globals {
+	return &globals{
+		endpoint: os.Getenv("OTP_ENDPOINT"),
+		queue:    envOr("OTP_QUEUE_URL", "otp-send"),
+		dlq:      envOr("OTP_DLQ_URL", "otp-send-dlq"),
+	}
+}
+
+// register declares the global flags on fs with their current values as
+// defaults, so a later parse keeps what an earlier one set.
+func (g *globals) register(fs *flag.FlagSet) {
+	fs.BoolVar(&g.json, "json", g.json, "machine-readable output")
+	fs.StringVar(&g.endpoint, "endpoint", g.endpoint, "talk to otp-local (e.g. http://127.0.0.1:7070) instead of AWS; env OTP_ENDPOINT")
+	fs.StringVar(&g.region, "region", g.region, "AWS region (default: from the AWS configuration)")
+	fs.StringVar(&g.queue, "queue", g.queue, "send queue name or URL; env OTP_QUEUE_URL")
+	fs.StringVar(&g.dlq, "dlq", g.dlq, "dead-letter queue name or URL; env OTP_DLQ_URL")
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
 }
 
 // command is one entry of the dispatch table. name is the words that select
@@ -55,7 +95,8 @@ type command struct {
 }
 
 var commands = []command{
-	{name: "queue status", args: "[--endpoint URL] [--queue Q] [--dlq Q]", summary: "depth of the send queue and its dead-letter queue; exit 1 if dead letters wait", flags: queueStatus},
+	{name: "doctor", args: "[--function NAME] [--templates-dir DIR] [--from ADDR] [--configuration-set CS] [--strict]", summary: "check SES senders, DKIM, sandbox, quota, the queues and the mailer's mapping before the first sign-in; exit 1 on any failure", flags: doctorCmd},
+	{name: "queue status", args: "", summary: "depth of both queues and the age of their oldest message; exit 1 if dead letters wait", flags: queueStatus},
 	{name: "dlq list", args: "[--reason R] [--max N]", summary: "dead letters with reason, tenant and age; codes redacted", flags: dlqList},
 	{name: "dlq redrive", args: "[--reason R] [--yes]", summary: "move dead letters (all, or one reason) back to the send queue", flags: dlqRedrive},
 	{name: "user status", args: "EMAIL|SUB [--user-pool ID] [--table T]", summary: "a user's failure budget: failed code steps, back-off or lock, live code", flags: userStatus},
@@ -74,10 +115,11 @@ func main() {
 
 // run is main without the process: tests call it.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := env{stdout: stdout, stderr: stderr}
+	g := newGlobals()
+	e := env{stdout: stdout, stderr: stderr, aws: g}
 	global := flag.NewFlagSet("otpctl", flag.ContinueOnError)
 	global.SetOutput(stderr)
-	global.BoolVar(&e.json, "json", false, "machine-readable output")
+	g.register(global)
 	global.Usage = func() { usage(stderr) }
 	if err := global.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -88,17 +130,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rest := global.Args()
 	cmd, rest := lookup(rest)
 	if cmd == nil {
-		if len(global.Args()) == 0 {
+		given := strings.Join(global.Args(), " ")
+		switch near := commandsUnder(global.Args()); {
+		case len(global.Args()) == 0:
 			fmt.Fprintln(stderr, "otpctl: no command given")
-		} else {
-			fmt.Fprintf(stderr, "otpctl: unknown command %q\n", strings.Join(global.Args(), " "))
+		case len(near) > 0:
+			fmt.Fprintf(stderr, "otpctl: %q needs one more word: %s\n", given, strings.Join(near, ", "))
+			for _, c := range commands {
+				if slices.Contains(near, "otpctl "+c.name) {
+					fmt.Fprintf(stderr, "  %-20s %s\n", c.name, c.summary)
+				}
+			}
+			return exitUsage
+		default:
+			fmt.Fprintf(stderr, "otpctl: unknown command %q\n", given)
 		}
 		usage(stderr)
 		return exitUsage
 	}
 	fs := flag.NewFlagSet("otpctl "+cmd.name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.BoolVar(&e.json, "json", e.json, "machine-readable output")
+	g.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: otpctl %s %s\n  %s\n", cmd.name, cmd.args, cmd.summary)
 		fs.PrintDefaults()
@@ -121,7 +173,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		positional = append(positional, fs.Arg(0))
 		rest = fs.Args()[1:]
 	}
+	e.json = g.json
 	return runCmd(ctx, e, positional)
+}
+
+// commandsUnder lists the commands that begin with the words given
+// ("queue" → "otpctl queue status"), for a command typed half.
+func commandsUnder(words []string) []string {
+	var out []string
+	for _, c := range commands {
+		if strings.HasPrefix(c.name+" ", strings.Join(words, " ")+" ") && len(words) > 0 {
+			out = append(out, "otpctl "+c.name)
+		}
+	}
+	return out
 }
 
 // lookup finds the command whose words start args, longest name first.
@@ -150,7 +215,8 @@ func lookup(args []string) (*command, []string) {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: otpctl [--json] <command> [flags] [args]")
+	fmt.Fprintln(w, "usage: otpctl [global flags] <command> [flags] [args]")
+	fmt.Fprintln(w, "global flags, before or after the command: --endpoint URL (otp-local), --region R, --queue Q, --dlq Q, --json")
 	fmt.Fprintln(w, "commands:")
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-20s %s\n      %s\n", c.name, c.args, c.summary)

@@ -37,17 +37,25 @@ func TestExitCodes(t *testing.T) {
 		{name: "check takes one directory", args: []string{"templates", "check", "a", "b"}, want: exitUsage, stderrHas: []string{"at most one DIR"}},
 		{name: "no command", args: nil, want: exitUsage, stderrHas: []string{"no command given", "usage: otpctl"}},
 		{name: "unknown command", args: []string{"queue", "purge"}, want: exitUsage, stderrHas: []string{`unknown command "queue purge"`}},
-		{name: "half a command", args: []string{"templates"}, want: exitUsage, stderrHas: []string{`unknown command "templates"`}},
+		{name: "half a command", args: []string{"templates"}, want: exitUsage, stderrHas: []string{`"templates" needs one more word: otpctl templates check, otpctl templates compile`}},
+		{name: "queue alone", args: []string{"queue"}, want: exitUsage, stderrHas: []string{`"queue" needs one more word: otpctl queue status`, "depth of both queues"}},
+		{name: "dlq alone", args: []string{"--endpoint", "http://127.0.0.1:1", "dlq"}, want: exitUsage, stderrHas: []string{"otpctl dlq list, otpctl dlq redrive"}},
+		{
+			name: "unknown reason", args: []string{"dlq", "list", "--reason", "sender_unverified"}, want: exitUsage,
+			stderrHas: []string{`unknown --reason "sender_unverified"; the reasons are malformed, unknown_version,`, "sender_not_verified", "max_receives"},
+		},
+		{name: "unknown reason to redrive", args: []string{"dlq", "redrive", "--reason", "nope", "--yes"}, want: exitUsage, stderrHas: []string{`unknown --reason "nope"`}},
+		{name: "global flags on a local command", args: []string{"--endpoint", "http://127.0.0.1:1", "templates", "check", "--region", "eu-west-1"}, want: exitOK},
 		{name: "unknown flag", args: []string{"templates", "check", "--colour"}, want: exitUsage, stderrHas: []string{"flag provided but not defined: -colour"}},
 		{name: "help is not an error", args: []string{"templates", "check", "-h"}, want: exitOK, stderrHas: []string{"usage: otpctl templates check [DIR]"}},
 		{name: "preview needs --out", args: []string{"templates", "preview"}, want: exitUsage, stderrHas: []string{"needs --out DIR"}},
 		{
 			name: "preview writes a gallery", args: []string{"templates", "preview", "--out", out}, want: exitOK,
-			stdoutHas: []string{"wrote 16 previews"}, stderrHas: []string{"[ 1/16] acme/de", "[16/16] globex/es"}, createsDir: out,
+			stdoutHas: []string{"wrote 17 previews"}, stderrHas: []string{"[ 1/17] acme/de", "[17/17] globex/ja"}, createsDir: out,
 		},
 		{
 			name: "preview filters by set and locale", args: []string{"templates", "preview", "--out", t.TempDir(), "--set", "default", "--set", "globex", "--locale", "ar,ja", "--ttl", "5m"},
-			want: exitOK, stdoutHas: []string{"wrote 3 previews"}, stderrHas: []string{"[1/3] default/ar", "[2/3] default/ja", "[3/3] globex/ar"},
+			want: exitOK, stdoutHas: []string{"wrote 4 previews"}, stderrHas: []string{"[1/4] default/ar", "[2/4] default/ja", "[3/4] globex/ar", "[4/4] globex/ja"},
 		},
 		{
 			name: "preview --quiet", args: []string{"templates", "preview", "--out", t.TempDir(), "--set", "acme", "--quiet"},
@@ -156,6 +164,23 @@ func TestLookup(t *testing.T) {
 				t.Errorf("lookup(%q) = %q, %q; want %q, %q", tc.args, got, rest, tc.want, tc.rest)
 			}
 		})
+	}
+}
+
+func TestRedrivePrompt(t *testing.T) {
+	for _, tc := range []struct {
+		n, unsendable int
+		reason, want  string
+	}{
+		{1, 0, "", "Move 1 dead letter back to q?"},
+		{1, 1, "", "Move 1 dead letter back to q? It holds no code that can still be sent (removed or expired): the mailer will count it and drop it."},
+		{3, 3, "max_receives", "Move 3 dead letters with reason max_receives back to q? None of them holds a code that can still be sent (removed or expired): the mailer will count them and drop them."},
+		{3, 1, "", "Move all 3 dead letters back to q? 1 of them holds no code that can still be sent (removed or expired): the mailer will count and drop those."},
+		{3, 2, "", "Move all 3 dead letters back to q? 2 of them hold no code that can still be sent (removed or expired): the mailer will count and drop those."},
+	} {
+		if got := redrivePrompt(tc.n, tc.unsendable, tc.reason, "q"); got != tc.want {
+			t.Errorf("redrivePrompt(%d, %d, %q)\n got %s\nwant %s", tc.n, tc.unsendable, tc.reason, got, tc.want)
+		}
 	}
 }
 

@@ -12,54 +12,22 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/awslocal"
+	"github.com/cognito-email-otp/cognito-email-otp/mailer"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer/ops"
 )
 
 // stdin answers redrive's confirmation; tests replace it.
 var stdin io.Reader = os.Stdin
 
-// queueFlags are shared by the queue and dlq commands. Defaults come from
-// the environment the SAM stack's outputs suggest, then otp-local's names.
-type queueFlags struct {
-	endpoint, region, queue, dlq *string
-}
-
-func addQueueFlags(fs *flag.FlagSet) queueFlags {
-	return queueFlags{
-		endpoint: fs.String("endpoint", os.Getenv("OTP_ENDPOINT"), "talk to otp-local (e.g. http://127.0.0.1:7070) instead of AWS; env OTP_ENDPOINT"),
-		region:   fs.String("region", "", "AWS region (default: from the AWS configuration)"),
-		queue:    fs.String("queue", envOr("OTP_QUEUE_URL", "otp-send"), "send queue name or URL; env OTP_QUEUE_URL"),
-		dlq:      fs.String("dlq", envOr("OTP_DLQ_URL", "otp-send-dlq"), "dead-letter queue name or URL; env OTP_DLQ_URL"),
+// openQueues connects to the queues the global flags name.
+func openQueues(ctx context.Context, g *globals) (ops.Queues, error) {
+	cfg, err := g.config(ctx)
+	if err != nil {
+		return ops.Queues{}, err
 	}
-}
-
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
-
-// open connects to AWS (default credential chain) or otp-local.
-func (f queueFlags) open(ctx context.Context) (ops.Queues, error) {
-	var cfg aws.Config
-	if *f.endpoint != "" {
-		cfg = awslocal.Config(*f.endpoint)
-	} else {
-		var err error
-		if cfg, err = awsconfig.LoadDefaultConfig(ctx); err != nil {
-			return ops.Queues{}, err
-		}
-	}
-	if *f.region != "" {
-		cfg.Region = *f.region
-	}
-	return ops.Open(ctx, sqs.NewFromConfig(cfg), *f.queue, *f.dlq)
+	return ops.Open(ctx, sqs.NewFromConfig(cfg), g.queue, g.dlq)
 }
 
 func fail(e env, err error) int {
@@ -70,12 +38,11 @@ func fail(e env, err error) int {
 // queueStatus prints both queues' depth. Exit 1 when the dead-letter queue
 // holds anything, so a script can page on it.
 func queueStatus(fs *flag.FlagSet) func(context.Context, env, []string) int {
-	qf := addQueueFlags(fs)
 	return func(ctx context.Context, e env, args []string) int {
 		if len(args) > 0 {
 			return usageError(e, "queue status takes no arguments")
 		}
-		q, err := qf.open(ctx)
+		q, err := openQueues(ctx, e.aws)
 		if err != nil {
 			return fail(e, err)
 		}
@@ -103,14 +70,16 @@ func queueStatus(fs *flag.FlagSet) func(context.Context, env, []string) int {
 }
 
 func dlqList(fs *flag.FlagSet) func(context.Context, env, []string) int {
-	qf := addQueueFlags(fs)
 	max := fs.Int("max", 100, "list at most this many dead letters")
 	reason := fs.String("reason", "", "only dead letters with this reason")
 	return func(ctx context.Context, e env, args []string) int {
 		if len(args) > 0 {
 			return usageError(e, "dlq list takes no arguments")
 		}
-		q, err := qf.open(ctx)
+		if err := checkReason(*reason); err != nil {
+			return usageError(e, "dlq list: %v", err)
+		}
+		q, err := openQueues(ctx, e.aws)
 		if err != nil {
 			return fail(e, err)
 		}
@@ -145,20 +114,22 @@ func dlqList(fs *flag.FlagSet) func(context.Context, env, []string) int {
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Age, d.Reason, dash(d.Tenant), dash(d.To), dash(d.RequestID), state, dash(oneLine(d.Error, 80)))
 		}
 		_ = w.Flush()
-		fmt.Fprintf(e.stdout, "%d dead letters\n", len(shown))
+		fmt.Fprintln(e.stdout, count(len(shown), "dead letter", "dead letters"))
 		return exitOK
 	}
 }
 
 func dlqRedrive(fs *flag.FlagSet) func(context.Context, env, []string) int {
-	qf := addQueueFlags(fs)
 	reason := fs.String("reason", "", "only dead letters with this reason (default: all)")
 	yes := fs.Bool("yes", false, "do not ask for confirmation")
 	return func(ctx context.Context, e env, args []string) int {
 		if len(args) > 0 {
 			return usageError(e, "dlq redrive takes no arguments")
 		}
-		q, err := qf.open(ctx)
+		if err := checkReason(*reason); err != nil {
+			return usageError(e, "dlq redrive: %v", err)
+		}
+		q, err := openQueues(ctx, e.aws)
 		if err != nil {
 			return fail(e, err)
 		}
@@ -175,16 +146,16 @@ func dlqRedrive(fs *flag.FlagSet) func(context.Context, env, []string) int {
 				}
 			}
 		}
-		what := "all dead letters"
-		if *reason != "" {
-			what = fmt.Sprintf("dead letters with reason %s", *reason)
-		}
 		if n == 0 {
-			fmt.Fprintf(e.stdout, "no %s to redrive\n", strings.TrimPrefix(what, "all "))
+			if *reason != "" {
+				fmt.Fprintf(e.stdout, "no dead letters with reason %s to redrive\n", *reason)
+			} else {
+				fmt.Fprintln(e.stdout, "no dead letters to redrive")
+			}
 			return exitOK
 		}
 		if !*yes {
-			fmt.Fprintf(e.stderr, "Move %d %s back to %s? %d of them hold no code that can still be sent (removed or expired); the mailer will count and drop those. [y/N] ", n, what, q.SendQueue, unsendable)
+			fmt.Fprintf(e.stderr, "%s [y/N] ", redrivePrompt(n, unsendable, *reason, q.SendQueue))
 			answer, _ := bufio.NewReader(stdin).ReadString('\n')
 			if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 				fmt.Fprintln(e.stderr, "otpctl: not confirmed; nothing moved (use --yes in scripts)")
@@ -198,7 +169,7 @@ func dlqRedrive(fs *flag.FlagSet) func(context.Context, env, []string) int {
 		if e.json {
 			writeJSON(e.stdout, map[string]any{"moved": moved, "reason": *reason, "queue": q.SendQueue})
 		} else {
-			fmt.Fprintf(e.stdout, "moved %d dead letters to %s\n", moved, q.SendQueue)
+			fmt.Fprintf(e.stdout, "moved %s to %s\n", count(moved, "dead letter", "dead letters"), q.SendQueue)
 		}
 		return exitOK
 	}
@@ -217,4 +188,50 @@ func oneLine(s string, n int) string {
 		return s[:n-1] + "…"
 	}
 	return s
+}
+
+// checkReason refuses a --reason no dead letter can have: a typo would
+// otherwise list nothing, or redrive nothing, and look like good news.
+func checkReason(reason string) error {
+	if reason == "" {
+		return nil
+	}
+	var valid []string
+	for _, r := range mailer.Reasons {
+		if string(r) == reason {
+			return nil
+		}
+		valid = append(valid, string(r))
+	}
+	return fmt.Errorf("unknown --reason %q; the reasons are %s", reason, strings.Join(valid, ", "))
+}
+
+// redrivePrompt is the question dlq redrive asks, in one sentence per fact.
+func redrivePrompt(n, unsendable int, reason, queue string) string {
+	what := count(n, "dead letter", "dead letters")
+	if reason != "" {
+		what += " with reason " + reason
+	} else if n > 1 {
+		what = "all " + what
+	}
+	q := fmt.Sprintf("Move %s back to %s?", what, queue)
+	switch {
+	case unsendable == 0:
+		return q
+	case unsendable == n && n == 1:
+		return q + " It holds no code that can still be sent (removed or expired): the mailer will count it and drop it."
+	case unsendable == n:
+		return q + " None of them holds a code that can still be sent (removed or expired): the mailer will count them and drop them."
+	default:
+		return q + fmt.Sprintf(" %s no code that can still be sent (removed or expired): the mailer will count and drop those.",
+			count(unsendable, "of them holds", "of them hold"))
+	}
+}
+
+// count says "1 dead letter" and "2 dead letters".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

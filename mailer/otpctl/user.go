@@ -11,11 +11,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/awslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers/budget"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers/budget/dynamostore"
@@ -32,37 +30,19 @@ const (
 // userFlags reach the failure budget's table and, to turn an email address
 // into the sub the budget is kept by, the user pool.
 type userFlags struct {
-	endpoint, region, pool, table, hmacSecret *string
-	maxFailures                               *int
+	pool, table, hmacSecret *string
+	maxFailures             *int
 }
 
 func addUserFlags(fs *flag.FlagSet) userFlags {
 	return userFlags{
-		endpoint: fs.String("endpoint", os.Getenv("OTP_ENDPOINT"), "talk to otp-local (e.g. http://127.0.0.1:7070) instead of AWS; env OTP_ENDPOINT"),
-		region:   fs.String("region", "", "AWS region (default: from the AWS configuration)"),
-		pool:     fs.String("user-pool", envOr("OTP_USER_POOL_ID", localPoolID), "user pool id, to look up an email address; env OTP_USER_POOL_ID"),
-		table:    fs.String("table", envOr("OTP_BUDGET_TABLE", localBudgetTable), "the failure budget's DynamoDB table; env OTP_BUDGET_TABLE"),
+		pool:  fs.String("user-pool", envOr("OTP_USER_POOL_ID", localPoolID), "user pool id, to look up an email address; env OTP_USER_POOL_ID"),
+		table: fs.String("table", envOr("OTP_BUDGET_TABLE", localBudgetTable), "the failure budget's DynamoDB table; env OTP_BUDGET_TABLE"),
 		hmacSecret: fs.String("hmac-secret", envOr("OTP_HMAC_SECRET_ARN", localHMACSecret),
 			"the HMAC key's Secrets Manager secret, to print the user's log pseudonym; env OTP_HMAC_SECRET_ARN"),
 		maxFailures: fs.Int("max-failures", envInt("OTP_MAX_FAILURES", budget.NISTMaxFailures),
 			"the deployment's OTP_MAX_FAILURES, to tell a locked account from one backing off; env OTP_MAX_FAILURES"),
 	}
-}
-
-func (f userFlags) config(ctx context.Context) (aws.Config, error) {
-	var cfg aws.Config
-	if *f.endpoint != "" {
-		cfg = awslocal.Config(*f.endpoint)
-	} else {
-		var err error
-		if cfg, err = awsconfig.LoadDefaultConfig(ctx); err != nil {
-			return cfg, err
-		}
-	}
-	if *f.region != "" {
-		cfg.Region = *f.region
-	}
-	return cfg, nil
 }
 
 // resolve returns the user's sub: the argument itself, or the sub of the
@@ -145,7 +125,7 @@ func userStatus(fs *flag.FlagSet) func(context.Context, env, []string) int {
 		if len(args) != 1 {
 			return usageError(e, "user status takes one user: an email address or a sub")
 		}
-		cfg, err := uf.config(ctx)
+		cfg, err := e.aws.config(ctx)
 		if err != nil {
 			return fail(e, err)
 		}
@@ -203,7 +183,7 @@ func userUnlock(fs *flag.FlagSet) func(context.Context, env, []string) int {
 		if len(args) != 1 {
 			return usageError(e, "user unlock takes one user: an email address or a sub")
 		}
-		cfg, err := uf.config(ctx)
+		cfg, err := e.aws.config(ctx)
 		if err != nil {
 			return fail(e, err)
 		}

@@ -233,10 +233,7 @@ func writePage(ctx context.Context, lib *templates.Library, dir string, pk pick,
 	if err != nil {
 		return Page{}, fmt.Errorf("render %s/%s: %w", pk.set, pk.locale, err)
 	}
-	dirAttr := "ltr"
-	if lib.RightToLeft(pk.set, pk.locale) {
-		dirAttr = "rtl"
-	}
+	dirAttr := direction(lib, pk.set, pk.locale)
 	p := Page{
 		Set: pk.set, Locale: pk.locale, Language: languageName(pk.locale), Dir: dirAttr,
 		Subject: e.Subject, Name: name,
@@ -259,6 +256,19 @@ func writePage(ctx context.Context, lib *templates.Library, dir string, pk pick,
 		p.PNGFile = png
 	}
 	return p, nil
+}
+
+// direction is the locale's writing direction, "ltr" or "rtl", as its
+// emails' dir attribute says: the text part has no markup to say it, so the
+// index aligns it.
+func direction(lib *templates.Library, set, locale string) string {
+	b, _ := lib.Branding(set)
+	for _, l := range b.Locales {
+		if l.Tag == locale {
+			return l.Dir
+		}
+	}
+	return "ltr"
 }
 
 type setGroup struct {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"html"
 	"html/template"
 	"image/png"
@@ -30,12 +31,22 @@ func TestWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pages) != 16 {
-		t.Errorf("%d pages, want 16", len(pages))
+	want := 0
+	for _, set := range lib.Sets() {
+		want += len(lib.Locales(set))
 	}
-	if lines := strings.Split(strings.TrimSpace(progress.String()), "\n"); len(lines) != len(pages) ||
-		lines[0] != "[ 1/16] acme/de" || lines[15] != "[16/16] globex/es" {
-		t.Errorf("progress is not one line per page:\n%s", progress.String())
+	if len(pages) != want {
+		t.Errorf("%d pages, want one per set and locale (%d)", len(pages), want)
+	}
+	// One line per page, counting: "[ 1/17] acme/de" ... "[17/17] globex/ja".
+	lines := strings.Split(strings.TrimSpace(progress.String()), "\n")
+	if len(lines) != len(pages) {
+		t.Fatalf("%d progress lines for %d pages:\n%s", len(lines), len(pages), progress.String())
+	}
+	for i, p := range pages {
+		if want := fmt.Sprintf("[%*d/%d] %s/%s", len(fmt.Sprint(len(pages))), i+1, len(pages), p.Set, p.Locale); lines[i] != want {
+			t.Errorf("progress line %d is %q, want %q", i+1, lines[i], want)
+		}
 	}
 	index, err := os.ReadFile(filepath.Join(dir, "index.html"))
 	if err != nil {

@@ -1,6 +1,6 @@
 // The sign-in page in headless Chromium (Debian's): password, the emailed
-// code read from the outbox, a wrong code, then the right one, and the
-// signed-in page. Screenshots of each step go to OTP_ARTIFACTS.
+// code read from the outbox, a wrong code, a new code, then the right one,
+// and the signed-in page. Screenshots of each step go to OTP_ARTIFACTS.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,28 +24,52 @@ try {
   const shot = async (name) => page.screenshot({ path: join(artifacts, `${name}.png`) });
 
   await page.goto(url);
+  assert.match(await page.locator('link[rel=icon]').getAttribute('href'), /^data:image\/svg\+xml/);
+  assert.equal(await page.locator('#product').textContent(), 'Acme');
   await page.getByLabel('Email').fill(user);
   await page.getByLabel('Password', { exact: true }).fill(env('OTP_PASSWORD'));
   await shot('1-sign-in');
   await page.getByRole('button', { name: 'Sign in' }).click();
 
   await page.getByRole('heading', { name: 'Check your email' }).waitFor({ timeout: 15_000 });
-  assert.match(await page.locator('#code-email').textContent(), /^.\*\*\*@example\.com$/);
-  assert.match(await page.locator('#resend').textContent(), /Resend code in \d+s/);
-  assert.equal(await page.locator('#resend').isDisabled(), true, 'resend must wait for the cooldown');
+  assert.match(await page.locator('#code-sent').textContent(), /^We emailed a code to .\*\*\*@example\.com\.$/);
+  const resend = page.locator('#resend');
+  assert.match(await resend.textContent(), /^Send a new code in \d+s$/);
+  assert.equal(await resend.isDisabled(), true, 'resend must wait for the cooldown');
+  // A button that cannot be used yet must look it: grey, not the accent.
+  const look = await resend.evaluate((el) => ({ cursor: getComputedStyle(el).cursor, color: getComputedStyle(el).color }));
+  assert.deepEqual(look, { cursor: 'not-allowed', color: 'rgb(101, 109, 118)' });
+  assert.equal(await page.locator('#codes-left').textContent(), 'New codes left: 2');
+  assert.equal(await page.locator('#attempts').textContent(), 'Attempts left: 3');
   await shot('2-code-requested');
 
-  const code = await codeFor(url, user);
-  await page.getByLabel('Code').fill(otherCode(code)); // a full code submits itself
-  await page.locator('#code-notice').getByText('That code is not right').waitFor({ timeout: 10_000 });
-  assert.match(await page.locator('#attempts').textContent(), /2 attempts left/);
+  const first = await codeFor(url, user);
+  await page.getByLabel('Code').fill(otherCode(first)); // a full code submits itself
+  const notice = page.locator('#code-notice');
+  await notice.getByText('That code is not right').waitFor({ timeout: 10_000 });
+  assert.equal(await notice.getAttribute('class'), 'error');
+  assert.equal(await page.locator('#attempts').textContent(), 'Attempts left: 2');
   await shot('3-wrong-code');
 
-  await page.getByLabel('Code').fill(code);
+  // A new code is good news, shown as a notice, and counts down the resends.
+  await page.getByRole('button', { name: 'Send a new code', exact: true }).click({ timeout: 15_000 });
+  await notice.getByText('We sent you a new code').waitFor({ timeout: 10_000 });
+  assert.equal(await notice.getAttribute('class'), 'notice');
+  assert.equal(await page.locator('#codes-left').textContent(), 'New codes left: 1');
+  assert.equal(await resend.isDisabled(), true, 'the new code starts a new cooldown');
+  await shot('3b-new-code');
+  const second = await codeFor(url, user, 2);
+  assert.notEqual(second, first, 'the newest email holds the new code');
+
+  await page.getByLabel('Code').fill(second);
   await page.getByRole('heading', { name: /Welcome, / }).waitFor({ timeout: 10_000 });
   const claims = await page.locator('#claims').textContent();
   assert.match(claims, new RegExp(`"${user.replace('.', '\\.')}"`));
   assert.match(claims, /token_use"id"/);
+  // The signed-in page is taller than the window: the card keeps a gap
+  // above it instead of being centred off the top.
+  const card = await page.locator('.card').boundingBox();
+  assert.ok(card.height > 720 && card.y >= 16, `card at y=${card.y}, height ${card.height}`);
   await page.screenshot({ path: join(artifacts, '4-signed-in.png'), fullPage: true });
 
   await page.goto(`${url}/outbox`);

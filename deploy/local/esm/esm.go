@@ -55,6 +55,19 @@ type Config struct {
 	MaxConcurrency int
 	// InvokeTimeout is the function's timeout.
 	InvokeTimeout time.Duration
+
+	// What Lambda's API (see API) reports of the mapping and the function;
+	// the poller itself needs none of it. FunctionName is required there;
+	// AccountID defaults to 000000000000. otp-local limits no memory, so
+	// MemorySize is what the deployment gives the function. Environment is
+	// the function's configuration, which a deployment check reads.
+	FunctionName string
+	AccountID    string
+	MemorySize   int
+	Environment  map[string]string
+	// Disabled is a mapping switched off (UpdateEventSourceMapping
+	// Enabled=false): State "Disabled", and Run polls nothing.
+	Disabled bool
 }
 
 // Poller runs the mapping.
@@ -64,7 +77,11 @@ type Poller struct {
 	Function Function
 	Log      *slog.Logger
 
-	stats Stats
+	stats   Stats
+	created sync.Once
+	uuid    string
+	since   time.Time
+	stopped atomic.Bool
 }
 
 // Stats are running totals, for the ops page.
@@ -100,8 +117,11 @@ func (p *Poller) Run(ctx context.Context) error {
 	if err := p.Config.validate(); err != nil {
 		return err
 	}
-	if p.Config.InvokeTimeout <= 0 {
-		p.Config.InvokeTimeout = 30 * time.Second
+	p.identity()
+	defer p.stopped.Store(true)
+	if p.Config.Disabled {
+		<-ctx.Done()
+		return nil
 	}
 	var wg sync.WaitGroup
 	for range p.Config.MaxConcurrency {
@@ -109,6 +129,16 @@ func (p *Poller) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	return nil
+}
+
+// defaultInvokeTimeout applies when Config.InvokeTimeout is not set.
+const defaultInvokeTimeout = 30 * time.Second
+
+func (p *Poller) invokeTimeout() time.Duration {
+	if p.Config.InvokeTimeout <= 0 {
+		return defaultInvokeTimeout
+	}
+	return p.Config.InvokeTimeout
 }
 
 func (p *Poller) worker(ctx context.Context) {
@@ -194,7 +224,7 @@ func (p *Poller) invoke(ctx context.Context, batch []types.Message) {
 	}
 	p.stats.Invocations.Add(1)
 	p.stats.Records.Add(int64(len(batch)))
-	ictx, cancel := context.WithTimeout(ctx, p.Config.InvokeTimeout)
+	ictx, cancel := context.WithTimeout(ctx, p.invokeTimeout())
 	out, err := p.Function.Invoke(ictx, payload)
 	cancel()
 	if err != nil {

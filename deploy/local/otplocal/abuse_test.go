@@ -147,7 +147,7 @@ func TestAbuseGuessingIsBounded(t *testing.T) {
 			t.Parallel()
 			sys, logs := start(t, Options{ResendCooldown: cooldown})
 			ctx := t.Context()
-			const victim = "demo@example.com"
+			const victim = "rosa@example.com"
 			u, err := client(sys, acmeClient).Start(ctx, victim, DemoPassword)
 			if err != nil {
 				t.Fatal(err)
@@ -337,7 +337,7 @@ func TestAbuseResendInsideCooldown(t *testing.T) {
 	ctx := t.Context()
 
 	t.Run("no email, the old code still works", func(t *testing.T) {
-		const victim = "demo@example.com"
+		const victim = "rosa@example.com"
 		u, err := client(sys, acmeClient).Start(ctx, victim, DemoPassword)
 		if err != nil {
 			t.Fatal(err)

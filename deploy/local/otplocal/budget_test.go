@@ -21,11 +21,11 @@ func TestBudgetOutageRefusesOnlyTheCodeStep(t *testing.T) {
 	sys, logs := start(t, Options{})
 	ctx := t.Context()
 	acme := client(sys, "otplocalacmeweb0000000001")
-	u, err := acme.Start(ctx, "demo@example.com", DemoPassword)
+	u, err := acme.Start(ctx, "rosa@example.com", DemoPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, code := inbox(t, sys, "demo@example.com", 1)
+	_, code := inbox(t, sys, "rosa@example.com", 1)
 	if err := u.Answer(ctx, code, nil); err != nil || u.Result == nil {
 		t.Fatalf("before the outage: %v", err)
 	}
@@ -79,7 +79,7 @@ func TestCreateFailureTellsTheClientNothing(t *testing.T) {
 	if _, err := sqs.NewFromConfig(awslocal.Config(sys.URL)).DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: aws.String(sys.Queues().SendQueue)}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := client(sys, "otplocalacmeweb0000000001").Start(ctx, "demo@example.com", DemoPassword)
+	_, err := client(sys, "otplocalacmeweb0000000001").Start(ctx, "rosa@example.com", DemoPassword)
 	if errCode(err) != "UserLambdaValidationException" {
 		t.Fatalf("err %v, want UserLambdaValidationException", err)
 	}
@@ -101,7 +101,7 @@ func TestAStalledQueueFailsCreateOnceAndInTime(t *testing.T) {
 	sys, logs := start(t, Options{})
 	sys.SQS.StallSendMessage(6 * time.Second)
 	start := time.Now()
-	_, err := client(sys, "otplocalacmeweb0000000001").Start(t.Context(), "demo@example.com", DemoPassword)
+	_, err := client(sys, "otplocalacmeweb0000000001").Start(t.Context(), "rosa@example.com", DemoPassword)
 	took := time.Since(start)
 	if errCode(err) != "UserLambdaValidationException" || !strings.Contains(err.Error(), "could not be sent") {
 		t.Fatalf("err %v, want Create's fixed error", err)

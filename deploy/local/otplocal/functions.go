@@ -22,11 +22,7 @@ import (
 // template would give them, pointed at this otp-local: the triggers read
 // their HMAC key from otp-local's Secrets Manager, as on AWS.
 func (sys *System) startFunctions(o Options, d triggers.DefineConfig, c triggers.CreateConfig, v triggers.VerifyConfig, m mailer.Config, lib *templates.Library) ([]*lambdart.Runtime, error) {
-	mailerEnv := []string{
-		"OTP_DLQ_URL=" + m.DLQURL, "OTP_FROM_ADDRESS=" + m.FromAddress, fmt.Sprintf("OTP_CONCURRENCY=%d", m.Concurrency),
-		"OTP_RETRY_BUDGET=" + m.RetryBudget.String(), "OTP_METRICS_NAMESPACE=" + m.MetricsNamespace,
-		fmt.Sprintf("OTP_MAX_RECEIVES=%d", m.MaxReceives),
-	}
+	mailerEnv := mailerEnv(m)
 	if o.TemplatesDir != "" {
 		dir, err := compileTemplatesDir(lib)
 		if err != nil {

@@ -40,10 +40,10 @@ func TestSignInThroughTheRealBinaries(t *testing.T) {
 	}
 	sys, logs := start(t, Options{FunctionsDir: buildFunctions(t), Instances: 1, TemplatesDir: templatesDir})
 	ctx := t.Context()
-	if _, err := client(sys, sys.Clients[0].ID).Start(ctx, "demo@example.com", DemoPassword); err != nil {
+	if _, err := client(sys, sys.Clients[0].ID).Start(ctx, "rosa@example.com", DemoPassword); err != nil {
 		t.Fatal(err)
 	}
-	if email, _ := inbox(t, sys, "demo@example.com", 1); email.Subject != "Your swapped Acme code" {
+	if email, _ := inbox(t, sys, "rosa@example.com", 1); email.Subject != "Your swapped Acme code" {
 		t.Errorf("the mailer binary used subject %q, not the --templates-dir set's", email.Subject)
 	}
 	u, err := client(sys, sys.Clients[1].ID).Start(ctx, "omar@example.com", DemoPassword)

@@ -98,7 +98,7 @@ func TestOnlyThisMachineAndItsPagesDriveOTPLocal(t *testing.T) {
 
 	// The operator's signed SDK still administers the pool.
 	c := cip.NewFromConfig(awslocal.Config(sys.URL))
-	if _, err := c.AdminGetUser(t.Context(), &cip.AdminGetUserInput{UserPoolId: aws.String(PoolID), Username: aws.String("demo@example.com")}); err != nil {
+	if _, err := c.AdminGetUser(t.Context(), &cip.AdminGetUserInput{UserPoolId: aws.String(PoolID), Username: aws.String("rosa@example.com")}); err != nil {
 		t.Errorf("signed AdminGetUser: %v", err)
 	}
 }

@@ -21,7 +21,7 @@ func TestAmplifySignsIn(t *testing.T) {
 
 func TestCognitoJSSDK(t *testing.T) {
 	sys, _ := start(t, Options{})
-	nodetest.Run(t, "cognito.test.mjs", nodeEnv(sys, "demo@example.com", sys.Clients[0].ID), time.Minute)
+	nodetest.Run(t, "cognito.test.mjs", nodeEnv(sys, "rosa@example.com", sys.Clients[0].ID), time.Minute)
 }
 
 // TestBrowserNewPassword: an invited user (AdminCreateUser with a temporary
@@ -48,14 +48,25 @@ func requireBrowser(t *testing.T) {
 	}
 }
 
+// TestBrowserTenants: each demo user lands on their tenant and language.
+func TestBrowserTenants(t *testing.T) {
+	requireBrowser(t)
+	sys, _ := start(t, Options{})
+	artifacts, _ := filepath.Abs("../../../build/e2e")
+	env := nodeEnv(sys, "yuki@example.com", sys.Clients[1].ID)
+	env["OTP_ARTIFACTS"] = artifacts
+	nodetest.Run(t, "tenants.test.mjs", env, 3*time.Minute)
+}
+
 // TestBrowserSignIn drives the sign-in page in headless Chromium. Its
 // screenshots land in build/e2e; UPDATE_SCREENSHOTS=1 copies two of them
 // into docs/img for the README.
 func TestBrowserSignIn(t *testing.T) {
 	requireBrowser(t)
-	sys, _ := start(t, Options{})
+	// A short cooldown, so the page's resend can be clicked without a wait.
+	sys, _ := start(t, Options{ResendCooldown: 2 * time.Second})
 	artifacts, _ := filepath.Abs("../../../build/e2e")
-	env := nodeEnv(sys, "demo@example.com", sys.Clients[0].ID)
+	env := nodeEnv(sys, "rosa@example.com", sys.Clients[0].ID)
 	env["OTP_ARTIFACTS"] = artifacts
 	nodetest.Run(t, "browser.test.mjs", env, 3*time.Minute)
 	if os.Getenv("UPDATE_SCREENSHOTS") != "" {

@@ -188,11 +188,11 @@ func TestNoSecretLeaks(t *testing.T) {
 	_, lateCode := inbox(t, sys, lateUser, 1)
 
 	// A sign-in with a wrong and a seven-digit answer before the right one.
-	u, err := client(sys, acmeClient).Start(ctx, "demo@example.com", DemoPassword)
+	u, err := client(sys, acmeClient).Start(ctx, "rosa@example.com", DemoPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, code := inbox(t, sys, "demo@example.com", 1)
+	_, code := inbox(t, sys, "rosa@example.com", 1)
 	for _, answer := range []string{wrongCode(code), code + "0", code} {
 		if err := u.Answer(ctx, answer, nil); err != nil {
 			t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/cognitoidp"
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/web"
+	"github.com/cognito-email-otp/cognito-email-otp/templates"
 )
 
 // Seed is the pool's initial content: app clients, each mapped to a tenant
@@ -16,6 +18,31 @@ import (
 type Seed struct {
 	Clients []SeedClient `json:"clients"`
 	Users   []SeedUser   `json:"users"`
+	// SES is the SES account: its verified identities, configuration sets
+	// and the sandbox. Without it, the default seed's account: the example
+	// tenants' sending domains and otp-local's own, verified with DKIM.
+	SES *SeedSES `json:"ses,omitempty"`
+}
+
+// SeedSES describes the SES account. SendEmail then checks what SES checks,
+// so a template set whose from_address no identity covers is refused here
+// as it would be on AWS.
+type SeedSES struct {
+	Identities        []SeedIdentity `json:"identities"`
+	ConfigurationSets []string       `json:"configurationSets,omitempty"`
+	// Sandbox: recipients must be verified identities too, and the quota
+	// is the sandbox's 200 a day, 1 a second.
+	Sandbox bool `json:"sandbox,omitempty"`
+}
+
+// SeedIdentity is a domain or email address identity.
+type SeedIdentity struct {
+	Name string `json:"name"`
+	// DKIM is Easy DKIM signing; missing means on.
+	DKIM *bool `json:"dkim,omitempty"`
+	// Status is the verification status (SUCCESS, PENDING, FAILED,
+	// TEMPORARY_FAILURE, NOT_STARTED); missing means SUCCESS.
+	Status string `json:"status,omitempty"`
 }
 
 // SeedClient is an app client and the tenant its sign-ins belong to.
@@ -25,7 +52,8 @@ type SeedClient struct {
 	Tenant string `json:"tenant"`
 }
 
-// SeedUser is a confirmed user.
+// SeedUser is a confirmed user. Note is what the sign-in page says the
+// user shows.
 type SeedUser struct {
 	Email         string `json:"email"`
 	Password      string `json:"password"`
@@ -33,6 +61,7 @@ type SeedUser struct {
 	Locale        string `json:"locale,omitempty"`
 	Tenant        string `json:"tenant,omitempty"` // custom:tenant
 	EmailVerified *bool  `json:"emailVerified,omitempty"`
+	Note          string `json:"note,omitempty"`
 }
 
 // DemoPassword is the demo users' password. otp-local is a local tool;
@@ -41,6 +70,8 @@ const DemoPassword = "otp-local-demo"
 
 // DefaultSeed is what `make run` starts with: two branded tenants, a demo
 // user per language family worth showing, and one unverified address.
+// A user with a tenant signs in through that tenant's client (the page
+// lists them there); the others through any.
 func DefaultSeed() Seed {
 	no := false
 	return Seed{
@@ -50,13 +81,23 @@ func DefaultSeed() Seed {
 			{ID: "otplocaldefaultweb0000001", Name: "default-web"},
 		},
 		Users: []SeedUser{
-			{Email: "demo@example.com", Password: DemoPassword, Name: "Rosa Díaz", Locale: "en"},
-			{Email: "lena@example.com", Password: DemoPassword, Name: "Lena Schmidt", Locale: "de-AT"},
-			{Email: "yuki@example.com", Password: DemoPassword, Name: "山田 由紀", Locale: "ja", Tenant: "globex"},
-			{Email: "omar@example.com", Password: DemoPassword, Name: "عمر", Locale: "ar", Tenant: "globex"},
-			{Email: "unverified@example.com", Password: DemoPassword, Name: "Una Verified", EmailVerified: &no},
+			{Email: "rosa@example.com", Password: DemoPassword, Name: "Rosa Díaz", Locale: "en", Note: "English"},
+			{Email: "lena@example.com", Password: DemoPassword, Name: "Lena Schmidt", Locale: "de-AT", Note: "German (Austria)"},
+			{Email: "yuki@example.com", Password: DemoPassword, Name: "山田 由紀", Locale: "ja", Tenant: "globex", Note: "Japanese"},
+			{Email: "omar@example.com", Password: DemoPassword, Name: "عمر", Locale: "ar", Tenant: "globex", Note: "Arabic, right to left"},
+			{Email: "unverified@example.com", Password: DemoPassword, Name: "Una Verified", EmailVerified: &no, Note: "address not verified: refused"},
 		},
+		// The senders of FromAddress and of the embedded sets' from_address.
+		SES: &SeedSES{Identities: []SeedIdentity{{Name: "otp-local.example"}, {Name: "acme.example"}, {Name: "globex.example"}}},
 	}
+}
+
+// ses is the seed's SES account, or the default seed's.
+func (s Seed) ses() SeedSES {
+	if s.SES == nil {
+		return *DefaultSeed().SES
+	}
+	return *s.SES
 }
 
 // LoadSeed reads a seed file (JSON, the shape of Seed).
@@ -124,4 +165,23 @@ func (s Seed) apply(pool *cognitoidp.Server) (*SeedUser, error) {
 	}
 	demo := s.Users[0]
 	return &demo, nil
+}
+
+// signInConfig is the sign-in page's view of the seed: one entry per app
+// client, branded as the set its tenant's emails use (a client without a
+// tenant, or with a tenant no set is named for, gets the default set, as
+// the mailer does), and the demo users each client can sign in.
+func (s Seed) signInConfig(lib *templates.Library) web.SignInConfig {
+	cfg := web.SignInConfig{UserPoolID: PoolID}
+	for _, c := range s.Clients {
+		b, ok := lib.Branding(c.Tenant)
+		if !ok {
+			b, _ = lib.Branding(templates.DefaultSet)
+		}
+		cfg.Tenants = append(cfg.Tenants, web.SignInTenant{ClientID: c.ID, ClientName: c.Name, Tenant: c.Tenant, Branding: b})
+	}
+	for _, u := range s.Users {
+		cfg.DemoUsers = append(cfg.DemoUsers, web.DemoUser{Username: u.Email, Password: u.Password, Tenant: u.Tenant, Note: u.Note})
+	}
+	return cfg
 }

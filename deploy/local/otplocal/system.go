@@ -73,6 +73,9 @@ type Options struct {
 	// SESRejectRecipients are addresses or "@domain"s that SES answers
 	// with MessageRejected, as it does for a suppressed address.
 	SESRejectRecipients []string
+	// SESSandbox puts the SES account in the sandbox (so does the seed's
+	// ses.sandbox): recipients must be verified, 200 a day, 1 a second.
+	SESSandbox bool
 	// Limits and code policy for the triggers; zero fields take the
 	// defaults the Lambdas use.
 	CodeTTL, ResendCooldown     time.Duration
@@ -124,6 +127,7 @@ type System struct {
 	// Keys are the triggers' HMAC keys (pseudonyms in logs).
 	Keys     *triggers.Keyring
 	Mapping  *esm.Poller
+	lambda   *esm.API // Lambda's API for Mapping; see lambdaAPI
 	Clients  []SeedClient
 	DemoUser *SeedUser
 	queues   ops.Queues
@@ -151,7 +155,7 @@ func Start(ctx context.Context, o Options) (*System, error) {
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	sys.cancel = cancel
-	sys.http = &http.Server{Handler: sys.routes(o), ReadHeaderTimeout: 10 * time.Second}
+	sys.http = &http.Server{Handler: sys.routes(o, b), ReadHeaderTimeout: 10 * time.Second}
 	sys.http.RegisterOnShutdown(sys.SQS.Close)
 	sys.wg.Go(func() { _ = sys.http.Serve(ln) })
 	// The functions start as on AWS: they read their key from Secrets
@@ -237,6 +241,7 @@ type built struct {
 	queueURL, dlqURL string
 	tenants          map[string]string
 	keyARN           string
+	lib              *templates.Library // the template sets, for the page's branding and the mailer
 }
 
 // HMACKeySecret is the Secrets Manager secret holding the triggers' HMAC
@@ -274,7 +279,11 @@ func (sys *System) buildServices(ctx context.Context, o Options) (b built, err e
 		return b, err
 	}
 
-	if sys.SES, err = seslocal.New(seslocal.Options{DataDir: dir("outbox"), Faults: o.SES, RejectRecipients: o.SESRejectRecipients}); err != nil {
+	sesOpts, err := o.sesOptions(dir("outbox")) // account.go: the seed's identities, the sandbox
+	if err != nil {
+		return b, err
+	}
+	if sys.SES, err = seslocal.New(sesOpts); err != nil {
 		return b, err
 	}
 
@@ -286,6 +295,14 @@ func (sys *System) buildServices(ctx context.Context, o Options) (b built, err e
 	keyARN, err := sys.Secrets.EnsureSecret(HMACKeySecret, smsecret.NewKeyValue)
 	if err != nil {
 		return b, fmt.Errorf("otp-local: HMAC key: %w", err)
+	}
+
+	sources := []templates.Source{templates.Embedded()}
+	if o.TemplatesDir != "" {
+		sources = append(sources, templates.Dir(o.TemplatesDir))
+	}
+	if b.lib, err = templates.Load(sources...); err != nil {
+		return b, err
 	}
 
 	clients, tenants := o.Seed.clients()
@@ -305,7 +322,8 @@ func (sys *System) buildServices(ctx context.Context, o Options) (b built, err e
 	if err := dynamostore.CreateTable(ctx, dynamodb.NewFromConfig(awslocal.Config(sys.DynamoDB.Endpoint)), BudgetTable); err != nil {
 		return b, fmt.Errorf("otp-local: DynamoDB: %w", err)
 	}
-	return built{queueURL: queueURL, dlqURL: dlqURL, tenants: tenants, keyARN: keyARN}, nil
+	b.queueURL, b.dlqURL, b.tenants, b.keyARN = queueURL, dlqURL, tenants, keyARN
+	return b, nil
 }
 
 // buildFunctions starts the triggers, the mailer, the rotation function
@@ -342,14 +360,7 @@ func (sys *System) buildFunctions(ctx context.Context, o Options, b built) (err 
 	if err := verifyCfg.Validate(); err != nil {
 		return err
 	}
-	sources := []templates.Source{templates.Embedded()}
-	if o.TemplatesDir != "" {
-		sources = append(sources, templates.Dir(o.TemplatesDir))
-	}
-	lib, err := templates.Load(sources...)
-	if err != nil {
-		return err
-	}
+	lib := b.lib
 	logs := o.Logs
 	sys.metrics = newEMFSink(func(line []byte) { _, _ = logs.Write(line) })
 	mailerCfg := mailer.Config{DLQURL: dlqURL, FromAddress: FromAddress, Concurrency: 10,
@@ -385,6 +396,7 @@ func (sys *System) buildFunctions(ctx context.Context, o Options, b built) (err 
 	mapping.QueueURL, mapping.QueueARN, mapping.Region = queueURL, sys.SQS.QueueARN(SendQueue), awslocal.Region
 	sys.Mapping = &esm.Poller{Config: mapping, SQS: sqsClient, Function: mailerFn,
 		Log: slog.New(slog.NewJSONHandler(o.Logs, nil))}
+	sys.publishMailer(mailerCfg) // account.go: Lambda's API reports the mapping and the mailer
 	sys.queues = ops.Queues{Client: sqsClient, SendQueue: queueURL, DeadLetterQueue: dlqURL, ShortPoll: true}
 	return nil
 }
@@ -418,22 +430,19 @@ func orDur(v, def time.Duration) time.Duration {
 	return v
 }
 
-func (sys *System) routes(o Options) http.Handler {
+func (sys *System) routes(o Options, b built) http.Handler {
 	mux := http.NewServeMux()
 	outbox := sys.SES.OutboxHandler("/outbox")
 	mux.Handle("/outbox", outbox)
 	mux.Handle("/outbox/", outbox)
 	mux.Handle("/v2/email/", sys.SES)
 	mux.Handle("/"+PoolID+"/", sys.Cognito)
+	mux.Handle(esm.APIPathPrefix, sys.lambdaAPI()) // Lambda: the mapping and the mailer (account.go)
 	opsPage := web.Ops(sys)
 	mux.Handle("/ops", opsPage)
 	mux.Handle("/ops/", opsPage)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	var demo *web.DemoUser
-	if sys.DemoUser != nil {
-		demo = &web.DemoUser{Username: sys.DemoUser.Email, Password: sys.DemoUser.Password}
-	}
-	signIn := web.SignIn(web.SignInConfig{UserPoolID: PoolID, ClientID: sys.Clients[0].ID, DemoUser: demo})
+	signIn := web.SignIn(o.Seed.signInConfig(b.lib))
 	mux.Handle("/", signIn)
 	// AWS APIs share the root path and differ by X-Amz-Target, as they do
 	// behind a single LocalStack-style endpoint.

@@ -78,14 +78,14 @@ func errCode(err error) string {
 func TestSignInEndToEnd(t *testing.T) {
 	sys, logs := start(t, Options{})
 	ctx := t.Context()
-	u, err := client(sys, "otplocalacmeweb0000000001").Start(ctx, "demo@example.com", DemoPassword)
+	u, err := client(sys, "otplocalacmeweb0000000001").Start(ctx, "rosa@example.com", DemoPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u.Params["email"] != "d***@example.com" || u.Params["codeLength"] != "6" {
+	if u.Params["email"] != "r***@example.com" || u.Params["codeLength"] != "6" {
 		t.Errorf("challenge parameters %v", u.Params)
 	}
-	email, code := inbox(t, sys, "demo@example.com", 1)
+	email, code := inbox(t, sys, "rosa@example.com", 1)
 	if email.Tenant != "acme" || !strings.Contains(email.From, "acme") || !strings.Contains(email.HTML, code) || code == "" {
 		t.Errorf("email: tenant %q from %q code %q", email.Tenant, email.From, code)
 	}
@@ -143,7 +143,7 @@ func TestRefusedSignInsSendNothing(t *testing.T) {
 	ctx := t.Context()
 	for _, tc := range []struct{ name, email, password, want string }{
 		{"unverified email", "unverified@example.com", DemoPassword, "NotAuthorizedException"},
-		{"wrong password", "demo@example.com", "not the password", "NotAuthorizedException"},
+		{"wrong password", "rosa@example.com", "not the password", "NotAuthorizedException"},
 		{"unknown user", "nobody@example.com", DemoPassword, "NotAuthorizedException"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -79,7 +79,7 @@ func TestGuessingIsBoundedAcrossSignIns(t *testing.T) {
 	policy := budget.Policy{BackoffAfter: 6, BackoffBase: 100 * time.Millisecond, BackoffMax: 400 * time.Millisecond,
 		MaxFailures: 15, CodesPerWindow: 1000, CodeWindow: time.Hour}
 	sys := start(t, otplocal.Options{FunctionsDir: bin, Logs: logs, Budget: policy})
-	const victim = "demo@example.com"
+	const victim = "rosa@example.com"
 	sub := victimSub(t, sys, victim)
 	pseudonym := sys.Keys.Pseudonym(sub)
 	client := signin.Client{Cognito: cip.NewFromConfig(awslocal.Config(sys.URL)), PoolID: otplocal.PoolID, ClientID: sys.Clients[0].ID}
@@ -184,7 +184,7 @@ func TestRacingSignInsNeverExceedTheBudget(t *testing.T) {
 	logs := &logSink{}
 	policy := budget.Policy{BackoffAfter: 10, BackoffBase: time.Hour, BackoffMax: time.Hour, MaxFailures: 10, CodesPerWindow: 10_000, CodeWindow: time.Hour}
 	sys := start(t, otplocal.Options{Logs: logs, Budget: policy})
-	const victim = "demo@example.com"
+	const victim = "rosa@example.com"
 	sub := victimSub(t, sys, victim)
 	pseudonym := sys.Keys.Pseudonym(sub)
 	client := signin.Client{Cognito: cip.NewFromConfig(awslocal.Config(sys.URL)), PoolID: otplocal.PoolID, ClientID: sys.Clients[0].ID}

@@ -38,11 +38,11 @@ func TestKeyRotationMidSignIn(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	early, err := client.Start(ctx, "demo@example.com", otplocal.DemoPassword)
+	early, err := client.Start(ctx, "rosa@example.com", otplocal.DemoPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
-	earlyEmail, err := signin.WaitEmail(ctx, sys.SES.Outbox(), "demo@example.com", 1)
+	earlyEmail, err := signin.WaitEmail(ctx, sys.SES.Outbox(), "rosa@example.com", 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,22 +8,37 @@ import (
 	"encoding/json"
 	"io/fs"
 	"net/http"
+
+	"github.com/cognito-email-otp/cognito-email-otp/templates"
 )
 
 //go:embed static all:dist
 var files embed.FS
 
 // DemoUser is shown on the sign-in page, so a newcomer can sign in at once.
+// Tenant is empty for a user who may sign in through any tenant's client.
 type DemoUser struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
+	Tenant   string `json:"tenant,omitempty"`
+	Note     string `json:"note,omitempty"`
 }
 
-// SignInConfig is what the page needs to configure Amplify.
+// SignInTenant is one app client the page can sign in through, branded as
+// the template set its emails use.
+type SignInTenant struct {
+	ClientID   string             `json:"clientId"`
+	ClientName string             `json:"clientName"`
+	Tenant     string             `json:"tenant"`
+	Branding   templates.Branding `json:"branding"`
+}
+
+// SignInConfig is what the page needs to configure Amplify for each
+// tenant. The first tenant is the one "/" opens with.
 type SignInConfig struct {
 	UserPoolID string
-	ClientID   string
-	DemoUser   *DemoUser
+	Tenants    []SignInTenant
+	DemoUsers  []DemoUser
 }
 
 // SignIn serves the sign-in page at "/" and its assets. The Cognito
@@ -41,10 +56,10 @@ func SignIn(cfg SignInConfig) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		_ = json.NewEncoder(w).Encode(map[string]any{
-			"userPoolId":       cfg.UserPoolID,
-			"userPoolClientId": cfg.ClientID,
-			"endpoint":         "http://" + r.Host,
-			"demoUser":         cfg.DemoUser,
+			"userPoolId": cfg.UserPoolID,
+			"endpoint":   "http://" + r.Host,
+			"tenants":    cfg.Tenants,
+			"demoUsers":  cfg.DemoUsers,
 		})
 	})
 	return mux

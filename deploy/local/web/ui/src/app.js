@@ -4,8 +4,14 @@
 // every rule (attempts, resends, expiry) lives in the triggers.
 import { Amplify } from 'aws-amplify';
 import { confirmSignIn, fetchAuthSession, signIn, signOut } from 'aws-amplify/auth';
+import { format, pickLanguage, table } from './strings.js';
 
 const $ = (id) => document.getElementById(id);
+
+// The tenant (its app client and template set) and the page's language,
+// chosen in main() from the URL and the browser.
+let t = table('en');
+let lang = 'en';
 
 const views = ['signin', 'newpassword', 'code', 'home'];
 function show(view) {
@@ -20,31 +26,46 @@ function setError(id, message) {
   el.hidden = !message;
 }
 
-function busy(form, on) {
-  for (const el of form.querySelectorAll('button, input')) el.disabled = on;
+// setNotice shows good news (a new code, a new password) in the notice
+// style, not the error one.
+function setNotice(id, message, good) {
+  const el = $(id);
+  el.classList.toggle('notice', Boolean(good));
+  el.classList.toggle('error', !good);
+  setError(id, message);
 }
 
-// Cognito's answer to a refused sign-in is deliberately vague; say what the
-// user can do about it.
-function describe(err) {
+// busy makes a form inert while a call is in flight. It leaves each
+// control's own disabled state alone: the resend button stays disabled
+// through its cooldown.
+function busy(form, on) {
+  form.inert = on;
+}
+
+// Cognito's answer to a refused sign-in is deliberately vague: a wrong
+// password, an unverified address and a user the failure budget holds back
+// all get the same NotAuthorizedException, so the page says what may have
+// happened without claiming to know which. At the code step the page knows
+// its own counts, and says which limit was reached.
+function describe(err, context = {}) {
   switch (err?.name) {
     case 'NotAuthorizedException':
-      if (/Password attempts exceeded/.test(err.message)) {
-        return 'Too many wrong passwords. Wait a few minutes before you try again.';
-      }
-      return stage === 'code'
-        ? 'That sign-in can no longer be completed (too many wrong codes, too many resends, or the code expired). Please sign in again.'
-        : 'Incorrect email or password.';
-    case 'InvalidPasswordException':
-      return 'That password is too short: use at least 8 characters.';
-    case 'PasswordResetRequiredException':
-      return 'Your password was reset by an administrator. Ask them for a new one.';
+      if (/Password attempts exceeded/.test(err.message)) return t.passwordAttempts;
+      if (stage !== 'code') return t.refused;
+      if (context.expired) return t.codeExpired;
+      if (context.resend && Number(challenge.resendsLeft || 0) === 0) return t.resendLimit;
+      if (!context.resend && Number(challenge.attemptsLeft || 0) <= 1) return t.lastAttempt;
+      return t.codeEnded;
     case 'UserLambdaValidationException':
-      return 'We could not send you a code just now. Please try again in a moment.';
+      return t.sendFailed;
     case 'TooManyRequestsException':
-      return 'Too many attempts. Please wait a moment and try again.';
+      return t.tooMany;
     case 'UserNotConfirmedException':
-      return 'Please confirm your account first.';
+      return t.notConfirmed;
+    case 'InvalidPasswordException':
+      return t.shortPassword;
+    case 'PasswordResetRequiredException':
+      return t.resetRequired;
     default:
       return err?.message || String(err);
   }
@@ -77,34 +98,57 @@ function mmss(s) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
+// challenge holds the latest public parameters, and when the code expires.
+let challenge = {};
+let expiresAt = 0;
+
 // showChallenge renders the code step from the public challenge parameters
 // the Create trigger returned.
-function showChallenge(info, notice) {
+function showChallenge(info, notice, good) {
   stage = 'code';
   clearTimers();
-  const p = info || {};
+  challenge = info || {};
+  const p = challenge;
   const length = Number(p.codeLength || 6);
-  $('code-email').textContent = p.email || 'your email address';
+  $('code-sent').textContent = format(t.codeSent, { email: p.email || '' });
   const code = $('code');
   code.value = '';
+  code.disabled = false;
   code.maxLength = length + 4; // room for a space the user may type
   code.placeholder = '•'.repeat(length);
   code.dataset.length = String(length);
-  $('attempts').textContent =
-    p.attemptsLeft && Number(p.attemptsLeft) < 3 ? `${p.attemptsLeft} ${Number(p.attemptsLeft) === 1 ? 'attempt' : 'attempts'} left.` : '';
-  setError('code-notice', notice || '');
-  countdown(Number(p.expiresInSeconds || 0), (left) => {
-    $('expiry').textContent = left > 0 ? `The code expires in ${mmss(left)}.` : 'The code has expired. Ask for a new one.';
-  });
+  $('attempts').textContent = p.attemptsLeft ? format(t.attemptsLeft, { n: p.attemptsLeft }) : '';
+  setNotice('code-notice', notice || '', good);
   const resend = $('resend');
+  const again = $('sign-in-again');
   const resendsLeft = Number(p.resendsLeft || 0);
+  $('codes-left').textContent = format(t.codesLeft, { n: resendsLeft });
+  expiresAt = Date.now() + Number(p.expiresInSeconds || 0) * 1000;
+  again.hidden = true;
+  $('verify').hidden = false;
+  countdown(Number(p.expiresInSeconds || 0), (left) => {
+    if (left > 0) {
+      $('expiry').textContent = format(t.expiresIn, { time: mmss(left) });
+      return;
+    }
+    // The session expires with the code, so a new code cannot be asked for:
+    // the only way on is a new sign-in.
+    $('expiry').textContent = t.expired;
+    $('attempts').textContent = '';
+    resend.hidden = true;
+    $('codes-left').textContent = '';
+    $('verify').hidden = true;
+    code.disabled = true;
+    again.hidden = false;
+  });
+  resend.hidden = false;
   if (resendsLeft <= 0) {
     resend.disabled = true;
-    resend.textContent = 'No more codes can be sent';
+    resend.textContent = t.noMoreCodes;
   } else {
     countdown(Number(p.resendInSeconds || 0), (left) => {
       resend.disabled = left > 0;
-      resend.textContent = left > 0 ? `Resend code in ${left}s` : 'Resend code';
+      resend.textContent = left > 0 ? format(t.resendIn, { seconds: left }) : t.resend;
     });
   }
   show('code');
@@ -115,7 +159,7 @@ async function showHome() {
   clearTimers();
   const session = await fetchAuthSession();
   const claims = session.tokens?.idToken?.payload || {};
-  $('welcome').textContent = `Welcome, ${claims.name || claims.email || 'friend'}!`;
+  $('welcome').textContent = format(t.welcome, { name: claims.name || claims.email || '' });
   const table = $('claims');
   table.replaceChildren();
   for (const [k, v] of Object.entries(claims)) {
@@ -131,11 +175,11 @@ async function showHome() {
 }
 
 // next follows Amplify's nextStep after signIn or confirmSignIn.
-async function next(result, notice) {
+async function next(result, notice, good) {
   if (result.isSignedIn) return showHome();
   switch (result.nextStep?.signInStep) {
     case 'CONFIRM_SIGN_IN_WITH_CUSTOM_CHALLENGE':
-      return showChallenge(result.nextStep.additionalInfo, notice);
+      return showChallenge(result.nextStep.additionalInfo, notice, good);
     case 'CONFIRM_SIGN_IN_WITH_NEW_PASSWORD_REQUIRED':
       stage = 'newpassword';
       setError('newpassword-error', '');
@@ -153,7 +197,7 @@ function startSignIn(username, password) {
   return signIn({
     username,
     password,
-    options: { authFlowType: 'CUSTOM_WITH_SRP', clientMetadata: { locale: navigator.language || 'en' } },
+    options: { authFlowType: 'CUSTOM_WITH_SRP', clientMetadata: { locale: lang } },
   });
 }
 
@@ -191,7 +235,7 @@ async function onNewPassword(e) {
       await next(await confirmSignIn({ challengeResponse: password }));
     } catch (err) {
       if (err?.name !== 'UserLambdaValidationException' || !/new password is set/.test(err.message)) throw err;
-      await next(await startSignIn($('username').value.trim(), password), 'Your new password is set.');
+      await next(await startSignIn($('username').value.trim(), password), t.passwordSet, true);
     }
   } catch (err) {
     setError('newpassword-error', describe(err));
@@ -205,11 +249,12 @@ async function onCode(e) {
   const form = e.currentTarget;
   const answer = $('code').value.trim();
   busy(form, true);
+  const expired = Date.now() >= expiresAt;
   try {
     const result = await confirmSignIn({ challengeResponse: answer });
-    await next(result, 'That code is not right. Check the latest email and try again.');
+    await next(result, t.wrongCode);
   } catch (err) {
-    backToSignIn(describe(err));
+    backToSignIn(describe(err, { expired }));
   } finally {
     busy(form, false);
     if (stage === 'code') $('code').focus();
@@ -225,9 +270,9 @@ async function onResend() {
       options: { clientMetadata: { otp_action: 'resend' } },
     });
     const fresh = result.nextStep?.additionalInfo?.newCode === 'true';
-    await next(result, fresh ? 'We sent you a new code. Earlier codes no longer work.' : 'Please wait a moment before asking for another code.');
+    await next(result, fresh ? t.newCode : t.waitForCode, fresh);
   } catch (err) {
-    backToSignIn(describe(err));
+    backToSignIn(describe(err, { resend: true }));
   } finally {
     busy(form, false);
   }
@@ -240,19 +285,90 @@ function backToSignIn(message) {
   show('signin');
 }
 
+// applyTenant brands the page as the tenant's emails are branded and
+// writes its words in the chosen language.
+function applyTenant(cfg, current) {
+  const b = current.branding;
+  const root = document.documentElement;
+  const locale = b.locales.find((l) => l.tag === lang);
+  root.lang = lang;
+  root.dir = locale?.dir || 'ltr';
+  if (b.accent) root.style.setProperty('--accent', b.accent);
+  $('product').textContent = b.product;
+  const logo = $('logo');
+  if (b.logo) {
+    const img = document.createElement('img');
+    img.src = b.logo;
+    img.alt = '';
+    logo.replaceChildren(img);
+  } else {
+    logo.textContent = b.product.slice(0, 1).toUpperCase();
+  }
+  document.title = `${t.signInTitle} · ${b.product}`;
+  for (const el of document.querySelectorAll('[data-t]')) el.textContent = t[el.dataset.t];
+  const outbox = document.createElement('a');
+  outbox.href = '/outbox';
+  outbox.target = '_blank';
+  outbox.textContent = t.outbox;
+  const [before, after] = t.outboxHint.split('{outbox}');
+  $('outbox-hint').replaceChildren(before, outbox, after || '');
+
+  const picker = $('tenant');
+  picker.replaceChildren();
+  for (const c of cfg.tenants) {
+    const o = document.createElement('option');
+    o.value = c.tenant;
+    o.textContent = c.branding.product;
+    o.selected = c === current;
+    picker.append(o);
+  }
+  const users = (cfg.demoUsers || []).filter((u) => !u.tenant || u.tenant === current.tenant);
+  if (users.length) {
+    $('demo-hint').replaceChildren(format(t.demoUsers, { password: users[0].password }));
+    const list = document.createElement('ul');
+    for (const u of users) {
+      const li = document.createElement('li');
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'link inline';
+      b.textContent = u.username;
+      b.addEventListener('click', () => {
+        $('username').value = u.username;
+        $('password').value = u.password;
+      });
+      li.append(b, u.note ? ` · ${u.note}` : '');
+      list.append(li);
+    }
+    $('demo-hint').append(list);
+    $('username').value = users[0].username;
+  }
+}
+
 async function main() {
   const cfg = await (await fetch('config.json')).json();
+  const params = new URLSearchParams(location.search);
+  const current = cfg.tenants.find((c) => c.tenant === params.get('tenant')) || cfg.tenants[0];
+  lang = pickLanguage([params.get('lang'), ...(navigator.languages || [navigator.language])], current.branding.locales, current.branding.defaultLocale);
+  t = table(lang);
+  applyTenant(cfg, current);
   Amplify.configure({
-    Auth: { Cognito: { userPoolId: cfg.userPoolId, userPoolClientId: cfg.userPoolClientId, userPoolEndpoint: cfg.endpoint } },
+    Auth: { Cognito: { userPoolId: cfg.userPoolId, userPoolClientId: current.clientId, userPoolEndpoint: cfg.endpoint } },
   });
-  if (cfg.demoUser) {
-    $('username').value = cfg.demoUser.username;
-    $('demo-hint').textContent = `Demo user: ${cfg.demoUser.username} / ${cfg.demoUser.password}`;
-  }
+  $('tenant').addEventListener('change', async (e) => {
+    try {
+      await signOut();
+    } catch {
+      // nothing to sign out of
+    }
+    const next = new URLSearchParams(location.search);
+    next.set('tenant', e.target.value);
+    location.search = next.toString();
+  });
   $('form-signin').addEventListener('submit', onSignIn);
   $('form-newpassword').addEventListener('submit', onNewPassword);
   $('form-code').addEventListener('submit', onCode);
   $('resend').addEventListener('click', onResend);
+  $('sign-in-again').addEventListener('click', () => backToSignIn(''));
   $('start-over').addEventListener('click', () => backToSignIn(''));
   $('signout').addEventListener('click', async () => {
     await signOut();
