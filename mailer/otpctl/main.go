@@ -443,7 +443,7 @@ func templatesPreview(fs *flag.FlagSet) func(context.Context, env, []string) int
 				Pages []preview.Page `json:"pages"`
 			}{index, pages})
 		} else {
-			fmt.Fprintf(e.stdout, "wrote %d previews; open %s\n", len(pages), index)
+			fmt.Fprintf(e.stdout, "wrote %s; open %s\n", count(len(pages), "preview", "previews"), index)
 		}
 		return exitOK
 	}

@@ -58,8 +58,8 @@ func TestExitCodes(t *testing.T) {
 			want: exitOK, stdoutHas: []string{"wrote 4 previews"}, stderrHas: []string{"[1/4] default/ar", "[2/4] default/ja", "[3/4] globex/ar", "[4/4] globex/ja"},
 		},
 		{
-			name: "preview --quiet", args: []string{"templates", "preview", "--out", t.TempDir(), "--set", "acme", "--quiet"},
-			want: exitOK, stdoutHas: []string{"wrote 3 previews"}, stderrIs: ptr(""),
+			name: "preview --quiet", args: []string{"templates", "preview", "--out", t.TempDir(), "--set", "acme", "--locale", "de", "--quiet"},
+			want: exitOK, stdoutHas: []string{"wrote 1 preview;"}, stderrIs: ptr(""),
 		},
 		{
 			name: "preview of an unknown set", args: []string{"templates", "preview", "--out", t.TempDir(), "--set", "initech"},

@@ -63,7 +63,7 @@ type Options struct {
 	// Width of the screenshots in CSS pixels; zero means 720.
 	Width int
 	// Progress, when not nil, gets one line per page as it is written
-	// ("[ 3/16] acme/fr 2.1s"): with screenshots a gallery takes about two
+	// ("[ 3/17] acme/fr 2.1s"): with screenshots a gallery takes about two
 	// seconds a page.
 	Progress io.Writer
 }
@@ -325,7 +325,7 @@ pre { white-space: pre-wrap; background: #fafafa; border: 1px solid #eee; paddin
 </head>
 <body>
 <h1>OTP email previews</h1>
-<p>{{len .Pages}} emails, rendered as the mailer renders them: sample code {{.Code}}, code lifetime {{ttl .TTL}}
+<p>{{len .Pages}} email{{if ne (len .Pages) 1}}s{{end}}, rendered as the mailer renders them: sample code {{.Code}}, code lifetime {{ttl .TTL}}
 (the expiry sentence reads as in an email from a Create trigger with <code>OTP_CODE_TTL={{ttl .TTL}}</code>).</p>
 <nav>{{range .Sets}}<a href="#set-{{.Name}}">{{.Name}}</a> {{end}}</nav>
 {{range .Sets}}
