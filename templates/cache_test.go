@@ -137,7 +137,7 @@ func TestCacheTitleShapes(t *testing.T) {
 			expiry := loc.expiryFor(10)
 			for _, g := range greetings {
 				t.Run(name+"/"+loc.id+"/"+g.name, func(t *testing.T) {
-					wantHTML, wantText, err := s.renderHermes(loc, g.value, expiry, "0123456789")
+					wantHTML, wantText, err := s.renderUncached(loc, g.value, expiry, "0123456789")
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -2,8 +2,10 @@ package templates
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/feature/plural"
@@ -46,8 +48,10 @@ func (r Report) OK() bool { return len(r.Problems) == 0 }
 // uses) and reports every problem it finds, not just the first: missing or
 // unknown keys, broken placeholders, an invalid theme, a missing plural
 // category, a subject over MaxSubjectRunes, HTML over MaxHTMLBytes, a code
-// missing from either body, and any difference between Render and
-// RenderUncached.
+// missing from either body, any difference between Render and
+// RenderUncached, and white space no typography wants (two spaces in a
+// row, a space before a comma or full stop, a plain space where French
+// takes a no-break one).
 func Check(sources ...Source) Report {
 	lib, list, sets := load(sources)
 	r := Report{Sets: sets, Problems: list}
@@ -85,6 +89,8 @@ func (lib *Library) checkLocale(s *set, loc *locale) []Problem {
 	if n := utf8.RuneCountInString(loc.subject); n > MaxSubjectRunes {
 		ps.add("subject", 0, "is %d characters; keep it to %d so it is not cut off", n, MaxSubjectRunes)
 	}
+
+	checkTypography(ps, loc)
 
 	used := formsUsed(loc.tag, checkMaxMinutes)
 	for _, f := range sortedForms(used) {
@@ -146,4 +152,68 @@ func (lib *Library) checkLocale(s *set, loc *locale) []Problem {
 		}
 	}
 	return list
+}
+
+// closingMarks are punctuation marks that follow a word without a space in
+// every language the sets speak, French's high marks excepted (below):
+// Latin, fullwidth CJK and Arabic forms.
+const closingMarks = ",.;:!?、。，．；：！？،؛؟"
+
+// frenchSpacedMarks take a no-break space before them in French (France
+// and, for the colon, Québec): a plain space there lets a line break
+// before the mark.
+const frenchSpacedMarks = ";:!?"
+
+// checkTypography reports white space that no language's typography wants,
+// things a reader notices and a translator's tool often leaves: two spaces
+// in a row, and a space before a closing punctuation mark; in French a
+// plain space where the no-break space belongs. Wording itself (register,
+// promises the deployment cannot keep) is for a person to read; see the
+// sets' comments and docs/rendering.md.
+func checkTypography(ps problems, loc *locale) {
+	french := loc.id == "fr" || strings.HasPrefix(loc.id, "fr-")
+	check := func(key, v string) {
+		if strings.Contains(v, "  ") {
+			ps.add(key, 0, "has two spaces in a row")
+			return
+		}
+		prev := rune(0)
+		for _, r := range v {
+			if strings.ContainsRune(closingMarks, r) && isSpaceBefore(prev) {
+				switch {
+				case !french || !strings.ContainsRune(frenchSpacedMarks, r):
+					ps.add(key, 0, "has a space before %q", string(r))
+					return
+				case prev == ' ':
+					ps.add(key, 0, "has a plain space before %q; French takes a no-break space there (\\u00A0), so that no line breaks before it", string(r))
+					return
+				}
+			}
+			prev = r
+		}
+	}
+	check("subject", loc.subject)
+	// The greeting with a name in it: "{name}," is fine, "{name} ," is not.
+	check("greeting", loc.greeting.fill(phName, "Alex"))
+	check("greeting_no_name", loc.greetingNoName)
+	check("intro", loc.intro)
+	check("instructions", loc.instructions)
+	for _, f := range sortedExpiryForms(loc) {
+		check("expiry."+formNames[f], loc.expiry[f].fill(phMinutes, "5"))
+	}
+	check("not_requested", loc.notRequested)
+	check("signature", loc.signature)
+}
+
+// isSpaceBefore reports a rune that puts space between a word and the mark
+// after it: any white space, the no-break spaces included.
+func isSpaceBefore(r rune) bool { return unicode.IsSpace(r) || r == '\u202F' }
+
+func sortedExpiryForms(loc *locale) []plural.Form {
+	forms := make([]plural.Form, 0, len(loc.expiry))
+	for f := range loc.expiry {
+		forms = append(forms, f)
+	}
+	slices.Sort(forms)
+	return forms
 }

@@ -42,6 +42,24 @@ func TestCheckBrokenSet(t *testing.T) {
 	}
 }
 
+// validArabic is validLocale in Arabic, with every plural form Arabic uses.
+const validArabic = `subject: "رمز {product}"
+greeting: "مرحبًا {name}،"
+greeting_no_name: "مرحبًا،"
+intro: "طُلب تسجيل الدخول."
+instructions: "أدخل هذا الرمز:"
+expiry:
+  one: "تنتهي صلاحيته خلال دقيقة واحدة."
+  two: "تنتهي صلاحيته خلال دقيقتين."
+  few: "تنتهي صلاحيته خلال {minutes} دقائق."
+  many: "تنتهي صلاحيته خلال {minutes} دقيقة."
+  other: "تنتهي صلاحيته خلال {minutes} دقيقة."
+not_requested: "ألم تحاول تسجيل الدخول؟ غيّر كلمة المرور."
+signature: "شكرًا،"
+`
+
+// TestCheckFindsRenderTimeProblems edits a valid set and expects exactly
+// the problems listed (none when want is empty).
 func TestCheckFindsRenderTimeProblems(t *testing.T) {
 	arabicOtherOnly := strings.Replace(validLocale, "expiry:\n  one: \"It expires in {minutes} minute.\"\n  other:", "expiry:\n  other:", 1)
 	for _, tc := range []struct {
@@ -68,6 +86,41 @@ func TestCheckFindsRenderTimeProblems(t *testing.T) {
 			name:  "long subject",
 			edits: map[string]string{"acme/locales/en.yaml": strings.Replace(validLocale, "Your {product} code", "Your {product} code "+strings.Repeat("x", 70), 1)},
 			want:  []string{`set "acme": locales/en.yaml: key "subject": is 85 characters; keep it to 77 so it is not cut off`},
+		},
+		{
+			name:  "two spaces in a row",
+			edits: map[string]string{"acme/locales/en.yaml": strings.Replace(validLocale, "Sign-in requested.", "Sign-in  requested.", 1)},
+			want:  []string{`set "acme": locales/en.yaml: key "intro": has two spaces in a row`},
+		},
+		{
+			name:  "a space before a comma after the name",
+			edits: map[string]string{"acme/locales/en.yaml": strings.Replace(validLocale, "Hi {name},", "Hi {name} ,", 1)},
+			want:  []string{`set "acme": locales/en.yaml: key "greeting": has a space before ","`},
+		},
+		{
+			name:  "a space before an ideographic full stop",
+			edits: map[string]string{"acme/locales/ja.yaml": strings.Replace(validLocale, "expiry:\n  one: \"It expires in {minutes} minute.\"\n  other: \"It expires in {minutes} minutes.\"", `expiry: "{minutes}分で失効します 。"`, 1)},
+			want:  []string{`set "acme": locales/ja.yaml: key "expiry.other": has a space before "。"`},
+		},
+		{
+			name:  "a space before an Arabic question mark",
+			edits: map[string]string{"acme/locales/ar.yaml": strings.Replace(validArabic, "ألم تحاول تسجيل الدخول؟", "ألم تحاول تسجيل الدخول ؟", 1)},
+			want:  []string{`set "acme": locales/ar.yaml: key "not_requested": has a space before "؟"`},
+		},
+		{
+			name: "French: a plain space before a colon",
+			edits: map[string]string{"acme/locales/fr.yaml": strings.Replace(strings.Replace(validLocale, "Enter this code:", "Saisissez ce code :", 1),
+				"Not you? Change your password.", "Ce n’est pas vous\u00A0? Changez de mot de passe.", 1)},
+			want: []string{`set "acme": locales/fr.yaml: key "instructions": has a plain space before ":"; French takes a no-break space there (\u00A0)`},
+		},
+		{
+			name:  "French: no space before a question mark is Québec usage",
+			edits: map[string]string{"acme/locales/fr-CA.yaml": strings.Replace(validLocale, "Enter this code:", "Entrez ce code\u00A0:", 1)},
+		},
+		{
+			name:  "French: a no-break space before a comma",
+			edits: map[string]string{"acme/locales/fr.yaml": strings.Replace(validLocale, "Hi {name},", "Bonjour {name}\u00A0,", 1)},
+			want:  []string{`set "acme": locales/fr.yaml: key "greeting": has a space before ","`},
 		},
 		{
 			name:  "HTML over Gmail's clipping limit",

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cognito-email-otp/cognito-email-otp/templates/internal/render"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden from the current templates")
@@ -138,5 +140,15 @@ func checkGoldenContent(t *testing.T, e Email) {
 	}
 	if strings.ContainsAny(e.Subject, "\r\n") {
 		t.Errorf("subject %q contains a line break", e.Subject)
+	}
+	// The root element carries the direction too: webmail drops <body>.
+	if root := `lang="` + e.Locale + `" dir="` + map[bool]string{false: "ltr", true: "rtl"}[rtl] + `">`; !strings.Contains(e.HTML, root) {
+		t.Errorf("<html> lacks %s", root)
+	}
+	// The plain-text greeting's frame is as wide as the greeting on
+	// screen, whatever the script.
+	if lines := strings.SplitN(e.Text, "\n", 4); len(lines) < 4 || lines[0] != lines[2] || strings.Trim(lines[0], "-") != "" ||
+		len(lines[0]) != render.TextWidth(lines[1]) {
+		t.Errorf("text does not start with the greeting framed by dashes as wide as itself:\n%s", strings.Join(lines[:min(3, len(lines))], "\n"))
 	}
 }

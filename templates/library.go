@@ -140,10 +140,14 @@ func (s *set) renderHermes(l *locale, greeting, expiry, code string) (htmlOut, t
 		Theme:         l.theme,
 		TextDirection: dir,
 		Product: hermes.Product{
-			Name:      s.product,
-			Link:      s.link,
-			Logo:      s.logo,
-			Copyright: s.copyright,
+			Name: s.product,
+			Link: s.link,
+			Logo: s.logo,
+			// The copyright is usually a Latin phrase ("© Globex
+			// Corporation"): in a right-to-left email the bidi algorithm
+			// would put the leading "©" after the name. An isolate lets the
+			// phrase take its own direction, as it does for the name.
+			Copyright: render.IsolateName(s.copyright, l.rtl),
 		},
 	}
 	e := hermes.Email{Body: hermes.Body{
@@ -158,6 +162,20 @@ func (s *set) renderHermes(l *locale, greeting, expiry, code string) (htmlOut, t
 		return "", "", err
 	}
 	if textOut, err = h2.GeneratePlainText(e); err != nil {
+		return "", "", err
+	}
+	return htmlOut, textOut, nil
+}
+
+// renderUncached is renderHermes with the title's plain-text frame as
+// wide as the title on screen (render.Reframe), the output Render's cache
+// reproduces.
+func (s *set) renderUncached(l *locale, greeting, expiry, code string) (htmlOut, textOut string, err error) {
+	htmlOut, textOut, err = s.renderHermes(l, greeting, expiry, code)
+	if err != nil {
+		return "", "", err
+	}
+	if textOut, err = render.Reframe(textOut, greeting); err != nil {
 		return "", "", err
 	}
 	return htmlOut, textOut, nil
@@ -214,7 +232,7 @@ func (l *Library) Render(m Message) (Email, error) {
 }
 
 // RenderUncached renders a message through hermes on every call. It exists
-// to check Render against, and for previews.
+// to check Render against.
 func (l *Library) RenderUncached(m Message) (Email, error) {
 	return l.render(m, false)
 }
@@ -240,7 +258,7 @@ func (l *Library) render(m Message, cached bool) (Email, error) {
 		htmlOut, textOut = loc.cache.Render(greeting, expiry, m.Code)
 	} else {
 		var err error
-		if htmlOut, textOut, err = s.renderHermes(loc, greeting, expiry, m.Code); err != nil {
+		if htmlOut, textOut, err = s.renderUncached(loc, greeting, expiry, m.Code); err != nil {
 			return Email{}, fmt.Errorf("render set %q locale %s: %w", s.name, loc.id, err)
 		}
 	}

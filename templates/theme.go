@@ -43,7 +43,12 @@ func buildTheme(s *set, l *locale) (*theme, error) {
 	htmlEdits := []edit{
 		// lang lets screen readers pick a voice and browsers pick CJK glyphs
 		// (the same Han character is drawn differently for ja and zh-Hans).
-		{`<html xmlns="http://www.w3.org/1999/xhtml">`, `<html xmlns="http://www.w3.org/1999/xhtml" lang="` + l.id + `">`, ""},
+		// dir as well as lang on the root, and again on the outermost
+		// table: hermes puts it on <body> only, which Gmail, Outlook.com
+		// and most webmail drop along with <html>, so an Arabic email would
+		// lose its direction everywhere but in desktop clients.
+		{`<html xmlns="http://www.w3.org/1999/xhtml">`, `<html xmlns="http://www.w3.org/1999/xhtml" lang="` + l.id + `" dir="{{.Hermes.TextDirection}}">`, ""},
+		{`<table class="email-wrapper" width="100%" cellpadding="0" cellspacing="0">`, `<table class="email-wrapper" dir="{{.Hermes.TextDirection}}" width="100%" cellpadding="0" cellspacing="0">`, ""},
 		// The subject as the document title: shown by some clients and by
 		// every browser preview. It goes in as a Go string literal so that
 		// braces in it cannot become template actions.
@@ -132,6 +137,10 @@ func brandCSS(c colors) string {
 	// One click or tap selects the whole code, and a long name cannot push
 	// the card wider than a phone screen.
 	b.WriteString("    .invite-code { font-weight: bold; -webkit-user-select: all; user-select: all; }\n")
+	// letter-spacing also follows the last digit, so hermes' even padding
+	// leaves the code 4 px left of the box's centre; the right padding
+	// gives the 8 px back.
+	b.WriteString("    .invite-code { padding-right: 28px; }\n")
 	b.WriteString("    h1 { overflow-wrap: anywhere; word-break: break-word; }\n")
 	return b.String()
 }

@@ -13,7 +13,7 @@
 //	otpctl user unlock EMAIL|SUB
 //	otpctl templates check [DIR]
 //	otpctl templates compile [DIR] [-o FILE]
-//	otpctl templates preview --out DIR [--screenshots]
+//	otpctl templates preview --out DIR [--screenshots] [--ttl D] [--set S] [--locale L]
 //
 // Exit status: 0 all good, 1 problems found (a non-empty dead-letter queue,
 // a broken template set) or the work failed, 2 usage error.
@@ -399,6 +399,13 @@ func templatesPreview(fs *flag.FlagSet) func(context.Context, env, []string) int
 	shots := fs.Bool("screenshots", false, "also take PNG screenshots with headless Chromium")
 	chromium := fs.String("chromium", preview.DefaultChromium, "Chromium binary for --screenshots")
 	dir := fs.String("dir", "", "template directory to layer over the embedded sets (as OTP_TEMPLATES_DIR)")
+	// The default is the Create trigger's OTP_CODE_TTL default, so that
+	// the expiry sentence says what a default deployment's emails say.
+	ttl := fs.Duration("ttl", preview.DefaultTTL, "code lifetime the expiry sentence shows: the deployment's OTP_CODE_TTL")
+	var sets, locales listFlag
+	fs.Var(&sets, "set", "only this set (repeat, or separate with commas)")
+	fs.Var(&locales, "locale", "only this locale; a bare language such as fr also selects fr-CA (repeat, or separate with commas)")
+	quiet := fs.Bool("quiet", false, "no progress lines on standard error")
 	return func(ctx context.Context, e env, args []string) int {
 		if *out == "" {
 			return usageError(e, "templates preview needs --out DIR")
@@ -406,12 +413,25 @@ func templatesPreview(fs *flag.FlagSet) func(context.Context, env, []string) int
 		if len(args) > 0 {
 			return usageError(e, "templates preview takes no arguments, got %q", args)
 		}
+		if *ttl <= 0 {
+			return usageError(e, "templates preview --ttl %s: want a positive duration such as 3m", *ttl)
+		}
 		lib, err := templates.Load(sourcesFor(*dir)...)
 		if err != nil {
 			fmt.Fprintln(e.stderr, "otpctl:", err)
 			return exitProblems
 		}
-		pages, err := preview.Write(ctx, lib, *out, preview.Options{Screenshots: *shots, Chromium: *chromium})
+		opt := preview.Options{
+			TTL: *ttl, Sets: sets, Locales: locales,
+			Screenshots: *shots, Chromium: *chromium,
+		}
+		if !*quiet {
+			opt.Progress = e.stderr
+		}
+		pages, err := preview.Write(ctx, lib, *out, opt)
+		if errors.Is(err, preview.ErrFilter) {
+			return usageError(e, "templates preview: %v", err)
+		}
 		if err != nil {
 			fmt.Fprintln(e.stderr, "otpctl:", err)
 			return exitProblems
@@ -423,8 +443,24 @@ func templatesPreview(fs *flag.FlagSet) func(context.Context, env, []string) int
 				Pages []preview.Page `json:"pages"`
 			}{index, pages})
 		} else {
-			fmt.Fprintf(e.stdout, "wrote %d previews; open %s\n", len(pages), index)
+			fmt.Fprintf(e.stdout, "wrote %s; open %s\n", count(len(pages), "preview", "previews"), index)
 		}
 		return exitOK
 	}
+}
+
+// listFlag collects a flag given several times, each value possibly a
+// comma-separated list: --set acme --set globex and --set acme,globex
+// mean the same.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			*l = append(*l, item)
+		}
+	}
+	return nil
 }

@@ -21,6 +21,7 @@ func TestExitCodes(t *testing.T) {
 		want       int
 		stdoutHas  []string
 		stderrHas  []string
+		stderrIs   *string
 		createsDir string
 	}{
 		{name: "check embedded sets passes", args: []string{"templates", "check"}, want: exitOK, stdoutHas: []string{"ok: 3 sets, no problems"}},
@@ -50,7 +51,27 @@ func TestExitCodes(t *testing.T) {
 		{name: "preview needs --out", args: []string{"templates", "preview"}, want: exitUsage, stderrHas: []string{"needs --out DIR"}},
 		{
 			name: "preview writes a gallery", args: []string{"templates", "preview", "--out", out}, want: exitOK,
-			stdoutHas: []string{"wrote 17 previews"}, createsDir: out,
+			stdoutHas: []string{"wrote 17 previews"}, stderrHas: []string{"[ 1/17] acme/de", "[17/17] globex/ja"}, createsDir: out,
+		},
+		{
+			name: "preview filters by set and locale", args: []string{"templates", "preview", "--out", t.TempDir(), "--set", "default", "--set", "globex", "--locale", "ar,ja", "--ttl", "5m"},
+			want: exitOK, stdoutHas: []string{"wrote 4 previews"}, stderrHas: []string{"[1/4] default/ar", "[2/4] default/ja", "[3/4] globex/ar", "[4/4] globex/ja"},
+		},
+		{
+			name: "preview --quiet", args: []string{"templates", "preview", "--out", t.TempDir(), "--set", "acme", "--locale", "de", "--quiet"},
+			want: exitOK, stdoutHas: []string{"wrote 1 preview;"}, stderrIs: ptr(""),
+		},
+		{
+			name: "preview of an unknown set", args: []string{"templates", "preview", "--out", t.TempDir(), "--set", "initech"},
+			want: exitUsage, stderrHas: []string{"set initech: no such set; there are acme, default, globex"},
+		},
+		{
+			name: "preview of a locale no set has", args: []string{"templates", "preview", "--out", t.TempDir(), "--locale", "sv"},
+			want: exitUsage, stderrHas: []string{"locale sv: no such locale"},
+		},
+		{
+			name: "preview with a lifetime of zero", args: []string{"templates", "preview", "--out", t.TempDir(), "--ttl", "0s"},
+			want: exitUsage, stderrHas: []string{"--ttl 0s: want a positive duration"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -67,6 +88,9 @@ func TestExitCodes(t *testing.T) {
 				if !strings.Contains(stderr.String(), s) {
 					t.Errorf("stderr lacks %q:\n%s", s, stderr.String())
 				}
+			}
+			if tc.stderrIs != nil && stderr.String() != *tc.stderrIs {
+				t.Errorf("stderr is %q, want %q", stderr.String(), *tc.stderrIs)
 			}
 			if tc.createsDir != "" {
 				for _, f := range []string{"index.html", "default/ar.html", "default/ar.txt", "acme/en.html", "globex/ar.txt"} {
@@ -159,3 +183,5 @@ func TestRedrivePrompt(t *testing.T) {
 		}
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -17,28 +17,55 @@ import (
 	"html/template"
 	"image"
 	"image/png"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/cognito-email-otp/cognito-email-otp/templates"
 	"golang.org/x/text/language"
+	"golang.org/x/text/language/display"
 )
+
+// DefaultTTL is the code lifetime a preview shows when none is given: the
+// Create trigger's default (OTP_CODE_TTL, triggers.CreateConfig.CodeTTL),
+// so that the expiry sentence reads as it does in the emails a deployment
+// with default settings sends. A test holds the two together.
+const DefaultTTL = 3 * time.Minute
+
+// DefaultCode is the sample code.
+const DefaultCode = "123456"
+
+// ErrFilter marks a --set or --locale filter that names nothing: a
+// typing mistake, reported rather than answered with an empty gallery.
+var ErrFilter = errors.New("nothing to preview")
 
 // Options control a gallery.
 type Options struct {
-	// Code and TTL of the sample message; zero values mean "123456" and
-	// 10 minutes.
+	// Code and TTL of the sample message; zero values mean DefaultCode and
+	// DefaultTTL. Pass the deployment's OTP_CODE_TTL to see its wording.
 	Code string
 	TTL  time.Duration
+	// Sets, when not empty, limits the gallery to these set names.
+	Sets []string
+	// Locales, when not empty, limits it to these BCP 47 tags: a tag
+	// selects the locale of that name ("fr-CA"), and a bare language also
+	// selects its regional and script variants ("fr" selects fr and fr-CA,
+	// "zh" selects zh-Hans). Each must select something in some set.
+	Locales []string
 	// Screenshots takes a PNG of every HTML page with Chromium.
 	Screenshots bool
 	// Chromium is the browser binary; empty means /usr/bin/chromium.
 	Chromium string
 	// Width of the screenshots in CSS pixels; zero means 720.
 	Width int
+	// Progress, when not nil, gets one line per page as it is written
+	// ("[ 3/17] acme/fr 2.1s"): with screenshots a gallery takes about two
+	// seconds a page.
+	Progress io.Writer
 }
 
 // Page is one rendered (set, locale) in the gallery. Paths are relative to
@@ -46,12 +73,15 @@ type Options struct {
 type Page struct {
 	Set      string `json:"set"`
 	Locale   string `json:"locale"`
+	Language string `json:"language"` // the locale's name in English, then in itself
+	Dir      string `json:"dir"`      // "ltr" or "rtl"
 	Subject  string `json:"subject"`
 	HTMLFile string `json:"html"`
 	TextFile string `json:"text"`
 	PNGFile  string `json:"png,omitempty"`
 	HTMLSize int    `json:"htmlBytes"`
 	Name     string `json:"sampleName"`
+	text     string // the plain-text part, shown on the index page
 }
 
 // sampleNames gives each language a plausible recipient, so that a
@@ -69,88 +99,264 @@ func sampleName(locale string) string {
 	return "Alex"
 }
 
-// Write renders every set x locale of lib into dir (created if needed) as
-// <set>/<locale>.html and .txt, plus index.html, and with
-// opt.Screenshots a <set>/<locale>.png each. It returns the pages written.
+// languageName is "German · Deutsch": the English name for the reviewer,
+// the locale's own name for the translator.
+func languageName(locale string) string {
+	tag := language.Make(locale)
+	en, self := display.English.Tags().Name(tag), display.Self.Name(tag)
+	switch {
+	case en == "":
+		return self
+	case self == "" || self == en:
+		return en
+	}
+	return en + " · " + self
+}
+
+type pick struct{ set, locale string }
+
+// selectPages lists the (set, locale) pairs the filters let through, in
+// set then locale order.
+func selectPages(lib *templates.Library, sets, locales []string) ([]pick, error) {
+	all := lib.Sets()
+	for _, s := range sets {
+		if !slices.Contains(all, s) {
+			return nil, fmt.Errorf("%w: set %s: no such set; there are %s", ErrFilter, s, strings.Join(all, ", "))
+		}
+	}
+	type filter struct {
+		arg  string
+		tag  language.Tag
+		bare bool // a language alone: selects its variants too
+		used bool
+	}
+	filters := make([]*filter, 0, len(locales))
+	for _, l := range locales {
+		tag, err := language.Parse(l)
+		if err != nil {
+			return nil, fmt.Errorf("%w: locale %s: %v", ErrFilter, l, err)
+		}
+		base, script, region := tag.Raw()
+		bare := script == language.Script{} && region == language.Region{} && tag.String() == base.String()
+		filters = append(filters, &filter{arg: l, tag: tag, bare: bare})
+	}
+	var picks []pick
+	for _, s := range all {
+		if len(sets) > 0 && !slices.Contains(sets, s) {
+			continue
+		}
+		for _, loc := range lib.Locales(s) {
+			keep := len(filters) == 0
+			locTag := language.Make(loc)
+			lb, _ := locTag.Base()
+			for _, f := range filters {
+				fb, _ := f.tag.Base()
+				if locTag.String() == f.tag.String() || f.bare && fb == lb {
+					f.used, keep = true, true
+				}
+			}
+			if keep {
+				picks = append(picks, pick{s, loc})
+			}
+		}
+	}
+	for _, f := range filters {
+		if !f.used {
+			var have []string
+			for _, s := range all {
+				if len(sets) == 0 || slices.Contains(sets, s) {
+					have = append(have, s+": "+strings.Join(lib.Locales(s), " "))
+				}
+			}
+			return nil, fmt.Errorf("%w: locale %s: no such locale in %s", ErrFilter, f.arg, strings.Join(have, "; "))
+		}
+	}
+	return picks, nil
+}
+
+// Write renders every set x locale of lib (or those opt's filters select)
+// into dir (created if needed) as <set>/<locale>.html and .txt, plus
+// index.html, and with opt.Screenshots a <set>/<locale>.png each. It
+// returns the pages written. A filter that selects nothing fails with an
+// error wrapping ErrFilter, before anything is written.
 func Write(ctx context.Context, lib *templates.Library, dir string, opt Options) ([]Page, error) {
 	if opt.Code == "" {
-		opt.Code = "123456"
+		opt.Code = DefaultCode
 	}
 	if opt.TTL == 0 {
-		opt.TTL = 10 * time.Minute
+		opt.TTL = DefaultTTL
 	}
-	var pages []Page
-	for _, set := range lib.Sets() {
-		if err := os.MkdirAll(filepath.Join(dir, set), 0o755); err != nil {
+	if opt.TTL < 0 {
+		return nil, fmt.Errorf("preview: lifetime %s: want a positive duration", opt.TTL)
+	}
+	picks, err := selectPages(lib, opt.Sets, opt.Locales)
+	if err != nil {
+		return nil, err
+	}
+	pages := make([]Page, 0, len(picks))
+	for i, pk := range picks {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("preview: %w", err)
+		}
+		started := time.Now()
+		p, err := writePage(ctx, lib, dir, pk, opt)
+		if err != nil {
 			return nil, err
 		}
-		for _, loc := range lib.Locales(set) {
-			name := sampleName(loc)
-			e, err := lib.Render(templates.Message{Tenant: set, Locale: loc, Name: name, Code: opt.Code, TTL: opt.TTL})
-			if err != nil {
-				return nil, fmt.Errorf("render %s/%s: %w", set, loc, err)
+		pages = append(pages, p)
+		if opt.Progress != nil {
+			took := ""
+			if opt.Screenshots {
+				took = " " + time.Since(started).Round(100*time.Millisecond).String()
 			}
-			p := Page{
-				Set: set, Locale: loc, Subject: e.Subject, Name: name,
-				HTMLFile: set + "/" + loc + ".html",
-				TextFile: set + "/" + loc + ".txt",
-				HTMLSize: len(e.HTML),
-			}
-			if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(p.HTMLFile)), []byte(e.HTML), 0o644); err != nil {
-				return nil, err
-			}
-			if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(p.TextFile)), []byte(e.Text+"\n"), 0o644); err != nil {
-				return nil, err
-			}
-			pages = append(pages, p)
-		}
-	}
-	if opt.Screenshots {
-		for i := range pages {
-			p := &pages[i]
-			png := strings.TrimSuffix(p.HTMLFile, ".html") + ".png"
-			if err := Screenshot(ctx, opt.Chromium, filepath.Join(dir, filepath.FromSlash(p.HTMLFile)), filepath.Join(dir, filepath.FromSlash(png)), opt.Width); err != nil {
-				return nil, fmt.Errorf("screenshot %s/%s: %w", p.Set, p.Locale, err)
-			}
-			p.PNGFile = png
+			fmt.Fprintf(opt.Progress, "[%*d/%d] %s/%s%s\n", len(fmt.Sprint(len(picks))), i+1, len(picks), pk.set, pk.locale, took)
 		}
 	}
 	var b bytes.Buffer
-	if err := indexTmpl.Execute(&b, pages); err != nil {
-		return nil, err
+	if err := indexTmpl.Execute(&b, indexData{Pages: pages, Sets: groupBySet(lib, pages), Code: opt.Code, TTL: opt.TTL, Screenshots: opt.Screenshots}); err != nil {
+		return nil, fmt.Errorf("preview: index.html: %w", err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "index.html"), b.Bytes(), 0o644); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("preview: %w", err)
 	}
 	return pages, nil
 }
 
-var indexTmpl = template.Must(template.New("index").Parse(`<!DOCTYPE html>
+// writePage renders one (set, locale) as the mailer would and writes its
+// files.
+func writePage(ctx context.Context, lib *templates.Library, dir string, pk pick, opt Options) (Page, error) {
+	if err := os.MkdirAll(filepath.Join(dir, pk.set), 0o755); err != nil {
+		return Page{}, fmt.Errorf("preview: %w", err)
+	}
+	name := sampleName(pk.locale)
+	e, err := lib.Render(templates.Message{Tenant: pk.set, Locale: pk.locale, Name: name, Code: opt.Code, TTL: opt.TTL})
+	if err != nil {
+		return Page{}, fmt.Errorf("render %s/%s: %w", pk.set, pk.locale, err)
+	}
+	dirAttr := direction(lib, pk.set, pk.locale)
+	p := Page{
+		Set: pk.set, Locale: pk.locale, Language: languageName(pk.locale), Dir: dirAttr,
+		Subject: e.Subject, Name: name,
+		HTMLFile: pk.set + "/" + pk.locale + ".html",
+		TextFile: pk.set + "/" + pk.locale + ".txt",
+		HTMLSize: len(e.HTML),
+		text:     e.Text,
+	}
+	if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(p.HTMLFile)), []byte(e.HTML), 0o644); err != nil {
+		return Page{}, fmt.Errorf("preview: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(p.TextFile)), []byte(e.Text+"\n"), 0o644); err != nil {
+		return Page{}, fmt.Errorf("preview: %w", err)
+	}
+	if opt.Screenshots {
+		png := strings.TrimSuffix(p.HTMLFile, ".html") + ".png"
+		if err := Screenshot(ctx, opt.Chromium, filepath.Join(dir, filepath.FromSlash(p.HTMLFile)), filepath.Join(dir, filepath.FromSlash(png)), opt.Width); err != nil {
+			return Page{}, fmt.Errorf("screenshot %s/%s: %w", p.Set, p.Locale, err)
+		}
+		p.PNGFile = png
+	}
+	return p, nil
+}
+
+// direction is the locale's writing direction, "ltr" or "rtl", as its
+// emails' dir attribute says: the text part has no markup to say it, so the
+// index aligns it.
+func direction(lib *templates.Library, set, locale string) string {
+	b, _ := lib.Branding(set)
+	for _, l := range b.Locales {
+		if l.Tag == locale {
+			return l.Dir
+		}
+	}
+	return "ltr"
+}
+
+type setGroup struct {
+	Name, Source string
+	Pages        []Page
+}
+
+type indexData struct {
+	Pages       []Page
+	Sets        []setGroup
+	Code        string
+	TTL         time.Duration
+	Screenshots bool
+}
+
+func groupBySet(lib *templates.Library, pages []Page) []setGroup {
+	var groups []setGroup
+	for _, p := range pages {
+		if len(groups) == 0 || groups[len(groups)-1].Name != p.Set {
+			groups = append(groups, setGroup{Name: p.Set, Source: lib.Source(p.Set)})
+		}
+		g := &groups[len(groups)-1]
+		g.Pages = append(g.Pages, p)
+	}
+	return groups
+}
+
+var indexTmpl = template.Must(template.New("index").Funcs(template.FuncMap{
+	"text": func(p Page) string { return p.text },
+	"ttl":  formatTTL,
+}).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>OTP email previews</title>
 <style>
-body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
-table { border-collapse: collapse; }
-th, td { text-align: left; padding: .35rem .8rem; border-bottom: 1px solid #ddd; vertical-align: top; }
-td.subject { max-width: 28rem; }
-img { width: 240px; border: 1px solid #ccc; }
+body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; background: #f6f6f6; }
+nav a { margin-right: 1rem; }
+h2 { margin-top: 2.5rem; border-bottom: 2px solid #ccc; padding-bottom: .3rem; }
+h2 small { font-weight: normal; color: #666; font-size: .9rem; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(380px, 1fr)); gap: 1.2rem; }
+.card { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: .9rem; }
+.card h3 { margin: 0 0 .5rem; font-size: 1.05rem; }
+.card h3 span { font-weight: normal; color: #555; }
+.thumb { display: block; margin: .3rem 0 .6rem; }
+.thumb img { width: 100%; max-width: 360px; border: 1px solid #ccc; }
+.subject { font-size: 1.05rem; margin: .4rem 0; }
+.meta { color: #555; font-size: .9rem; margin: .4rem 0; }
+pre { white-space: pre-wrap; background: #fafafa; border: 1px solid #eee; padding: .6rem; font-size: .85rem; }
+/* Right-to-left text reads from the right edge, in the index as in the email. */
+[dir="rtl"] { text-align: right; }
 </style>
 </head>
 <body>
 <h1>OTP email previews</h1>
-<table>
-<tr><th>Set</th><th>Locale</th><th>Subject</th><th>Files</th><th>HTML size</th>{{if and . (index . 0).PNGFile}}<th>Screenshot</th>{{end}}</tr>
-{{range .}}<tr>
-<td>{{.Set}}</td><td>{{.Locale}}</td><td class="subject" lang="{{.Locale}}">{{.Subject}}</td>
-<td><a href="{{.HTMLFile}}">HTML</a> · <a href="{{.TextFile}}">text</a></td>
-<td>{{.HTMLSize}} B</td>{{if .PNGFile}}<td><a href="{{.PNGFile}}"><img src="{{.PNGFile}}" alt="{{.Set}} {{.Locale}}"></a></td>{{end}}
-</tr>
-{{end}}</table>
+<p>{{len .Pages}} email{{if ne (len .Pages) 1}}s{{end}}, rendered as the mailer renders them: sample code {{.Code}}, code lifetime {{ttl .TTL}}
+(the expiry sentence reads as in an email from a Create trigger with <code>OTP_CODE_TTL={{ttl .TTL}}</code>).</p>
+<nav>{{range .Sets}}<a href="#set-{{.Name}}">{{.Name}}</a> {{end}}</nav>
+{{range .Sets}}
+<h2 id="set-{{.Name}}">{{.Name}} <small>{{len .Pages}} locale{{if ne (len .Pages) 1}}s{{end}} · {{.Source}}</small></h2>
+<div class="grid">
+{{range .Pages}}<section class="card" id="{{.Set}}-{{.Locale}}">
+<h3>{{.Locale}} <span>{{.Language}}</span></h3>
+<p class="subject" lang="{{.Locale}}" dir="{{.Dir}}">{{.Subject}}</p>
+{{if .PNGFile}}<a class="thumb" href="{{.HTMLFile}}"><img src="{{.PNGFile}}" alt="{{.Set}} {{.Locale}} screenshot" loading="lazy"></a>{{end}}
+<p class="meta"><a href="{{.HTMLFile}}">HTML</a> · <a href="{{.TextFile}}">text</a>{{if .PNGFile}} · <a href="{{.PNGFile}}">PNG</a>{{end}}
+· {{.HTMLSize}} bytes · {{.Dir}} · sample name <span lang="{{.Locale}}">{{.Name}}</span></p>
+<details><summary>Plain-text part</summary><pre lang="{{.Locale}}" dir="{{.Dir}}">{{text .}}</pre></details>
+</section>
+{{end}}</div>
+{{end}}
 </body>
 </html>
 `))
+
+// formatTTL writes a lifetime as an operator writes OTP_CODE_TTL: "3m",
+// not time.Duration's "3m0s".
+func formatTTL(d time.Duration) string {
+	s := d.String()
+	if d >= time.Minute && d%time.Minute == 0 {
+		s = strings.TrimSuffix(s, "0s")
+		if d%time.Hour == 0 {
+			s = strings.TrimSuffix(s, "0m")
+		}
+	}
+	return s
+}
 
 // DefaultChromium is where Debian's chromium package puts the browser.
 const DefaultChromium = "/usr/bin/chromium"

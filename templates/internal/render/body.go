@@ -12,6 +12,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/width"
 )
 
 // The render cache.
@@ -38,13 +40,20 @@ import (
 // the title after one space, unless the title starts with a space-like rune
 // or a ".", and makes the frame one rune shorter than what it emitted; its
 // final pass removes the space again ("\n " becomes "\n"). So a common
-// title gets a frame as long as itself, and a title starting with "." or a
-// space-like rune one a rune shorter. When that leaves no dashes at all (a
-// one-rune title such as "."), the newlines around the empty frame run
-// together and html2text's final pass (newline runs folded to "\n\n", then
-// the whole text trimmed) reshapes the text around it; Render then applies
-// the same pass, which leaves every other part alone because the layout is
-// already its output and no value holds a line break.
+// title gets a frame as many runes long as itself, and a title starting
+// with "." or a space-like rune one a rune shorter. When that leaves no
+// dashes at all (a one-rune title such as "."), the newlines around the
+// empty frame run together and html2text's final pass (newline runs folded
+// to "\n\n", then the whole text trimmed) reshapes the text around it;
+// Render then applies the same pass, which leaves every other part alone
+// because the layout is already its output and no value holds a line break.
+//
+// Counting runes draws a frame of the wrong length wherever a rune is not
+// one column: a Japanese or Chinese greeting is twice as wide as its
+// frame, and an Arabic one (vowel marks, the isolates around the name) is
+// narrower. So where html2text draws a frame, this package draws it as
+// wide as the title is on screen instead (FrameLen); the hermes path gets
+// the same frame from Reframe, so the two still agree byte for byte.
 //
 // The markers are private-use characters, which locale and theme strings may
 // not contain, so a marker cannot appear anywhere but where it was put.
@@ -247,18 +256,92 @@ func (b *Body) Render(greeting, expiry, code string) (htmlOut, textOut string) {
 	htmlOut = b.html.fill(&v)
 
 	title := TextNode(greeting)
-	dashes := utf8.RuneCountInString(title)
-	if tightTitle(title) {
-		dashes--
-	}
+	dashes := FrameLen(title)
 	v[slotGreeting] = title
 	v[slotExpiry] = TextNode(expiry)
-	v[slotDivider] = strings.Repeat("-", max(dashes, 0))
+	v[slotDivider] = strings.Repeat("-", dashes)
 	textOut = b.text.fill(&v)
-	if dashes <= 0 {
+	if dashes == 0 {
 		textOut = finalPass(textOut)
 	}
 	return htmlOut, textOut
+}
+
+// hermesFrameLen is the number of dashes html2text frames the title (as
+// TextNode leaves it) with: its rune count, one less for a tight title.
+func hermesFrameLen(title string) int {
+	n := utf8.RuneCountInString(title)
+	if tightTitle(title) {
+		n--
+	}
+	return max(n, 0)
+}
+
+// FrameLen is the number of dashes above and below the title (as TextNode
+// leaves it) in the plain-text part: its display width, so that the frame
+// is as wide as the line it frames in a monospaced view. Where html2text
+// draws no frame at all (an empty title, or a one-rune title such as "."),
+// neither does this, because html2text has by then folded the blank lines
+// around the missing frame; and where it draws one, this draws at least
+// one dash, so the text keeps the shape html2text gives it.
+func FrameLen(title string) int {
+	if hermesFrameLen(title) == 0 {
+		return 0
+	}
+	return max(TextWidth(title), 1)
+}
+
+// Reframe resizes the title's frame in hermes' plain-text output (rendered
+// with the given greeting) from html2text's rune count to FrameLen, so
+// that the hermes path and Render agree. The title frame is the first
+// thing hermes' text templates emit.
+func Reframe(textOut, greeting string) (string, error) {
+	title := TextNode(greeting)
+	have, want := hermesFrameLen(title), FrameLen(title)
+	if have == want {
+		return textOut, nil
+	}
+	old := strings.Repeat("-", have) + "\n" + title + "\n" + strings.Repeat("-", have)
+	i := strings.Index(textOut, old)
+	if i < 0 {
+		return "", errors.New("plain text: the title is not framed by dashes as html2text frames it (did the hermes version change?)")
+	}
+	frame := strings.Repeat("-", want)
+	return textOut[:i] + frame + "\n" + title + "\n" + frame + textOut[i+len(old):], nil
+}
+
+// TextWidth is the number of columns s takes in a monospaced plain-text
+// view: two for East Asian wide and fullwidth characters (CJK ideographs,
+// kana, Hangul, fullwidth forms, most emoji), none for combining marks and
+// format characters (Arabic vowel marks, accents typed as combining marks,
+// joiners, bidi marks and isolates), one for everything else, ambiguous
+// width included, as outside East Asian legacy encodings. It works rune by
+// rune, so an emoji sequence joined into one picture counts once per part:
+// a frame a little long is harmless, one half as long as a Chinese
+// greeting is what this is for.
+func TextWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		switch {
+		case unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf):
+		case isWide(r):
+			n += 2
+		default:
+			n++
+		}
+	}
+	return n
+}
+
+func isWide(r rune) bool {
+	if r < 0x1100 { // nothing wide below Hangul Jamo
+		return false
+	}
+	switch width.LookupRune(r).Kind() {
+	case width.EastAsianWide, width.EastAsianFullwidth:
+		return true
+	}
+	return false
 }
 
 // tightTitle reports whether html2text emits the title without the space
