@@ -56,6 +56,15 @@ func TestBrowserTenants(t *testing.T) {
 	env := nodeEnv(sys, "yuki@example.com", sys.Clients[1].ID)
 	env["OTP_ARTIFACTS"] = artifacts
 	nodetest.Run(t, "tenants.test.mjs", env, 3*time.Minute)
+	if os.Getenv("UPDATE_SCREENSHOTS") != "" {
+		b, err := os.ReadFile(filepath.Join(artifacts, "tenant-2-globex-ja-code.png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile("../../../docs/img/signin-globex-ja.png", b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // TestBrowserSignIn drives the sign-in page in headless Chromium. Its

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -241,6 +242,10 @@ func loopbackHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// ErrAddrInUse is Start's error when another process (often another
+// otp-local) holds the address.
+var ErrAddrInUse = errors.New("address in use")
+
 // listenLoopback refuses anything but a loopback address: otp-local has no
 // authentication and holds codes.
 func listenLoopback(addr string) (net.Listener, error) {
@@ -252,6 +257,9 @@ func listenLoopback(addr string) (net.Listener, error) {
 		return nil, fmt.Errorf("otp-local: address %q is not loopback; otp-local serves 127.0.0.1 only", addr)
 	}
 	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("otp-local: %s is in use, perhaps by another otp-local (make run) still running: stop it, or choose another port with --addr 127.0.0.1:7071 or OTP_LOCAL_ADDR=127.0.0.1:7071: %w", addr, ErrAddrInUse)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("otp-local: listen on %s: %w", addr, err)
 	}
