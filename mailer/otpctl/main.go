@@ -13,7 +13,7 @@
 //	otpctl user unlock EMAIL|SUB
 //	otpctl templates check [DIR]
 //	otpctl templates compile [DIR] [-o FILE]
-//	otpctl templates preview --out DIR [--screenshots] [--ttl D] [--set S] [--locale L]
+//	otpctl templates preview --out DIR [--screenshots] [--ttl D] [--set S] [--locale L] [--ttl D] [--set S] [--locale L]
 //
 // Exit status: 0 all good, 1 problems found (a non-empty dead-letter queue,
 // a broken template set) or the work failed, 2 usage error.
@@ -103,7 +103,7 @@ var commands = []command{
 	{name: "user unlock", args: "EMAIL|SUB [--user-pool ID] [--table T]", summary: "clear a user's failed code steps and back-off (after a lockout)", flags: userUnlock},
 	{name: "templates check", args: "[DIR]", summary: "validate the embedded template sets, layered with DIR (a directory of sets, or one set)", flags: templatesCheck},
 	{name: "templates compile", args: "[DIR] [-o FILE]", summary: "check as templates check does, then write DIR's sets (the embedded ones without DIR) as the bundle the mailer reads from OTP_TEMPLATES_DIR", flags: templatesCompile},
-	{name: "templates preview", args: "--out DIR [--screenshots]", summary: "write every set x locale as HTML and text, with an index.html", flags: templatesPreview},
+	{name: "templates preview", args: "--out DIR [--screenshots] [--ttl D] [--set S] [--locale L] [--dir DIR] [--quiet]", summary: "write every set x locale as HTML and text, with an index.html", flags: templatesPreview},
 }
 
 func main() {

@@ -77,6 +77,21 @@ try {
     await page.getByRole('heading', { name: 'تسجيل الدخول' }).waitFor();
     assert.equal(await page.evaluate(() => document.documentElement.dir), 'rtl');
     await page.screenshot({ path: join(artifacts, 'tenant-3-globex-ar.png') });
+    await signIn(page, 'omar@example.com', 'تسجيل الدخول');
+    await page.getByRole('heading', { name: 'تحقق من بريدك الإلكتروني' }).waitFor({ timeout: 15_000 });
+
+    // The outbox shows omar's email: its text part right to left, and the
+    // HTML part whole, not cut off by its frame.
+    const { emails } = await (await fetch(`${url}/outbox/api/emails?to=omar%40example.com&wait=5s`)).json();
+    await page.goto(`${url}/outbox/${emails[0].id}`);
+    const text = page.locator('pre');
+    assert.deepEqual(await text.evaluate((el) => [getComputedStyle(el).direction, getComputedStyle(el).textAlign]), ['rtl', 'start']);
+    const frame = page.frameLocator('iframe[title="HTML body"]');
+    await frame.locator('body').waitFor();
+    const content = await frame.locator('html').evaluate((el) => el.scrollHeight);
+    const box = await page.locator('iframe[title="HTML body"]').boundingBox();
+    assert.ok(box.height >= content, `the frame (${box.height}px) cuts the email (${content}px)`);
+    await page.screenshot({ path: join(artifacts, 'tenant-3b-outbox-ar.png'), fullPage: true });
   }
 
   // The unverified user: Cognito's answer is the same as for a wrong

@@ -310,7 +310,7 @@ func TestOutboxPages(t *testing.T) {
 		if strings.Contains(body, "allow-scripts") || strings.Contains(body, "allow-same-origin") {
 			t.Error("sandbox lets scripts or the origin through")
 		}
-		if !strings.Contains(body, "<pre>Hi &lt;you&gt;</pre>") {
+		if !strings.Contains(body, "<pre dir=\"ltr\">Hi &lt;you&gt;</pre>") {
 			t.Error("text part missing or unescaped")
 		}
 	})

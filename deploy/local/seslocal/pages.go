@@ -11,12 +11,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/text/unicode/bidi"
 )
 
 //go:embed templates/outbox.html
 var templateFS embed.FS
 
-var pages = template.Must(template.New("").Funcs(template.FuncMap{"join": strings.Join}).
+var pages = template.Must(template.New("").Funcs(template.FuncMap{"join": strings.Join, "textdir": textDir}).
 	ParseFS(templateFS, "templates/outbox.html"))
 
 // DefaultOutboxPrefix is where otp-local mounts the outbox.
@@ -177,4 +179,21 @@ func apiJSON(w http.ResponseWriter, status int, v any) {
 
 func writeAPIError(w http.ResponseWriter, status int, format string, args ...any) {
 	apiJSON(w, status, map[string]string{"message": fmt.Sprintf(format, args...)})
+}
+
+// textDir is the direction a text part is shown in: that of its first
+// strongly directional letter, as a mail client's would. The whole part
+// takes it, not each line, so an underline or a URL line in an Arabic
+// email stays on the right with the rest.
+func textDir(text string) string {
+	for _, r := range text {
+		p, _ := bidi.LookupRune(r)
+		switch p.Class() {
+		case bidi.R, bidi.AL:
+			return "rtl"
+		case bidi.L:
+			return "ltr"
+		}
+	}
+	return "ltr"
 }
