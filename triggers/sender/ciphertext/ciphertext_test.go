@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -320,5 +322,37 @@ func TestConstructorsWantAKeyARN(t *testing.T) {
 	}
 	if _, err := ciphertext.NewEncryptor(e.client, ciphertext.EncryptorConfig{KeyARN: e.keyARN}); err == nil {
 		t.Error("NewEncryptor took no user pool id")
+	}
+}
+
+// TestConcurrentUse: the trigger and otp-local's Cognito call from many
+// goroutines; under -race this fails if the SDK is entered concurrently
+// (aws/aws-encryption-sdk#902).
+func TestConcurrentUse(t *testing.T) {
+	e := newEnv(t)
+	d := e.decrypter(t, ciphertext.DecrypterConfig{UserPoolID: pool})
+	enc, err := ciphertext.NewEncryptor(e.client, ciphertext.EncryptorConfig{KeyARN: e.keyARN, UserPoolID: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := range 8 {
+		wg.Go(func() {
+			want := fmt.Sprintf("%06d", i)
+			b64, err := enc.Encrypt(context.Background(), []byte(want))
+			if err != nil {
+				errs <- err
+				return
+			}
+			if got, err := d.Decrypt(context.Background(), b64); err != nil || string(got) != want {
+				errs <- fmt.Errorf("Decrypt = %q, %v; want %q", got, err, want)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
