@@ -1,7 +1,7 @@
 // Package kmslocal is otp-local's AWS Key Management Service: the subset
 // the AWS Encryption SDK's KMS keyring calls (GenerateDataKey, Encrypt,
 // Decrypt) and what it takes to make and inspect a key (CreateKey,
-// DescribeKey, CreateAlias, ListAliases, EnableKey, DisableKey), spoken over
+// DescribeKey, CreateAlias, EnableKey, DisableKey), spoken over
 // the AWS JSON 1.1 protocol (X-Amz-Target: TrentService.<Operation>) as
 // aws-sdk-go-v2 and the JS SDK v3 send it, so that unmodified SDK clients,
 // and the Encryption SDKs on top of them, can point at it with an endpoint

@@ -72,7 +72,9 @@ func errDisabled(arn string) *apiError {
 	return newError("DisabledException", "%s is disabled.", arn)
 }
 
-func errEitherBytesOrSpec() *apiError { // recorded (moto, floci and LocalStack agree)
+// errEitherBytesOrSpec: moto, floci and LocalStack agree on this text; the
+// AWS snapshot does not record it.
+func errEitherBytesOrSpec() *apiError {
 	return newError("ValidationException", "Please specify either number of bytes or key spec.")
 }
 

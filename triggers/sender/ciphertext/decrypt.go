@@ -191,9 +191,9 @@ func (d *Decrypter) classify(seen *observer, err error) *Error {
 }
 
 // KMS error codes that a later call may not meet: the service's own
-// faults and its throttling ("KeyUnavailableException … You can retry the
-// request", "DependencyTimeoutException … can be retried", KMS API
-// reference, Common Errors and Decrypt).
+// faults and its throttling. The KMS model documents them so:
+// KMSInternalException "The request can be retried", KeyUnavailableException
+// and DependencyTimeoutException "You can retry the request".
 var transientCodes = []string{"KMSInternalException", "DependencyTimeoutException", "KeyUnavailableException",
 	"ThrottlingException", "ServiceUnavailableException", "InternalFailure", "RequestTimeout", "RequestTimeoutException"}
 
