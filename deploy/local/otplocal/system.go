@@ -1,8 +1,8 @@
-// Package otplocal runs the whole system on one machine: SQS, SES v2 and
-// Cognito endpoints on one loopback port, the three triggers and the
-// mailer wired to them through the real AWS SDK clients, an event source
-// mapping between the queue and the mailer, and the sign-in, outbox and ops
-// pages. cmd otp-local (deploy/local) is its command line; tests start it
+// Package otplocal runs the whole system on one machine: SQS, SES v2,
+// Cognito, Secrets Manager, KMS and DynamoDB endpoints on one loopback
+// port, the three triggers and the mailer wired to them through the real
+// AWS SDK clients, an event source mapping between the queue and the
+// mailer, and the sign-in, outbox and ops pages. cmd otp-local (deploy/local) is its command line; tests start it
 // in-process on a free port.
 package otplocal
 
@@ -30,6 +30,7 @@ import (
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/cognitoidp"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/dynamolocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/esm"
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/kmslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/lambdart"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/s3local"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/secretslocal"
@@ -138,6 +139,12 @@ type System struct {
 	S3        *s3local.Server
 	STS       *stslocal.Server
 	Templates *store.Live
+	// KMS is otp-local's KMS, holding the user pool's custom sender key.
+	KMS *kmslocal.Server
+	// CustomSenderKeyARN is the ARN of that key (alias CustomSenderKeyAlias),
+	// the pool's KMSKeyID: Cognito's custom sender codes are encrypted
+	// under it. A data dir keeps it across restarts.
+	CustomSenderKeyARN string
 	// Budget is the triggers' failure budget, for tests and the ops page.
 	Budget *budget.Ledger
 	// Keys are the triggers' HMAC keys (pseudonyms in logs).
@@ -276,6 +283,10 @@ type built struct {
 	dirBundle        []byte             // --templates-dir compiled, for the mailer binary
 }
 
+// CustomSenderKeyAlias names the customer managed KMS key Cognito
+// encrypts custom sender codes with, as the pool's KMSKeyID would.
+const CustomSenderKeyAlias = "alias/otp-custom-sender"
+
 // HMACKeySecret is the Secrets Manager secret holding the triggers' HMAC
 // key, as the SAM template's HmacKeySecret; rotate it with
 // RotateFunctionARN as the rotation function.
@@ -327,6 +338,16 @@ func (sys *System) buildServices(ctx context.Context, o Options) (b built, err e
 	keyARN, err := sys.Secrets.EnsureSecret(HMACKeySecret, smsecret.NewKeyValue)
 	if err != nil {
 		return b, fmt.Errorf("otp-local: HMAC key: %w", err)
+	}
+
+	// KMS, with the customer managed key Cognito's custom sender codes are
+	// encrypted under; a data dir keeps the key, so codes encrypted before
+	// a restart still decrypt after it.
+	if sys.KMS, err = kmslocal.New(kmslocal.Options{DataDir: dir("kms"), Logger: slog.New(slog.NewJSONHandler(o.Logs, nil))}); err != nil {
+		return b, fmt.Errorf("otp-local: KMS: %w", err)
+	}
+	if sys.CustomSenderKeyARN, err = sys.KMS.EnsureKey(CustomSenderKeyAlias, "Cognito custom sender codes ("+PoolID+")"); err != nil {
+		return b, fmt.Errorf("otp-local: KMS: custom sender key: %w", err)
 	}
 
 	sources := []templates.Source{templates.Embedded()}
@@ -510,6 +531,8 @@ func (sys *System) routes(o Options, b built) http.Handler {
 			sys.DynamoDB.ServeHTTP(w, r)
 		case strings.HasPrefix(target, secretslocal.TargetPrefix):
 			sys.Secrets.ServeHTTP(w, r)
+		case strings.HasPrefix(target, kmslocal.TargetPrefix):
+			sys.KMS.ServeHTTP(w, r)
 		case r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "":
 			sys.Cognito.ServeHTTP(w, r) // CORS preflight from a page on another origin
 		default:
