@@ -50,6 +50,10 @@ type message struct {
 	senderID     string
 	sent         time.Time // original enqueue time: retention and SentTimestamp
 	arrived      time.Time // when it entered this queue: age of oldest message
+	// receivesBefore is receiveCount when the message entered this queue
+	// (non-zero after a redrive policy moved it), so that the poison-pill
+	// rule of the age metric counts receives from this queue only.
+	receivesBefore int
 	visibleAt    time.Time // end of delay or visibility timeout
 	inFlight     bool      // received and not yet visible again (vs. delayed)
 	receiveCount int
@@ -79,6 +83,11 @@ type queue struct {
 	pollers   int
 	lastPurge time.Time
 	deleted   bool
+
+	// What SQS counts for CloudWatch's NumberOfMessagesSent, ...Received
+	// and ...Deleted, since the queue was created; a sampler takes the
+	// difference each minute.
+	sentCount, receivedCount, deletedCount int64
 }
 
 func newQueue(name, arn string, cfg queueConfig, tags map[string]string, now time.Time) *queue {
