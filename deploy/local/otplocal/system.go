@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/awslocal"
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/cloudwatchlocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/cognitoidp"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/dynamolocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/esm"
@@ -109,6 +110,11 @@ type Options struct {
 	// Lambda Runtime API. Instances is how many of each (default 2).
 	FunctionsDir string
 	Instances    int
+	// MetricsInterval is how often the queues are sampled for CloudWatch's
+	// AWS/SQS metrics. Default a minute, at the top of the minute, as SQS
+	// publishes them; tests that cannot wait shorten it or call
+	// System.SampleMetrics.
+	MetricsInterval time.Duration
 }
 
 // System is a running otp-local.
@@ -122,6 +128,12 @@ type System struct {
 	// Secrets is Secrets Manager; seed it with Secrets.EnsureSecret and
 	// register rotation functions with Secrets.SetRotationFunction.
 	Secrets *secretslocal.Server
+	// Metrics is CloudWatch's metric store: the AWS/SQS metrics sampled
+	// from the queues and every EMF metric of the functions' logs, per
+	// minute, for GetMetricData and otp-local's own pages (Metrics.Series).
+	Metrics    *cloudwatchlocal.Store
+	cloudWatch *cloudwatchlocal.Server
+	sampler    *cloudwatchlocal.SQSSampler
 	// Budget is the triggers' failure budget, for tests and the ops page.
 	Budget *budget.Ledger
 	// Keys are the triggers' HMAC keys (pseudonyms in logs).
@@ -131,12 +143,13 @@ type System struct {
 	Clients  []SeedClient
 	DemoUser *SeedUser
 	queues   ops.Queues
-	metrics  *emfSink
-	runtimes []*lambdart.Runtime
-	tempDirs []string // removed by Close
-	http     *http.Server
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	// mailerStats is the mailer's EMF metrics as the ops page shows them.
+	mailerStats *mailerStats
+	runtimes    []*lambdart.Runtime
+	tempDirs    []string // removed by Close
+	http        *http.Server
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup
 }
 
 // Start brings the system up and returns once it serves.
@@ -165,6 +178,7 @@ func Start(ctx context.Context, o Options) (*System, error) {
 		return nil, err
 	}
 	sys.wg.Go(func() { _ = sys.Mapping.Run(runCtx) })
+	sys.wg.Go(func() { sys.sampler.Run(runCtx, o.MetricsInterval) })
 	return sys, nil
 }
 
@@ -279,6 +293,13 @@ func (sys *System) buildServices(ctx context.Context, o Options) (b built, err e
 		return b, err
 	}
 
+	// CloudWatch: the metric store, its API, and the sampler that
+	// publishes the queues' AWS/SQS metrics into it (cloudwatch.go).
+	cwLog := slog.New(slog.NewJSONHandler(o.Logs, nil))
+	sys.Metrics = cloudwatchlocal.NewStore(cloudwatchlocal.Options{Logger: cwLog})
+	sys.cloudWatch = cloudwatchlocal.NewServer(sys.Metrics, cloudwatchlocal.ServerOptions{Logger: cwLog})
+	sys.sampler = &cloudwatchlocal.SQSSampler{Store: sys.Metrics, Queues: sys.queueSamples}
+
 	sesOpts, err := o.sesOptions(dir("outbox")) // account.go: the seed's identities, the sandbox
 	if err != nil {
 		return b, err
@@ -361,15 +382,23 @@ func (sys *System) buildFunctions(ctx context.Context, o Options, b built) (err 
 		return err
 	}
 	lib := b.lib
-	logs := o.Logs
-	sys.metrics = newEMFSink(func(line []byte) { _, _ = logs.Write(line) })
+	// Each function's log stream goes through its own EMF sink, as
+	// CloudWatch Logs extracts the metrics of every log group.
+	sys.mailerStats = &mailerStats{}
+	logs := func(fn string) io.Writer {
+		var stats *mailerStats
+		if fn == "mailer" {
+			stats = sys.mailerStats
+		}
+		return newEMFSink(o.Logs, sys.Metrics, stats)
+	}
 	mailerCfg := mailer.Config{DLQURL: dlqURL, FromAddress: FromAddress, Concurrency: 10,
 		RetryBudget: o.MailerRetryBudget, MetricsNamespace: "CognitoEmailOTP", MaxReceives: MaxReceiveCnt}
 	tokensCfg := triggers.TokensConfig{Common: common, Tenants: tenants}
 	var define, create, verify, rotate, tokens lambda.Handler
 	var mailerFn esm.Function
 	if o.FunctionsDir != "" {
-		fns, err := sys.startFunctions(o, defineCfg, createCfg, verifyCfg, mailerCfg, lib)
+		fns, err := sys.startFunctions(o, defineCfg, createCfg, verifyCfg, mailerCfg, lib, logs)
 		if err != nil {
 			return err
 		}
@@ -381,12 +410,12 @@ func (sys *System) buildFunctions(ctx context.Context, o Options, b built) (err 
 				return fmt.Errorf("otp-local: HMAC key: %w", err)
 			}
 		}
-		define = lambdart.NewInProcess(triggers.NewDefine(defineCfg, rings[0], sys.Budget, o.Logs).Handle)
-		create = lambdart.NewInProcess(triggers.NewCreate(createCfg, rings[1], queue.New(awsCfg, queueURL), sys.Budget, o.Logs).Handle)
-		verify = lambdart.NewInProcess(triggers.NewVerify(verifyCfg, rings[2], sys.Budget, o.Logs).Handle)
-		mailerFn = lambdart.NewInProcess(mailer.New(mailerCfg, awsCfg, templates.ForMailer(lib), sys.metrics).Handle)
-		rotate = lambdart.NewInProcess(smsecret.Rotator{Client: secretsmanager.NewFromConfig(awsCfg), Log: triggers.NewLogger(o.Logs, slog.LevelInfo)}.Handle)
-		tokens = lambdart.NewInProcess(triggers.NewTokens(tokensCfg, triggers.NewLogger(o.Logs, slog.LevelInfo)).Handle)
+		define = lambdart.NewInProcess(triggers.NewDefine(defineCfg, rings[0], sys.Budget, logs("define")).Handle)
+		create = lambdart.NewInProcess(triggers.NewCreate(createCfg, rings[1], queue.New(awsCfg, queueURL), sys.Budget, logs("create")).Handle)
+		verify = lambdart.NewInProcess(triggers.NewVerify(verifyCfg, rings[2], sys.Budget, logs("verify")).Handle)
+		mailerFn = lambdart.NewInProcess(mailer.New(mailerCfg, awsCfg, templates.ForMailer(lib), logs("mailer")).Handle)
+		rotate = lambdart.NewInProcess(smsecret.Rotator{Client: secretsmanager.NewFromConfig(awsCfg), Log: triggers.NewLogger(logs("rotate"), slog.LevelInfo)}.Handle)
+		tokens = lambdart.NewInProcess(triggers.NewTokens(tokensCfg, triggers.NewLogger(logs("tokens"), slog.LevelInfo)).Handle)
 	}
 	sys.Cognito.SetTriggers(cognitoidp.Triggers{Define: define, Create: create, Verify: verify, PreTokenGeneration: tokens})
 	sys.Secrets.SetRotationFunction(RotateFunctionARN, rotate)
@@ -465,6 +494,10 @@ func (sys *System) routes(o Options, b built) http.Handler {
 			sys.DynamoDB.ServeHTTP(w, r)
 		case strings.HasPrefix(target, secretslocal.TargetPrefix):
 			sys.Secrets.ServeHTTP(w, r)
+		case strings.HasPrefix(r.URL.Path, cloudwatchlocal.PathPrefix):
+			// CloudWatch speaks Smithy RPC v2 CBOR: no X-Amz-Target, the
+			// operation is in the path.
+			sys.cloudWatch.ServeHTTP(w, r)
 		case r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "":
 			sys.Cognito.ServeHTTP(w, r) // CORS preflight from a page on another origin
 		default:
