@@ -36,7 +36,9 @@ type QueueSample struct {
 
 // SQSSampler publishes the AWS/SQS metrics of the queues Queues reports,
 // as SQS publishes them: one value per queue and metric per sample, the
-// counters as the change since the previous sample.
+// counters as the change since the previous sample. Every queue is
+// sampled: on AWS a queue untouched for six hours stops reporting, and
+// otp-local's event source mapping touches the send queue all the time.
 type SQSSampler struct {
 	Store  *Store
 	Queues func() []QueueSample
@@ -56,9 +58,16 @@ func (s *SQSSampler) Sample(at time.Time) {
 		m := func(name string) Metric {
 			return Metric{Namespace: SQSNamespace, Name: name, Dimensions: []Dimension{{Name: "QueueName", Value: q.Name}}}
 		}
+		// What SQS reports only while there is something to report:
+		// in-flight and delayed counts while such messages exist, the age
+		// while a message counts for it.
 		s.Store.Put(m(MetricVisible), "Count", at, float64(q.Visible))
-		s.Store.Put(m(MetricNotVisible), "Count", at, float64(q.NotVisible))
-		s.Store.Put(m(MetricDelayed), "Count", at, float64(q.Delayed))
+		if q.NotVisible > 0 {
+			s.Store.Put(m(MetricNotVisible), "Count", at, float64(q.NotVisible))
+		}
+		if q.Delayed > 0 {
+			s.Store.Put(m(MetricDelayed), "Count", at, float64(q.Delayed))
+		}
 		if q.HasActive {
 			s.Store.Put(m(MetricAgeOfOldestMessage), "Seconds", at, float64(q.AgeOfOldestMessage/time.Second))
 		}

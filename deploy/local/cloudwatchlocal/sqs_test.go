@@ -29,6 +29,8 @@ func TestSQSSampler(t *testing.T) {
 		{"otp-send", MetricReceived, "[3 0]"},
 		{"otp-send", MetricDeleted, "[1 3]"},
 		{"otp-send-dlq", MetricVisible, "[0 0]"},
+		{"otp-send-dlq", MetricNotVisible, "[]"}, // reported only while there are some
+		{"otp-send-dlq", MetricDelayed, "[]"},
 		{"otp-send-dlq", MetricAgeOfOldestMessage, "[]"}, // no message, no age
 	} {
 		pts, err := s.Series(SQSNamespace, tc.metric, []Dimension{{"QueueName", tc.queue}}, "Maximum", time.Minute, t0)
