@@ -152,6 +152,21 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, op string) (any, 
 	return s.getMetricData(in)
 }
 
+// jsonTargetPrefix is the X-Amz-Target of CloudWatch's JSON 1.0 protocol,
+// which otp-local does not serve.
+const jsonTargetPrefix = "GraniteServiceVersion20100801."
+
+var scopeRE = regexp.MustCompile(`Credential=[^/, ]+/\d{8}/[a-z0-9-]+/monitoring/aws4_request`)
+
+// IsRequest reports whether r is for CloudWatch: RPC v2 CBOR by its path,
+// and the JSON 1.0 and Query protocols (by X-Amz-Target, or a signature
+// for "monitoring"), which ServeHTTP refuses with a word on what it
+// serves rather than let another service answer them.
+func IsRequest(r *http.Request) bool {
+	return strings.HasPrefix(r.URL.Path, PathPrefix) || strings.HasPrefix(r.Header.Get("X-Amz-Target"), jsonTargetPrefix) ||
+		scopeRE.MatchString(r.Header.Get("Authorization"))
+}
+
 var authRE = regexp.MustCompile(`^AWS4-(?:HMAC-SHA256|ECDSA-P256-SHA256) Credential=[^/, ]+/(\d{8})/(?:[a-z0-9-]+/)?([a-z0-9-]+)/aws4_request, ?SignedHeaders=[a-z0-9;_.-]+, ?Signature=[0-9a-f]+$`)
 
 // checkSigV4 requires a request signed for CloudWatch, whose signing name

@@ -287,6 +287,8 @@ func TestRefusesUnsignedBrowserAndOtherRequests(t *testing.T) {
 		{"from a web page", op, func(h http.Header) { h.Set("Origin", "http://127.0.0.1:7070") }, 403, "com.amazon.coral.service#AccessDeniedException", "AccessDenied;Sender"},
 		{"from a web page, no Origin", op, func(h http.Header) { h.Set("Sec-Fetch-Mode", "cors") }, 403, "com.amazon.coral.service#AccessDeniedException", "AccessDenied;Sender"},
 		{"another operation", "/service/GraniteServiceVersion20100801/operation/PutMetricData", nil, 400, "com.amazon.coral.service#UnknownOperationException", "UnknownOperation;Sender"},
+		{"the JSON 1.0 protocol", "/", func(h http.Header) { h.Set("X-Amz-Target", "GraniteServiceVersion20100801.GetMetricData") },
+			400, "com.amazon.coral.service#UnknownOperationException", "UnknownOperation;Sender"},
 		{"no smithy-protocol header", op, func(h http.Header) { h.Del("Smithy-Protocol") }, 400, "com.amazon.coral.service#SerializationException", "SerializationException;Sender"},
 		{"JSON, not CBOR", op, func(h http.Header) { h.Set("Content-Type", "application/json") }, 400, "com.amazon.coral.service#SerializationException", "SerializationException;Sender"},
 	} {
@@ -339,5 +341,28 @@ func TestTimestampsOnTheWire(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 || !bytes.Contains(b, []byte("Timestamps\x81\xc1\xfb")) {
 		t.Errorf("HTTP %d, body %q: want Timestamps as [tag 1, float64]", resp.StatusCode, b)
+	}
+}
+
+func TestIsRequest(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		path   string
+		header map[string]string
+		want   bool
+	}{
+		{"RPC v2 CBOR", "/service/GraniteServiceVersion20100801/operation/GetMetricData", nil, true},
+		{"JSON 1.0", "/", map[string]string{"X-Amz-Target": "GraniteServiceVersion20100801.GetMetricData"}, true},
+		{"Query, signed for monitoring", "/", map[string]string{"Authorization": "AWS4-HMAC-SHA256 Credential=k/20260301/us-east-1/monitoring/aws4_request, SignedHeaders=host, Signature=00"}, true},
+		{"SQS", "/", map[string]string{"Authorization": "AWS4-HMAC-SHA256 Credential=k/20260301/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=00"}, false},
+		{"the sign-in page", "/", nil, false},
+	} {
+		r := httptest.NewRequest(http.MethodPost, tc.path, nil)
+		for k, v := range tc.header {
+			r.Header.Set(k, v)
+		}
+		if got := cloudwatchlocal.IsRequest(r); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

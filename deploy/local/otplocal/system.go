@@ -494,7 +494,7 @@ func (sys *System) routes(o Options, b built) http.Handler {
 			sys.DynamoDB.ServeHTTP(w, r)
 		case strings.HasPrefix(target, secretslocal.TargetPrefix):
 			sys.Secrets.ServeHTTP(w, r)
-		case strings.HasPrefix(r.URL.Path, cloudwatchlocal.PathPrefix):
+		case cloudwatchlocal.IsRequest(r):
 			// CloudWatch speaks Smithy RPC v2 CBOR: no X-Amz-Target, the
 			// operation is in the path.
 			sys.cloudWatch.ServeHTTP(w, r)
