@@ -495,8 +495,9 @@ func (sys *System) routes(o Options, b built) http.Handler {
 		case strings.HasPrefix(target, secretslocal.TargetPrefix):
 			sys.Secrets.ServeHTTP(w, r)
 		case cloudwatchlocal.IsRequest(r):
-			// CloudWatch speaks Smithy RPC v2 CBOR: no X-Amz-Target, the
-			// operation is in the path.
+			// CloudWatch: Smithy RPC v2 CBOR names the operation in the
+			// path, not in X-Amz-Target; its JSON and Query forms land
+			// there too, to be told what otp-local serves.
 			sys.cloudWatch.ServeHTTP(w, r)
 		case r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "":
 			sys.Cognito.ServeHTTP(w, r) // CORS preflight from a page on another origin
