@@ -77,17 +77,23 @@ func resolve(ctx context.Context, c SQSAPI, nameOrURL string) (string, error) {
 	return aws.ToString(out.QueueUrl), nil
 }
 
-// QueueStatus is one queue's depth. SQS's API does not report the age of
-// the oldest message (CloudWatch does); OldestAge is set only where it is
-// known, from messages seen while listing.
+// QueueStatus is one queue's depth, from SQS, and the age of its oldest
+// message, which SQS's API does not report: OldestAges reads it from
+// CloudWatch.
 type QueueStatus struct {
-	Role      string         `json:"role"` // "send" or "dead-letter"
-	Name      string         `json:"name"`
-	URL       string         `json:"url"`
-	Visible   int64          `json:"visible"`
-	InFlight  int64          `json:"inFlight"`
-	Delayed   int64          `json:"delayed"`
-	OldestAge *time.Duration `json:"oldestAgeNanos,omitempty"`
+	Role     string `json:"role"` // "send" or "dead-letter"
+	Name     string `json:"name"`
+	URL      string `json:"url"`
+	Visible  int64  `json:"visible"`
+	InFlight int64  `json:"inFlight"`
+	Delayed  int64  `json:"delayed"`
+	// OldestAgeSeconds is AWS/SQS ApproximateAgeOfOldestMessage, the
+	// latest datapoint of the last five minutes; nil without one (an empty
+	// queue reports none, and neither does CloudWatch when it cannot be
+	// read). OldestAgeAt is that datapoint's minute: SQS's metrics reach
+	// CloudWatch once a minute, so the age is at least that old.
+	OldestAgeSeconds *float64   `json:"oldestAgeSeconds"`
+	OldestAgeAt      *time.Time `json:"oldestAgeAt,omitempty"`
 }
 
 // Status reads both queues' counters.

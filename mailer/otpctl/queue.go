@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/cognito-email-otp/cognito-email-otp/mailer"
@@ -35,14 +36,19 @@ func fail(e env, err error) int {
 	return exitProblems
 }
 
-// queueStatus prints both queues' depth. Exit 1 when the dead-letter queue
-// holds anything, so a script can page on it.
+// queueStatus prints both queues' depth (SQS) and the age of their oldest
+// message (CloudWatch). Exit 1 when the dead-letter queue holds anything,
+// so a script can page on it.
 func queueStatus(fs *flag.FlagSet) func(context.Context, env, []string) int {
 	return func(ctx context.Context, e env, args []string) int {
 		if len(args) > 0 {
 			return usageError(e, "queue status takes no arguments")
 		}
-		q, err := openQueues(ctx, e.aws)
+		cfg, err := e.aws.config(ctx)
+		if err != nil {
+			return fail(e, err)
+		}
+		q, err := ops.Open(ctx, sqs.NewFromConfig(cfg), e.aws.queue, e.aws.dlq)
 		if err != nil {
 			return fail(e, err)
 		}
@@ -50,13 +56,18 @@ func queueStatus(fs *flag.FlagSet) func(context.Context, env, []string) int {
 		if err != nil {
 			return fail(e, err)
 		}
+		// The age is CloudWatch's; without it the depths still stand, and
+		// the exit status stays theirs.
+		if err := ops.OldestAges(ctx, cloudwatch.NewFromConfig(cfg), status, time.Now()); err != nil {
+			fmt.Fprintln(e.stderr, "otpctl:", err)
+		}
 		if e.json {
 			writeJSON(e.stdout, status)
 		} else {
 			w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "QUEUE\tNAME\tWAITING\tIN FLIGHT\tDELAYED")
+			fmt.Fprintln(w, "QUEUE\tNAME\tWAITING\tIN FLIGHT\tDELAYED\tOLDEST")
 			for _, s := range status {
-				fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\n", s.Role, s.Name, s.Visible, s.InFlight, s.Delayed)
+				fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%s\n", s.Role, s.Name, s.Visible, s.InFlight, s.Delayed, age(s.OldestAgeSeconds))
 			}
 			_ = w.Flush()
 		}
@@ -172,6 +183,15 @@ func dlqRedrive(fs *flag.FlagSet) func(context.Context, env, []string) int {
 		}
 		return exitOK
 	}
+}
+
+// age prints CloudWatch's age of the oldest message, "–" without a
+// datapoint.
+func age(seconds *float64) string {
+	if seconds == nil {
+		return "–"
+	}
+	return (time.Duration(*seconds) * time.Second).String()
 }
 
 func dash(s string) string {

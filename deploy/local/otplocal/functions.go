@@ -3,6 +3,7 @@ package otplocal
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +22,8 @@ import (
 // template would give them, pointed at this otp-local: the triggers read
 // their HMAC key from otp-local's Secrets Manager, and the mailer its
 // templates from the template store, as on AWS.
-func (sys *System) startFunctions(o Options, d triggers.DefineConfig, c triggers.CreateConfig, v triggers.VerifyConfig, m mailer.Config, dirBundle []byte) ([]*lambdart.Runtime, error) {
+func (sys *System) startFunctions(o Options, d triggers.DefineConfig, c triggers.CreateConfig, v triggers.VerifyConfig, m mailer.Config,
+	dirBundle []byte, logs func(fn string) io.Writer) ([]*lambdart.Runtime, error) {
 	mailerEnv := append(mailerEnv(m), templatesEnv(o)...)
 	if dirBundle != nil {
 		dir, err := writeTemplatesDir(dirBundle)
@@ -63,15 +65,13 @@ func (sys *System) startFunctions(o Options, d triggers.DefineConfig, c triggers
 	}
 	var out []*lambdart.Runtime
 	for _, sp := range specs {
-		logs := o.Logs
 		timeout := 5 * time.Second // the triggers' timeout in the SAM template, and Cognito's wait
 		if sp.name == "mailer" {
-			logs = sys.metrics // its EMF lines feed the ops page, as CloudWatch would
 			timeout = 15 * time.Second
 		}
 		rt, err := lambdart.Start(context.Background(), lambdart.Function{
 			Name: sp.name, Path: filepath.Join(o.FunctionsDir, sp.name, "bootstrap"),
-			Env: append(append([]string{}, base...), sp.env...), Instances: instances, Timeout: timeout, Stdout: logs,
+			Env: append(append([]string{}, base...), sp.env...), Instances: instances, Timeout: timeout, Stdout: logs(sp.name),
 		})
 		if err != nil {
 			for _, r := range out {

@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/cloudwatchlocal"
 )
 
 // buildFunctions compiles the four Lambda mains for this machine, as
@@ -69,8 +72,17 @@ func TestSignInThroughTheRealBinaries(t *testing.T) {
 			t.Errorf("the binaries' logs lack %s", want)
 		}
 	}
-	if sys.metrics.stats().Sent != 2 {
-		t.Errorf("the mailer binary's EMF metrics did not reach the ops page: %+v", sys.metrics.stats())
+	if sys.MailerStats().Sent != 2 {
+		t.Errorf("the mailer binary's EMF metrics did not reach the ops page: %+v", sys.MailerStats())
+	}
+	// And CloudWatch, as CloudWatch Logs extracts them from the log group.
+	pts, err := sys.Metrics.Series("CognitoEmailOTP", "Messages", []cloudwatchlocal.Dimension{{Name: "outcome", Value: "sent"}}, "Sum", time.Minute, time.Now().Add(-time.Hour))
+	var sent float64
+	for _, p := range pts {
+		sent += p.Value
+	}
+	if err != nil || sent != 2 {
+		t.Errorf("CloudWatch's Messages{outcome=sent}: %v (%v), want 2 in all", pts, err)
 	}
 }
 

@@ -3,22 +3,34 @@ package otplocal
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/cloudwatchlocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/web"
 )
 
-// emfSink reads the mailer's CloudWatch Embedded Metric Format lines, as
-// CloudWatch Logs would, and keeps what the ops page shows: messages per
-// outcome and the distribution of time from issue to SES acceptance. Every
-// line, EMF or not, passes on to next: CloudWatch Logs stores EMF lines
-// like any other, so whatever reads otp-local's logs sees them too.
+// emfSink reads a function's log lines as CloudWatch Logs would: every
+// Embedded Metric Format document becomes metrics in the CloudWatch store
+// (any namespace, every dimension set), and the mailer's also feed what
+// the ops page shows: messages per outcome and the distribution of time
+// from issue to SES acceptance. Every line, EMF or not, passes on to next:
+// CloudWatch Logs stores EMF lines like any other, so whatever reads
+// otp-local's logs sees them too. One sink per log stream: a line split
+// across writes is joined only with the rest of its own stream.
 type emfSink struct {
 	next    func([]byte)
+	store   *cloudwatchlocal.Store
+	stats   *mailerStats // nil for a function other than the mailer
 	mu      sync.Mutex
 	partial []byte
+}
+
+// mailerStats is what the ops page shows of the mailer's metrics.
+type mailerStats struct {
+	mu      sync.Mutex
 	counts  map[string]int64 // outcome -> messages
 	tts     []float64        // TimeToSend, ms, the most recent maxSamples
 	retries int64
@@ -29,8 +41,10 @@ type emfSink struct {
 
 const maxSamples = 20_000
 
-func newEMFSink(next func([]byte)) *emfSink {
-	return &emfSink{next: next, counts: map[string]int64{}}
+// newEMFSink reads one function's log stream into store; stats, when not
+// nil, also counts the mailer's outcomes.
+func newEMFSink(next io.Writer, store *cloudwatchlocal.Store, stats *mailerStats) *emfSink {
+	return &emfSink{next: func(line []byte) { _, _ = next.Write(line) }, store: store, stats: stats}
 }
 
 func (s *emfSink) Write(p []byte) (int, error) {
@@ -52,10 +66,14 @@ func (s *emfSink) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (s *emfSink) record(line []byte) bool {
-	if !bytes.Contains(line, []byte(`"_aws"`)) {
-		return false
+func (s *emfSink) record(line []byte) {
+	if _, err := s.store.PutEMF(line); err != nil || s.stats == nil {
+		return // not EMF, or broken: nothing the ops page would count either
 	}
+	s.stats.record(line)
+}
+
+func (s *mailerStats) record(line []byte) {
 	var v struct {
 		AWS        json.RawMessage `json:"_aws"`
 		Outcome    string          `json:"outcome"`
@@ -65,11 +83,16 @@ func (s *emfSink) record(line []byte) bool {
 		Templates  int64           `json:"TemplateLoadFailures"`
 	}
 	if json.Unmarshal(line, &v) != nil || v.AWS == nil {
-		return false
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.counts == nil {
+		s.counts = map[string]int64{}
 	}
 	s.templateLoads += v.Templates
 	if v.Outcome == "" {
-		return true // not a per-message line
+		return // not a per-message line
 	}
 	s.counts[v.Outcome] += v.Messages
 	s.retries += v.Retries
@@ -77,10 +100,9 @@ func (s *emfSink) record(line []byte) bool {
 	if over := len(s.tts) - maxSamples; over > 0 {
 		s.tts = append(s.tts[:0], s.tts[over:]...)
 	}
-	return true
 }
 
-func (s *emfSink) stats() web.MailerStats {
+func (s *mailerStats) snapshot() web.MailerStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := web.MailerStats{ByOutcome: map[string]int64{}, Retries: s.retries, Samples: len(s.tts)}
@@ -115,9 +137,9 @@ func percentile(sorted []float64, p float64) time.Duration {
 
 // MailerStats is what the mailer's EMF metric lines have counted so far,
 // as CloudWatch would aggregate them: sent, expired, dead-lettered, retries.
-func (sys *System) MailerStats() web.MailerStats { return sys.metrics.stats() }
+func (sys *System) MailerStats() web.MailerStats { return sys.mailerStats.snapshot() }
 
-func (s *emfSink) templateFailures() int64 {
+func (s *mailerStats) templateFailures() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.templateLoads

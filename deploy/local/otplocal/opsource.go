@@ -29,7 +29,7 @@ func (sys *System) OpsStatus(ctx context.Context) (web.OpsStatus, error) {
 		return st, err
 	}
 	st.DeadLetters = dead
-	st.Mailer = sys.metrics.stats()
+	st.Mailer = sys.mailerStats.snapshot()
 	c := sys.Cognito.Stats()
 	st.SignIns = web.SignInStats{Started: c.Started.Load(), Succeeded: c.Succeeded.Load(), Failed: c.Failed.Load()}
 	m := sys.Mapping.Stats()

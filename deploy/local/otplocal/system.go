@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/awslocal"
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/cloudwatchlocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/cognitoidp"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/dynamolocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/esm"
@@ -121,6 +122,11 @@ type Options struct {
 	// into an empty template store at start (make run: acme, globex).
 	TemplatesRefresh time.Duration
 	PublishSets      []string
+	// MetricsInterval is how often the queues are sampled for CloudWatch's
+	// AWS/SQS metrics. Default a minute, at the top of the minute, as SQS
+	// publishes them; tests that cannot wait shorten it or call
+	// System.SampleMetrics.
+	MetricsInterval time.Duration
 }
 
 // System is a running otp-local.
@@ -145,6 +151,12 @@ type System struct {
 	// the pool's KMSKeyID: Cognito's custom sender codes are encrypted
 	// under it. A data dir keeps it across restarts.
 	CustomSenderKeyARN string
+	// Metrics is CloudWatch's metric store: the AWS/SQS metrics sampled
+	// from the queues and every EMF metric of the functions' logs, per
+	// minute, for GetMetricData and otp-local's own pages (Metrics.Series).
+	Metrics    *cloudwatchlocal.Store
+	cloudWatch *cloudwatchlocal.Server
+	sampler    *cloudwatchlocal.SQSSampler
 	// Budget is the triggers' failure budget, for tests and the ops page.
 	Budget *budget.Ledger
 	// Keys are the triggers' HMAC keys (pseudonyms in logs).
@@ -154,13 +166,14 @@ type System struct {
 	Clients  []SeedClient
 	DemoUser *SeedUser
 	queues   ops.Queues
-	metrics  *emfSink
-	runtimes []*lambdart.Runtime
-	tempDirs []string // removed by Close
-	http     *http.Server
-	serve    handover
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	// mailerStats is the mailer's EMF metrics as the ops page shows them.
+	mailerStats *mailerStats
+	serve       handover
+	runtimes    []*lambdart.Runtime
+	tempDirs    []string // removed by Close
+	http        *http.Server
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup
 }
 
 // Start brings the system up and returns once it serves.
@@ -195,6 +208,7 @@ func Start(ctx context.Context, o Options) (*System, error) {
 		return nil, err
 	}
 	sys.wg.Go(func() { _ = sys.Mapping.Run(runCtx) })
+	sys.wg.Go(func() { sys.sampler.Run(runCtx, o.MetricsInterval) })
 	return sys, nil
 }
 
@@ -322,6 +336,13 @@ func (sys *System) buildServices(ctx context.Context, o Options) (b built, err e
 		return b, err
 	}
 
+	// CloudWatch: the metric store, its API, and the sampler that
+	// publishes the queues' AWS/SQS metrics into it (cloudwatch.go).
+	cwLog := slog.New(slog.NewJSONHandler(o.Logs, nil))
+	sys.Metrics = cloudwatchlocal.NewStore(cloudwatchlocal.Options{Logger: cwLog})
+	sys.cloudWatch = cloudwatchlocal.NewServer(sys.Metrics, cloudwatchlocal.ServerOptions{Logger: cwLog})
+	sys.sampler = &cloudwatchlocal.SQSSampler{Store: sys.Metrics, Queues: sys.queueSamples}
+
 	sesOpts, err := o.sesOptions(dir("outbox")) // account.go: the seed's identities, the sandbox
 	if err != nil {
 		return b, err
@@ -419,15 +440,23 @@ func (sys *System) buildFunctions(ctx context.Context, o Options, b built) (err 
 		return err
 	}
 	tmpl, dirBundle := b.tmpl, b.dirBundle
-	logs := o.Logs
-	sys.metrics = newEMFSink(func(line []byte) { _, _ = logs.Write(line) })
+	// Each function's log stream goes through its own EMF sink, as
+	// CloudWatch Logs extracts the metrics of every log group.
+	sys.mailerStats = &mailerStats{}
+	logs := func(fn string) io.Writer {
+		var stats *mailerStats
+		if fn == "mailer" {
+			stats = sys.mailerStats
+		}
+		return newEMFSink(o.Logs, sys.Metrics, stats)
+	}
 	mailerCfg := mailer.Config{DLQURL: dlqURL, FromAddress: FromAddress, Concurrency: 10,
 		RetryBudget: o.MailerRetryBudget, MetricsNamespace: "CognitoEmailOTP", MaxReceives: MaxReceiveCnt}
 	tokensCfg := triggers.TokensConfig{Common: common, Tenants: tenants}
 	var define, create, verify, rotate, tokens lambda.Handler
 	var mailerFn esm.Function
 	if o.FunctionsDir != "" {
-		fns, err := sys.startFunctions(o, defineCfg, createCfg, verifyCfg, mailerCfg, dirBundle)
+		fns, err := sys.startFunctions(o, defineCfg, createCfg, verifyCfg, mailerCfg, dirBundle, logs)
 		if err != nil {
 			return err
 		}
@@ -439,14 +468,14 @@ func (sys *System) buildFunctions(ctx context.Context, o Options, b built) (err 
 				return fmt.Errorf("otp-local: HMAC key: %w", err)
 			}
 		}
-		define = lambdart.NewInProcess(triggers.NewDefine(defineCfg, rings[0], sys.Budget, o.Logs).Handle)
-		create = lambdart.NewInProcess(triggers.NewCreate(createCfg, rings[1], queue.New(awsCfg, queueURL), sys.Budget, o.Logs).Handle)
-		verify = lambdart.NewInProcess(triggers.NewVerify(verifyCfg, rings[2], sys.Budget, o.Logs).Handle)
-		h := mailer.New(mailerCfg, awsCfg, tmpl, sys.metrics)
+		define = lambdart.NewInProcess(triggers.NewDefine(defineCfg, rings[0], sys.Budget, logs("define")).Handle)
+		create = lambdart.NewInProcess(triggers.NewCreate(createCfg, rings[1], queue.New(awsCfg, queueURL), sys.Budget, logs("create")).Handle)
+		verify = lambdart.NewInProcess(triggers.NewVerify(verifyCfg, rings[2], sys.Budget, logs("verify")).Handle)
+		h := mailer.New(mailerCfg, awsCfg, tmpl, logs("mailer"))
 		tmpl.ReportTo(h.Log, h.Metrics)
 		mailerFn = lambdart.NewInProcess(h.Handle)
-		rotate = lambdart.NewInProcess(smsecret.Rotator{Client: secretsmanager.NewFromConfig(awsCfg), Log: triggers.NewLogger(o.Logs, slog.LevelInfo)}.Handle)
-		tokens = lambdart.NewInProcess(triggers.NewTokens(tokensCfg, triggers.NewLogger(o.Logs, slog.LevelInfo)).Handle)
+		rotate = lambdart.NewInProcess(smsecret.Rotator{Client: secretsmanager.NewFromConfig(awsCfg), Log: triggers.NewLogger(logs("rotate"), slog.LevelInfo)}.Handle)
+		tokens = lambdart.NewInProcess(triggers.NewTokens(tokensCfg, triggers.NewLogger(logs("tokens"), slog.LevelInfo)).Handle)
 	}
 	sys.Cognito.SetTriggers(cognitoidp.Triggers{Define: define, Create: create, Verify: verify, PreTokenGeneration: tokens})
 	sys.Secrets.SetRotationFunction(RotateFunctionARN, rotate)
@@ -533,6 +562,11 @@ func (sys *System) routes(o Options, b built) http.Handler {
 			sys.Secrets.ServeHTTP(w, r)
 		case strings.HasPrefix(target, kmslocal.TargetPrefix):
 			sys.KMS.ServeHTTP(w, r)
+		case cloudwatchlocal.IsRequest(r):
+			// CloudWatch: Smithy RPC v2 CBOR names the operation in the
+			// path, not in X-Amz-Target; its JSON and Query forms land
+			// there too, to be told what otp-local serves.
+			sys.cloudWatch.ServeHTTP(w, r)
 		case r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "":
 			sys.Cognito.ServeHTTP(w, r) // CORS preflight from a page on another origin
 		default:

@@ -119,7 +119,7 @@ func (sys *System) TemplateAdmin() *store.Admin {
 
 // TemplateLoadFailures is the TemplateLoadFailures metric the mailer's EMF
 // lines have counted.
-func (sys *System) TemplateLoadFailures() int64 { return sys.metrics.templateFailures() }
+func (sys *System) TemplateLoadFailures() int64 { return sys.mailerStats.templateFailures() }
 
 // loadTemplatesDir builds the sets under the store's: the embedded ones,
 // with dir's over them. dir holds YAML sets (compiled here, as an

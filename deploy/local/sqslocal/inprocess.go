@@ -49,6 +49,20 @@ type QueueStats struct {
 	// empty). Like SQS's ApproximateAgeOfOldestMessage it counts, for a
 	// message redriven into a DLQ, from the move, not the original send.
 	OldestAge time.Duration
+	// AgeOfOldestMessage is ApproximateAgeOfOldestMessage as SQS reports
+	// it to CloudWatch, which differs from OldestAge: a message received
+	// three times or more and still not deleted is left out, as SQS moves
+	// it to the back of the queue and the metric skips such poison pills
+	// until they are consumed. HasActive is false when no message counts,
+	// and SQS then reports no age at all.
+	AgeOfOldestMessage time.Duration
+	HasActive          bool
+	// Sent, Received and Deleted count since the queue was created, as
+	// NumberOfMessagesSent, ...Received and ...Deleted do per minute: a
+	// send, a move task's delivery; each message a receive returns; each
+	// delete that removed a message. A redrive policy's move to a DLQ is
+	// not a send.
+	Sent, Received, Deleted int64
 	// DeadLetterQueue and MaxReceiveCount come from the redrive policy.
 	DeadLetterQueue string
 	MaxReceiveCount int
@@ -57,6 +71,13 @@ type QueueStats struct {
 	// Pollers is the number of long polls waiting on the queue right now.
 	Pollers int
 }
+
+// poisonReceives is the receive count from which SQS leaves a message
+// out of ApproximateAgeOfOldestMessage: "after a message is received
+// three times (or more) and not processed, the message is moved to the
+// back of the queue" and the metric points at the next one
+// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html).
+const poisonReceives = 3
 
 // Stats returns every queue's state, sorted by name.
 func (s *Server) Stats() []QueueStats {
@@ -69,10 +90,13 @@ func (s *Server) Stats() []QueueStats {
 		st := QueueStats{Name: q.name, URL: s.queueURL(s.baseURL, q.name), ARN: q.arn, Pollers: q.pollers}
 		st.Visible, st.InFlight, st.Delayed = q.counts(now)
 		for _, m := range q.msgs {
-			if age := now.Sub(m.arrived); age > st.OldestAge {
-				st.OldestAge = age
+			age := now.Sub(m.arrived)
+			st.OldestAge = max(st.OldestAge, age)
+			if m.receiveCount-m.receivesBefore < poisonReceives {
+				st.AgeOfOldestMessage, st.HasActive = max(st.AgeOfOldestMessage, age), true
 			}
 		}
+		st.Sent, st.Received, st.Deleted = q.sentCount, q.receivedCount, q.deletedCount
 		if rp := q.cfg.redrive; rp != nil {
 			st.DeadLetterQueue, _ = s.nameFromARN(rp.DeadLetterTargetArn)
 			st.MaxReceiveCount = rp.MaxReceiveCount

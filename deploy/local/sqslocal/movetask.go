@@ -193,6 +193,9 @@ func (s *Server) moveStep(t *moveTask) bool {
 // redrive enqueues m into dest as a new message.
 func (s *Server) redrive(m *message, dest *queue, now time.Time) {
 	dest.expire(now)
+	// A move task sends anew, as a manual send would; only a redrive
+	// policy's own move to a DLQ goes uncounted (see moveToDLQ).
+	dest.sentCount++
 	dest.add(&message{
 		id:          newMessageID(),
 		seq:         s.nextSeq(),

@@ -46,6 +46,7 @@ func (s *Server) opSendMessage(rc *reqCtx, decode decoder) (any, error) {
 	}
 	q.expire(m.sent)
 	q.add(m)
+	q.sentCount++
 	return sendMessageOutput{m.id, m.md5Body, m.md5Attrs, m.md5SysAttrs}, nil
 }
 
@@ -298,6 +299,7 @@ func (s *Server) opSendMessageBatch(rc *reqCtx, decode decoder) (any, error) {
 			continue
 		}
 		q.add(m)
+		q.sentCount++
 		out.Successful = append(out.Successful, sendBatchResult{e.ID, sendMessageOutput{m.id, m.md5Body, m.md5Attrs, m.md5SysAttrs}})
 	}
 	return out, nil
@@ -513,6 +515,7 @@ func (s *Server) take(q *queue, req receiveRequest, now time.Time) []outMessage 
 		m.inFlight = true
 		m.visibleAt = now.Add(visibility)
 		m.receipt = newReceiptHandle(q.name, m.id, m.receiveCount)
+		q.receivedCount++
 		out = append(out, render(m, req))
 		i++
 	}
@@ -525,6 +528,7 @@ func (s *Server) moveToDLQ(m *message, src, dlq *queue, now time.Time) {
 	m.receipt = ""
 	m.dlqSourceArn = src.arn
 	m.arrived = now
+	m.receivesBefore = m.receiveCount
 	dlq.expire(now)
 	dlq.add(m)
 	s.log.Info("sqslocal: message moved to dead-letter queue",
@@ -610,6 +614,7 @@ func (s *Server) deleteMessage(q *queue, handle string) error {
 		return nil
 	}
 	q.remove(m)
+	q.deletedCount++
 	return nil
 }
 

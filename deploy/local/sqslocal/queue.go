@@ -38,25 +38,29 @@ func (a attributeValue) size(name string) int {
 // ID, body, attributes and enqueue time (retention runs from the original
 // send for standard queues); a message moved by a move task is a new message.
 type message struct {
-	id           string
-	seq          uint64 // server-wide enqueue order
-	body         string
-	attrs        map[string]attributeValue
-	sysAttrs     map[string]attributeValue // AWSTraceHeader only
-	md5Body      string
-	md5Attrs     string
-	md5SysAttrs  string
-	size         int
-	senderID     string
-	sent         time.Time // original enqueue time: retention and SentTimestamp
-	arrived      time.Time // when it entered this queue: age of oldest message
-	visibleAt    time.Time // end of delay or visibility timeout
-	inFlight     bool      // received and not yet visible again (vs. delayed)
-	receiveCount int
-	firstReceive time.Time
-	lastReceive  time.Time
-	receipt      string // the most recent receipt handle; older ones no longer act
-	dlqSourceArn string // set when redrive moved the message here
+	id          string
+	seq         uint64 // server-wide enqueue order
+	body        string
+	attrs       map[string]attributeValue
+	sysAttrs    map[string]attributeValue // AWSTraceHeader only
+	md5Body     string
+	md5Attrs    string
+	md5SysAttrs string
+	size        int
+	senderID    string
+	sent        time.Time // original enqueue time: retention and SentTimestamp
+	arrived     time.Time // when it entered this queue: age of oldest message
+	// receivesBefore is receiveCount when the message entered this queue
+	// (non-zero after a redrive policy moved it), so that the poison-pill
+	// rule of the age metric counts receives from this queue only.
+	receivesBefore int
+	visibleAt      time.Time // end of delay or visibility timeout
+	inFlight       bool      // received and not yet visible again (vs. delayed)
+	receiveCount   int
+	firstReceive   time.Time
+	lastReceive    time.Time
+	receipt        string // the most recent receipt handle; older ones no longer act
+	dlqSourceArn   string // set when redrive moved the message here
 }
 
 func (m *message) visible(now time.Time) bool { return !m.visibleAt.After(now) }
@@ -79,6 +83,11 @@ type queue struct {
 	pollers   int
 	lastPurge time.Time
 	deleted   bool
+
+	// What SQS counts for CloudWatch's NumberOfMessagesSent, ...Received
+	// and ...Deleted, since the queue was created; a sampler takes the
+	// difference each minute.
+	sentCount, receivedCount, deletedCount int64
 }
 
 func newQueue(name, arn string, cfg queueConfig, tags map[string]string, now time.Time) *queue {

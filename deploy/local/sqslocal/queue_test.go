@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/sqslocal"
 )
 
 func TestQueueLifecycle(t *testing.T) {
@@ -307,5 +309,66 @@ func TestGoAPI(t *testing.T) {
 	}
 	if _, err := e.srv.QueueURL("missing"); err == nil {
 		t.Error("QueueURL of a missing queue succeeded")
+	}
+}
+
+// TestStatsForCloudWatch: what the CloudWatch sampler reads. The age of the
+// oldest message leaves out a message received three times or more (SQS
+// moves it to the back of the queue, and the metric skips poison pills);
+// a redrive policy's move to the DLQ is no send, and the DLQ's age counts
+// from the move.
+func TestStatsForCloudWatch(t *testing.T) {
+	e := newEnv(t, true)
+	e.createQueue("work-dlq", nil)
+	url := e.createQueue("work", map[string]string{
+		"VisibilityTimeout": "1",
+		"RedrivePolicy":     `{"deadLetterTargetArn":"` + e.arn("work-dlq") + `","maxReceiveCount":4}`,
+	})
+	stats := func() (work, dlq sqslocal.QueueStats) {
+		st := e.srv.Stats()
+		return st[0], st[1]
+	}
+	if w, _ := stats(); w.HasActive || w.AgeOfOldestMessage != 0 || w.Sent != 0 {
+		t.Fatalf("empty queue: %+v", w)
+	}
+	e.send(url, "poison")
+	e.advance(10 * time.Second)
+	e.send(url, "fine")
+	for i := range 3 { // "poison" three times, "fine" once
+		msgs := e.receive(url, 1)
+		if len(msgs) != 1 || aws.ToString(msgs[0].Body) != "poison" {
+			t.Fatalf("receive %d: %v", i, msgs)
+		}
+		e.advance(2 * time.Second)
+	}
+	w, _ := stats()
+	if w.OldestAge != 16*time.Second || !w.HasActive || w.AgeOfOldestMessage != 6*time.Second {
+		t.Errorf("after three receives of the oldest: OldestAge %v, AgeOfOldestMessage %v (active %v); want 16s, 6s (the next one), true",
+			w.OldestAge, w.AgeOfOldestMessage, w.HasActive)
+	}
+	if w.Sent != 2 || w.Received != 3 || w.Deleted != 0 {
+		t.Errorf("sent %d, received %d, deleted %d; want 2, 3, 0", w.Sent, w.Received, w.Deleted)
+	}
+
+	// "fine" is received and deleted; "poison" is received a fourth time,
+	// then moved to the DLQ on the fifth.
+	for _, m := range e.receive(url, 10) {
+		if aws.ToString(m.Body) == "fine" {
+			if _, err := e.client.DeleteMessage(e.ctx(), &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	e.advance(2 * time.Second)
+	if got := e.receive(url, 10); len(got) != 0 {
+		t.Fatalf("the fifth receive returned %v; the message should have moved to the DLQ", got)
+	}
+	e.advance(5 * time.Second)
+	w, d := stats()
+	if w.HasActive || w.Deleted != 1 || w.Received != 5 {
+		t.Errorf("work after the move: active %v, deleted %d, received %d; want false, 1, 5", w.HasActive, w.Deleted, w.Received)
+	}
+	if d.Sent != 0 || !d.HasActive || d.AgeOfOldestMessage != 5*time.Second {
+		t.Errorf("DLQ: sent %d, age %v (active %v); want 0 sends and 5s since the move", d.Sent, d.AgeOfOldestMessage, d.HasActive)
 	}
 }
