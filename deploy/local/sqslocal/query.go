@@ -15,6 +15,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/awslocal"
 )
 
 // The SQS Query protocol: what SQS spoke before JSON (November 2023) and
@@ -45,7 +47,6 @@ const (
 )
 
 var (
-	credentialScopeRE = regexp.MustCompile(`Credential=[^/,\s]+/\d{8}/[^/,\s]+/([^/,\s]+)/aws4_request`)
 	// queuePathRE is the path of an SQS queue URL: a 12-digit account ID
 	// and a queue name.
 	queuePathRE = regexp.MustCompile(`^/\d{12}/[A-Za-z0-9_-]{1,80}/?$`)
@@ -70,29 +71,13 @@ func IsQueryRequest(r *http.Request) bool {
 	if r.Header.Get("X-Amz-Target") != "" {
 		return false
 	}
-	if service, ok := signedService(r); ok {
+	if service, ok := awslocal.SignedService(r); ok {
 		return service == "sqs"
 	}
 	if r.URL.Path != "/" && !queuePathRE.MatchString(r.URL.Path) {
 		return false
 	}
 	return isQueryProtocol(r) && (r.Method == http.MethodPost || r.URL.Query().Has("Action"))
-}
-
-// signedService returns the service name of a SigV4 credential scope.
-func signedService(r *http.Request) (string, bool) {
-	if auth := r.Header.Get("Authorization"); auth != "" {
-		if m := credentialScopeRE.FindStringSubmatch(auth); m != nil {
-			return m[1], true
-		}
-		return "", false
-	}
-	if cred := r.URL.Query().Get("X-Amz-Credential"); cred != "" {
-		if parts := strings.Split(cred, "/"); len(parts) == 5 && parts[4] == "aws4_request" {
-			return parts[3], true
-		}
-	}
-	return "", false
 }
 
 // isQueryProtocol tells the two protocols apart once a request is known to
