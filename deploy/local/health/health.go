@@ -34,6 +34,7 @@ type Report struct {
 type LineReport struct {
 	ID     string         `json:"id"`
 	Title  string         `json:"title"`
+	About  string         `json:"about"`
 	Unit   Unit           `json:"unit"`
 	Style  Style          `json:"style"`
 	State  State          `json:"state"`
@@ -64,6 +65,8 @@ type RuleReport struct {
 type SeriesReport struct {
 	Label string `json:"label"`
 	Metric
+	// Panel is which of the line's charts draws it (see Series.Panel).
+	Panel  int                     `json:"panel,omitempty"`
 	Points []cloudwatchlocal.Point `json:"points"`
 }
 
@@ -80,13 +83,13 @@ func Evaluate(src Source, lines []Line, now time.Time) (Report, error) {
 	minute := now.Truncate(time.Minute)
 	rep := Report{From: minute.Add(-Window + time.Minute), To: now, PeriodSeconds: 60, State: NoData}
 	for _, l := range lines {
-		lr := LineReport{ID: l.ID, Title: l.Title, Unit: l.Unit, Style: l.Style}
+		lr := LineReport{ID: l.ID, Title: l.Title, About: l.About, Unit: l.Unit, Style: l.Style}
 		for _, s := range l.Series {
 			pts, err := query(src, s.Metric, time.Minute, rep.From)
 			if err != nil {
 				return rep, fmt.Errorf("health: line %s, %s: %w", l.ID, s.Label, err)
 			}
-			lr.Series = append(lr.Series, SeriesReport{Label: s.Label, Metric: s.Metric, Points: pts})
+			lr.Series = append(lr.Series, SeriesReport{Label: s.Label, Metric: s.Metric, Panel: s.Panel, Points: pts})
 		}
 		var err error
 		if lr.Rule, lr.State, err = l.Rule.evaluate(src, minute); err != nil {

@@ -163,6 +163,24 @@ func TestFormat(t *testing.T) {
 	}
 }
 
+func TestScale(t *testing.T) {
+	for _, tc := range []struct {
+		u    Unit
+		v    float64
+		want float64
+		ok   bool
+	}{
+		{Seconds, 0.5, 0, false}, {Seconds, 45, 60, true}, {Seconds, 96, 120, true}, {Seconds, 104, 120, true},
+		{Seconds, 17 * 60, 1200, true}, {Seconds, 3 * 86400, 0, false},
+		{Milliseconds, 400, 0, false}, {Milliseconds, 3500, 4000, true}, {Milliseconds, 104_000, 120_000, true},
+		{Count, 45, 0, false},
+	} {
+		if got, ok := tc.u.Scale(tc.v); got != tc.want || ok != tc.ok {
+			t.Errorf("%s Scale(%v) = %v %v, want %v %v", tc.u, tc.v, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
 // clock is a store's and a report's now.
 type clock struct{ now time.Time }
 

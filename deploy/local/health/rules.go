@@ -84,6 +84,31 @@ func (u Unit) Format(v float64) string {
 	return trim(v, 2)
 }
 
+// Scale is the top of a chart's scale for data up to v, when the unit
+// is a duration of a second or more: a round time (30 s, 2 min, 20 min,
+// 1 h) whose half is round too, where decimal steps would give 200 s and
+// a "3.3 min" label. ok is false for other units and shorter times.
+func (u Unit) Scale(v float64) (top float64, ok bool) {
+	factor := 1.0
+	switch u {
+	case Milliseconds:
+		factor = 1000
+	case Seconds:
+	default:
+		return 0, false
+	}
+	s := v / factor
+	if s <= 1 {
+		return 0, false
+	}
+	for _, t := range []float64{2, 4, 5, 10, 20, 30, 40, 60, 120, 240, 300, 600, 1200, 1800, 3600, 7200, 14400, 21600, 43200, 86400} {
+		if t >= s {
+			return t * factor, true
+		}
+	}
+	return 0, false
+}
+
 func duration(s float64) string {
 	switch a := math.Abs(s); {
 	case a < 10:
@@ -135,14 +160,20 @@ type Metric struct {
 type Series struct {
 	Label string
 	Metric
+	// Panel 1 draws the series in a second chart of the line, on its own
+	// scale: the dead-letter queue's oldest message is days old where the
+	// send queue's is seconds, and one scale would flatten the one the
+	// alarm watches.
+	Panel int
 }
 
 // Line is one row of the page: a chart of its series and a rule.
 type Line struct {
-	ID    string
-	Title string
-	Unit  Unit
-	Style Style
+	ID string
+	// Title names the line in a few words; About says what is charted.
+	Title, About string
+	Unit         Unit
+	Style        Style
 	// Series are charted per minute over the last hour.
 	Series []Series
 	Rule   Rule
@@ -233,20 +264,20 @@ func Lines(n Names) []Line {
 	ttd99 := emf("TimeToDelivery", "p99")
 	return []Line{
 		{
-			ID: "send-queue", Title: "Send queue", Unit: Count, Style: Steps,
-			Series: []Series{{"waiting", sendVisible}, {"in flight", sqs(n.SendQueue, cloudwatchlocal.MetricNotVisible)}},
+			ID: "send-queue", Title: "Send queue", About: "send requests waiting and being sent (Maximum per minute)", Unit: Count, Style: Steps,
+			Series: []Series{{Label: "waiting", Metric: sendVisible}, {Label: "in flight", Metric: sqs(n.SendQueue, cloudwatchlocal.MetricNotVisible)}},
 			// No alarm watches the depth: a deep queue that drains fast is
 			// fine, and OldestMessageAgeAlarm catches one that does not. 50
 			// is what the mailer takes at once on AWS: the event source
 			// mapping's MaximumConcurrency (MailerMaxConcurrency, default 5)
 			// times its BatchSize, 10 (deploy/template.yaml).
-			Rule: Rule{Text: "amber when more than 50 wait: more than the mailer takes at once (5 invocations × 10 messages); the oldest-message line says whether they wait long",
+			Rule: Rule{Text: "amber > 50 waiting: more than the mailer takes at once (5 invocations × 10 messages)",
 				Metric: &sendVisible, Unit: Count, Period: time.Minute, Periods: 1, Amber: at(50), Missing: NoData,
 				Says: "%s waiting", Quiet: "no sample yet: SQS reports once a minute"},
 		},
 		{
-			ID: "dead-letter-queue", Title: "Dead-letter queue", Unit: Count, Style: Steps,
-			Series: []Series{{"waiting", dlqVisible}},
+			ID: "dead-letter-queue", Title: "Dead-letter queue", About: "dead letters waiting (Maximum per minute)", Unit: Count, Style: Steps,
+			Series: []Series{{Label: "waiting", Metric: dlqVisible}},
 			// DeadLetterQueueNotEmptyAlarm: ApproximateNumberOfMessagesVisible,
 			// Maximum, Period 60, EvaluationPeriods 1, GreaterThanThreshold 0.
 			Rule: Rule{Text: "red when any message waits", Alarm: "DeadLetterQueueNotEmptyAlarm",
@@ -254,8 +285,9 @@ func Lines(n Names) []Line {
 				Says: "%s waiting", Quiet: "no sample yet: SQS reports once a minute"},
 		},
 		{
-			ID: "oldest-message", Title: "Age of the oldest message", Unit: Seconds, Style: Steps,
-			Series: []Series{{"send queue", sendAge}, {"dead-letter queue", sqs(n.DeadLetterQueue, cloudwatchlocal.MetricAgeOfOldestMessage)}},
+			ID: "oldest-message", Title: "Oldest message", About: "age of each queue's oldest message (Maximum per minute)", Unit: Seconds, Style: Steps,
+			Series: []Series{{Label: "send queue", Metric: sendAge},
+				{Label: "dead-letter queue", Metric: sqs(n.DeadLetterQueue, cloudwatchlocal.MetricAgeOfOldestMessage), Panel: 1}},
 			// OldestMessageAgeAlarm: ApproximateAgeOfOldestMessage of the send
 			// queue, Maximum, Period 60, EvaluationPeriods 2, GreaterThanThreshold
 			// OldestMessageAgeAlarmSeconds (default 60). The dead-letter
@@ -265,40 +297,40 @@ func Lines(n Names) []Line {
 				Says: "%s in the send queue", Quiet: "nothing waiting"},
 		},
 		{
-			ID: "emails", Title: "Emails per minute", Unit: Count, Style: Bars,
-			Series: []Series{{"sent", emf("Messages", sum, "outcome", outcomeSent)}, {"dead-lettered", deadLettered}},
+			ID: "emails", Title: "Emails", About: "sent and dead-lettered by the mailer, per minute", Unit: Count, Style: Bars,
+			Series: []Series{{Label: "sent", Metric: emf("Messages", sum, "outcome", outcomeSent)}, {Label: "dead-lettered", Metric: deadLettered}},
 			// SendFailuresAlarm: DeadLettered (no dimensions), Sum, Period 300,
 			// EvaluationPeriods 1, GreaterThanThreshold 0.
-			Rule: Rule{Text: "red when the mailer dead-letters any within 5 minutes", Alarm: "SendFailuresAlarm",
+			Rule: Rule{Text: "red when any is dead-lettered within 5 minutes", Alarm: "SendFailuresAlarm",
 				Metric: &deadLettered, Unit: Count, Period: 5 * time.Minute, Periods: 1, Red: at(0), Missing: Green,
 				Says: "%s dead-lettered in 5 min", Quiet: "none dead-lettered in 5 min"},
 		},
 		{
-			ID: "bounces", Title: "Bounces per minute", Unit: Count, Style: Bars,
-			Series: []Series{{"hard", hard}, {"soft", soft}},
+			ID: "bounces", Title: "Bounces", About: "SES bounce events per minute, hard and soft", Unit: Count, Style: Bars,
+			Series: []Series{{Label: "hard", Metric: hard}, {Label: "soft", Metric: soft}},
 			// No alarm in the stack yet (the feedback function publishes these).
 			// SES puts an account under review at a 5 % bounce rate: hard
 			// bounces over the emails that reached a verdict, delivered or
 			// bounced (https://docs.aws.amazon.com/ses/latest/dg/reputationdashboard-messages.html);
 			// amber at half of it leaves time to act.
-			Rule: Rule{Text: "bounce rate (hard bounces of delivered and bounced emails, last hour): amber ≥ 2.5 %, red ≥ 5 % (SES reviews an account at 5 %)",
+			Rule: Rule{Text: "bounce rate (hard bounces of delivered and bounced) over the last hour: amber ≥ 2.5 %, red ≥ 5 % (SES review threshold: 5 %)",
 				Ratio: &Ratio{Num: []Metric{hard}, Den: []Metric{delivered, hard, soft}}, Unit: Percent,
 				Period: time.Hour, Periods: 1, Amber: at(2.5), Red: at(5), AtLeast: true, Missing: NoData,
 				Says: "%s bounce rate", Quiet: "no data yet: no delivery or bounce reported"},
 		},
 		{
-			ID: "complaints", Title: "Complaints per minute", Unit: Count, Style: Bars,
-			Series: []Series{{"complained", complained}},
+			ID: "complaints", Title: "Complaints", About: "SES complaint events (marked as spam) per minute", Unit: Count, Style: Bars,
+			Series: []Series{{Label: "complained", Metric: complained}},
 			// SES reviews an account at a 0.1 % complaint rate (complaints
 			// over delivered emails); amber at half of it.
-			Rule: Rule{Text: "complaint rate (of delivered emails, last hour): amber ≥ 0.05 %, red ≥ 0.1 % (SES reviews an account at 0.1 %)",
+			Rule: Rule{Text: "complaint rate (of delivered) over the last hour: amber ≥ 0.05 %, red ≥ 0.1 % (SES review threshold: 0.1 %)",
 				Ratio: &Ratio{Num: []Metric{complained}, Den: []Metric{delivered}}, Unit: Percent,
 				Period: time.Hour, Periods: 1, Amber: at(0.05), Red: at(0.1), AtLeast: true, Missing: NoData,
 				Says: "%s complaint rate", Quiet: "no data yet: no delivery reported"},
 		},
 		{
-			ID: "time-to-send", Title: "Time to send (code issued → SES accepted)", Unit: Milliseconds, Style: Steps,
-			Series: []Series{{"p50", emf("TimeToSend", "p50", "outcome", outcomeSent)}, {"p99", tts99}},
+			ID: "time-to-send", Title: "Time to send", About: "code issued → SES accepted (the mailer's TimeToSend)", Unit: Milliseconds, Style: Steps,
+			Series: []Series{{Label: "p50", Metric: emf("TimeToSend", "p50", "outcome", outcomeSent)}, {Label: "p99", Metric: tts99}},
 			// No alarm: a stalled mailer shows first as OldestMessageAgeAlarm.
 			// A second is many SES calls' worth (tens of ms each); five is
 			// retries and throttling eating the user's patience.
@@ -307,8 +339,8 @@ func Lines(n Names) []Line {
 				Says: "p99 %s", Quiet: "no email sent in 5 min"},
 		},
 		{
-			ID: "time-to-delivery", Title: "Time to delivery (code issued → recipient's server accepted)", Unit: Milliseconds, Style: Steps,
-			Series: []Series{{"p50", emf("TimeToDelivery", "p50")}, {"p99", ttd99}},
+			ID: "time-to-delivery", Title: "Time to delivery", About: "code issued → the recipient's server accepted (SES delivery events)", Unit: Milliseconds, Style: Steps,
+			Series: []Series{{Label: "p50", Metric: emf("TimeToDelivery", "p50")}, {Label: "p99", Metric: ttd99}},
 			// From SES's delivery events (the feedback function's EMF). A code
 			// lives 3 minutes; 60 s is as long as OldestMessageAgeAlarm lets a
 			// code wait in the queue before anyone is told.

@@ -28,14 +28,15 @@ type Point struct {
 }
 
 // Series is one metric of a chart, drawn in the colour of its index
-// (CSS classes s0, s1, ...).
+// plus the chart's FirstColor (CSS classes s0, s1, ...).
 type Series struct {
 	Label  string
 	Points []Point
 }
 
 // Threshold is a level drawn as a dashed line with its label, when it
-// falls within the chart's scale (CSS class thr and Class).
+// falls within the chart's scale (CSS class thr and Class). A chart's
+// thresholds go lowest first.
 type Threshold struct {
 	Value float64
 	Label string
@@ -66,18 +67,31 @@ type Chart struct {
 	// Empty is shown over a chart with no point at all (default "no data
 	// yet").
 	Empty string
+	// MinScale is the least top of the scale: 2 for counts, so that the
+	// middle line is a whole number. Nice, when set, picks the top of the
+	// scale for the highest value instead of the package's Nice (a round
+	// time for durations).
+	MinScale float64
+	Nice     func(float64) float64
+	// FirstColor is the colour of the first series: a second chart of
+	// the same line goes on with the next colours rather than repeat
+	// the first chart's.
+	FirstColor int
+	// Height is the chart's height in pixels (default DefaultHeight).
+	Height int
 }
 
 // Geometry in pixels of the outer SVG: a legend row, the plot, the clock
-// labels.
+// labels below it.
 const (
-	Height   = 112
-	plotTop  = 22
-	plotH    = 66
-	labelY   = plotTop + plotH + 16
-	legendY  = 13
-	charW    = 6.8 // an average glyph of the legend's 12px font
-	plotSpan = 100 // the plot's viewBox height
+	DefaultHeight = 112
+	plotTop       = 22
+	axisH         = 24  // the clock labels under the plot
+	legendY       = 13  // the legend's baseline
+	charW         = 6.8 // an average glyph of the legend's 12px font
+	plotSpan      = 100 // the plot's viewBox height
+	tickBelow     = 12  // a gridline's label sits just under it, clear of the legend
+	minThreshold  = 0.1 // a threshold line lower than this share of the scale says nothing
 )
 
 // SVG renders the chart.
@@ -97,6 +111,10 @@ func (c Chart) SVG() template.HTML {
 	if c.Empty == "" {
 		c.Empty = "no data yet"
 	}
+	if c.Height <= 0 {
+		c.Height = DefaultHeight
+	}
+	plotH := c.Height - plotTop - axisH
 	slots := c.slotted()
 	top := 0.0
 	seen := false
@@ -108,12 +126,16 @@ func (c Chart) SVG() template.HTML {
 			}
 		}
 	}
-	scale := Nice(top)
+	nice := c.Nice
+	if nice == nil {
+		nice = Nice
+	}
+	scale := max(nice(top), c.MinScale)
 
 	var b strings.Builder
 	esc := template.HTMLEscapeString
-	fmt.Fprintf(&b, `<svg class="chart" role="img" aria-labelledby="%s-t %s-d" width="100%%" height="%d" xmlns="http://www.w3.org/2000/svg">`,
-		esc(c.ID), esc(c.ID), Height)
+	fmt.Fprintf(&b, `<svg class="chart" role="img" aria-labelledby="%s-t" aria-describedby="%s-d" width="100%%" height="%d" xmlns="http://www.w3.org/2000/svg">`,
+		esc(c.ID), esc(c.ID), c.Height)
 	fmt.Fprintf(&b, `<title id="%s-t">%s</title><desc id="%s-d">%s</desc>`, esc(c.ID), esc(c.Title), esc(c.ID), esc(c.describe(slots)))
 
 	// The legend: each series' colour, label and newest value.
@@ -122,25 +144,35 @@ func (c Chart) SVG() template.HTML {
 	for i, s := range c.Series {
 		now := c.latest(slots[i])
 		fmt.Fprintf(&b, `<rect class="sw s%d" x="%s" y="3" width="10" height="10" rx="2"/><text x="%s" y="%d">%s <tspan class="now">%s</tspan></text>`,
-			i, num(x), num(x+14), legendY, esc(s.Label), esc(now))
+			c.FirstColor+i, num(x), num(x+14), legendY, esc(s.Label), esc(now))
 		x += 14 + charW*float64(utf8.RuneCountInString(s.Label)+1+utf8.RuneCountInString(now)) + 16
 	}
 	b.WriteString(`</g>`)
 
 	// Grid: the top of the scale, its middle, the baseline.
+	ph := float64(plotH)
 	for _, f := range []float64{1, 0.5} {
-		y := plotTop + plotH*(1-f)
+		y := plotTop + ph*(1-f)
 		fmt.Fprintf(&b, `<line class="grid" x1="0" x2="100%%" y1="%s" y2="%s"/><text class="tick" x="2" y="%s">%s</text>`,
-			num(y), num(y), num(y-3), esc(c.Format(scale*f)))
+			num(y), num(y), num(y+tickBelow), esc(c.Format(scale*f)))
 	}
 	fmt.Fprintf(&b, `<line class="axis" x1="0" x2="100%%" y1="%d" y2="%d"/>`, plotTop+plotH, plotTop+plotH)
-	for _, t := range c.Thresholds {
-		if t.Value <= 0 || t.Value > scale {
-			continue // a threshold beyond the data would squash it; the rule beside the chart says it
+	// Thresholds within the scale. One beyond it is left out rather than
+	// squash the data under it, and one in the bottom tenth too (a 1 s
+	// line under a 100 s peak): the rule beside the chart says both. The
+	// highest one's label goes above its line, the others' below, so two
+	// close thresholds do not write over each other.
+	for i, t := range c.Thresholds {
+		if t.Value <= 0 || t.Value > scale || t.Value/scale < minThreshold {
+			continue
 		}
-		y := plotTop + plotH*(1-t.Value/scale)
+		y := plotTop + ph*(1-t.Value/scale)
+		ly := y + tickBelow
+		if i == len(c.Thresholds)-1 || c.Thresholds[i+1].Value > scale || ly > plotTop+ph-2 {
+			ly = y - 3 // the highest, or too near the clock labels to go under
+		}
 		fmt.Fprintf(&b, `<line class="thr %s" x1="0" x2="100%%" y1="%s" y2="%s"/><text class="thr-label %s" x="100%%" dx="-3" y="%s" text-anchor="end">%s</text>`,
-			esc(t.Class), num(y), num(y), esc(t.Class), num(y-3), esc(t.Label))
+			esc(t.Class), num(y), num(y), esc(t.Class), num(ly), esc(t.Label))
 	}
 
 	// The plot, stretched to the width: one unit per slot.
@@ -149,9 +181,9 @@ func (c Chart) SVG() template.HTML {
 	for i := range c.Series {
 		if d := c.path(slots[i], i, scale); d != "" {
 			if c.Bars {
-				fmt.Fprintf(&b, `<path class="bar s%d" d="%s"/>`, i, d)
+				fmt.Fprintf(&b, `<path class="bar s%d" d="%s"/>`, c.FirstColor+i, d)
 			} else {
-				fmt.Fprintf(&b, `<path class="step s%d" d="%s" fill="none" vector-effect="non-scaling-stroke"/>`, i, d)
+				fmt.Fprintf(&b, `<path class="step s%d" d="%s" fill="none" vector-effect="non-scaling-stroke"/>`, c.FirstColor+i, d)
 			}
 		}
 	}
@@ -174,6 +206,7 @@ func (c Chart) SVG() template.HTML {
 	if !seen {
 		fmt.Fprintf(&b, `<text class="empty" x="50%%" y="%d" text-anchor="middle">%s</text>`, plotTop+plotH/2+4, esc(c.Empty))
 	}
+	labelY := plotTop + plotH + 16
 	// Clock labels at the quarter hours.
 	span := time.Duration(c.Slots) * c.Step
 	for t := c.From.Truncate(15 * time.Minute); !t.After(c.From.Add(span)); t = t.Add(15 * time.Minute) {

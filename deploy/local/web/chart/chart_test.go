@@ -49,7 +49,7 @@ func TestEmpty(t *testing.T) {
 	s := render(t, Chart{ID: "ttd", Title: "Time to delivery, last hour", From: from, Slots: 60,
 		Series: []Series{{Label: "p50"}, {Label: "p99"}}})
 	for _, want := range []string{
-		`role="img" aria-labelledby="ttd-t ttd-d"`,
+		`role="img" aria-labelledby="ttd-t" aria-describedby="ttd-d"`,
 		`<title id="ttd-t">Time to delivery, last hour</title>`,
 		`<desc id="ttd-d">p50: no data; p99: no data.</desc>`,
 		`>no data yet</text>`,
@@ -147,6 +147,38 @@ func TestThresholds(t *testing.T) {
 	}
 }
 
+// TestThresholdsNearTheBaseline: a 1 s line under a 100 s peak sits
+// on the baseline and says nothing; two close ones keep their labels
+// apart, the highest above its line.
+func TestThresholdsNearTheBaseline(t *testing.T) {
+	thr := []Threshold{{Value: 1, Label: "amber 1 s", Class: "amber"}, {Value: 5, Label: "red 5 s", Class: "red"}}
+	s := render(t, Chart{From: from, Slots: 60, Thresholds: thr, Series: []Series{{Label: "p99", Points: []Point{{minute(59), 90}}}}})
+	if strings.Contains(s, `class="thr `) {
+		t.Errorf("thresholds in the bottom tenth were drawn:\n%s", s)
+	}
+	s = render(t, Chart{From: from, Slots: 60, Thresholds: thr, Series: []Series{{Label: "p99", Points: []Point{{minute(59), 6}}}}})
+	if strings.Contains(s, "y=\"93.4\"") {
+		t.Error("a label under the baseline")
+	}
+	// Scale 10 over 66 px: amber at y=81.4, its label above (78.4), below
+	// would meet the clock labels; red at y=55, above (52).
+	for _, want := range []string{`y="78.4" text-anchor="end">amber 1 s<`, `y="52" text-anchor="end">red 5 s<`} {
+		if !strings.Contains(s, want) {
+			t.Errorf("missing %s in\n%s", want, s)
+		}
+	}
+}
+
+// TestMinScale: a count of one on a scale of two, whose middle is one,
+// not half a message.
+func TestMinScale(t *testing.T) {
+	s := render(t, Chart{From: from, Slots: 60, MinScale: 2, Bars: true, Format: func(v float64) string { return num(v) },
+		Series: []Series{{Label: "hard", Points: []Point{{minute(30), 1}}}}})
+	if !strings.Contains(s, `class="tick" x="2" y="34">2<`) || !strings.Contains(s, `>1</text>`) || strings.Contains(s, ">0.5<") {
+		t.Errorf("scale:\n%s", s)
+	}
+}
+
 // TestEscaping: labels and titles are text, not markup.
 func TestEscaping(t *testing.T) {
 	s := render(t, Chart{ID: `x"y`, Title: `<script>alert(1)</script>`, From: from, Slots: 60,
@@ -175,5 +207,25 @@ func TestSmall(t *testing.T) {
 	s := render(t, Chart{From: from, Slots: 60, Series: []Series{{Label: "waiting", Points: a}, {Label: "in flight", Points: b}}})
 	if len(s) > 12_000 {
 		t.Errorf("%d bytes", len(s))
+	}
+}
+
+// TestCloseThresholdsApart: amber's label under its line, red's above.
+func TestCloseThresholdsApart(t *testing.T) {
+	thr := []Threshold{{Value: 30, Label: "amber 30 s", Class: "amber"}, {Value: 60, Label: "red 60 s", Class: "red"}}
+	s := render(t, Chart{From: from, Slots: 60, Thresholds: thr, Series: []Series{{Label: "age", Points: []Point{{minute(59), 90}}}}})
+	// Scale 100: amber at y=68.2, label at 80.2; red at 48.4, label at 45.4.
+	for _, want := range []string{`y="80.2" text-anchor="end">amber 30 s<`, `y="45.4" text-anchor="end">red 60 s<`} {
+		if !strings.Contains(s, want) {
+			t.Errorf("missing %s in\n%s", want, s)
+		}
+	}
+}
+
+// TestFirstColor: a line's second chart goes on with the next colour.
+func TestFirstColor(t *testing.T) {
+	s := render(t, Chart{From: from, Slots: 60, FirstColor: 1, Series: []Series{{Label: "dead-letter queue", Points: []Point{{minute(59), 5}}}}})
+	if !strings.Contains(s, `<rect class="sw s1"`) || !strings.Contains(s, `<path class="step s1"`) || strings.Contains(s, `s0"`) {
+		t.Errorf("colours:\n%s", s)
 	}
 }
