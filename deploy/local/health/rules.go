@@ -294,7 +294,7 @@ func Lines(n Names) []Line {
 			// queue's age is charted; its line above says it is not empty.
 			Rule: Rule{Text: "send queue: amber > 30 s, red > 60 s in each of the last 2 minutes", Alarm: "OldestMessageAgeAlarm",
 				Metric: &sendAge, Unit: Seconds, Period: time.Minute, Periods: 2, Amber: at(30), Red: at(60), Missing: Green,
-				Says: "%s in the send queue", Quiet: "nothing waiting"},
+				Says: "%s in the send queue", Quiet: "no age reported: nothing waits"},
 		},
 		{
 			ID: "emails", Title: "Emails", About: "sent and dead-lettered by the mailer, per minute", Unit: Count, Style: Bars,
