@@ -311,8 +311,10 @@ func Lines(n Names) []Line {
 			// No alarm in the stack yet (the feedback function publishes these).
 			// SES puts an account under review at a 5 % bounce rate: hard
 			// bounces over the emails that reached a verdict, delivered or
-			// bounced (https://docs.aws.amazon.com/ses/latest/dg/reputationdashboard-messages.html);
-			// amber at half of it leaves time to act.
+			// bounced (SES Developer Guide, "Reputation metrics messages":
+			// https://docs.aws.amazon.com/ses/latest/dg/reputationdashboard-messages.html;
+			// it may pause sending at 10 %); amber at half of it leaves time
+			// to act.
 			Rule: Rule{Text: "bounce rate (hard bounces of delivered and bounced) over the last hour: amber ≥ 2.5 %, red ≥ 5 % (SES review threshold: 5 %)",
 				Ratio: &Ratio{Num: []Metric{hard}, Den: []Metric{delivered, hard, soft}}, Unit: Percent,
 				Period: time.Hour, Periods: 1, Amber: at(2.5), Red: at(5), AtLeast: true, Missing: NoData,
@@ -322,7 +324,8 @@ func Lines(n Names) []Line {
 			ID: "complaints", Title: "Complaints", About: "SES complaint events (marked as spam) per minute", Unit: Count, Style: Bars,
 			Series: []Series{{Label: "complained", Metric: complained}},
 			// SES reviews an account at a 0.1 % complaint rate (complaints
-			// over delivered emails); amber at half of it.
+			// over delivered emails), and may pause it at 0.5 % (the page
+			// above); amber at half of the review threshold.
 			Rule: Rule{Text: "complaint rate (of delivered) over the last hour: amber ≥ 0.05 %, red ≥ 0.1 % (SES review threshold: 0.1 %)",
 				Ratio: &Ratio{Num: []Metric{complained}, Den: []Metric{delivered}}, Unit: Percent,
 				Period: time.Hour, Periods: 1, Amber: at(0.05), Red: at(0.1), AtLeast: true, Missing: NoData,
