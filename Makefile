@@ -143,7 +143,7 @@ previews: chromium ## write every template set x locale to build/previews, with 
 
 .PHONY: screenshots
 screenshots: e2e-deps dynamodb-deps chromium ui ## refresh the README's sign-in and ops screenshots in docs/img
-	OTP_E2E=require UPDATE_SCREENSHOTS=1 $(GO) test -count=1 -run TestBrowserSignIn ./deploy/local/otplocal
+	OTP_E2E=require UPDATE_SCREENSHOTS=1 $(GO) test -count=1 -run 'TestBrowserSignIn|TestBrowserOps' ./deploy/local/otplocal
 
 .PHONY: clean
 clean: ## remove build outputs and otp-local's data

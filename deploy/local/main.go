@@ -162,7 +162,7 @@ func banner(w io.Writer, sys *otplocal.System, seed otplocal.Seed, sandbox bool,
 		}
 	}
 	fmt.Fprintf(w, "  Outbox    %s/outbox      the emailed codes land here\n", u)
-	fmt.Fprintf(w, "  Ops       %s/ops         queue depth, dead letters, SES fault injection\n", u)
+	fmt.Fprintf(w, "  Ops       %s/ops         health over the last hour, queues, dead letters, SES fault injection\n", u)
 	switch logs {
 	case "", "stderr":
 		fmt.Fprintf(w, "  Logs      %s\n\n", map[string]string{"": "off (--verbose prints the functions' JSON logs, --log-file FILE keeps them)", "stderr": "the functions' JSON logs, on stderr"}[logs])

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/health"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/web"
 )
 
@@ -36,8 +37,19 @@ func (sys *System) OpsStatus(ctx context.Context) (web.OpsStatus, error) {
 	st.Mapping = web.MappingStats{Invocations: m.Invocations.Load(), Records: m.Records.Load(), Deleted: m.Deleted.Load(),
 		ItemFailures: m.ItemFailures.Load(), FunctionErrors: m.FunctionErrors.Load()}
 	f := sys.SES.Faults()
-	st.SES = web.SESStatus{FailRate: f.FailRate, ThrottleRate: f.ThrottleRate, Latency: f.Latency, Outbox: sys.SES.Outbox().Count()}
+	st.SES = web.SESStatus{FailRate: f.FailRate, ThrottleRate: f.ThrottleRate, FailStatus: f.FailStatus, Latency: f.Latency,
+		Outbox: sys.SES.Outbox().Count()}
 	return st, nil
+}
+
+// healthLines is the ops page's health table for otp-local's names.
+var healthLines = health.Lines(health.Names{SendQueue: SendQueue, DeadLetterQueue: DeadLetters, Namespace: MetricsNamespace})
+
+// Health is the ops page's last hour, read from the CloudWatch store as
+// GetMetricData would answer: the queues' AWS/SQS samples and the
+// functions' EMF metrics.
+func (sys *System) Health(context.Context) (health.Report, error) {
+	return health.Evaluate(sys.Metrics, healthLines, time.Now())
 }
 
 // SetSESFaults changes SES fault injection while running.

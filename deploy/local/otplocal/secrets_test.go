@@ -298,6 +298,7 @@ func TestNoSecretLeaks(t *testing.T) {
 		{"dead-letter listing (JSON)", string(listJSON)},
 		{"ops page", httpGet(t, sys.URL+"/ops?refresh=0")},
 		{"ops API", httpGet(t, sys.URL+"/ops/api/status")},
+		{"ops health API", httpGet(t, sys.URL+"/ops/api/health")},
 	}
 
 	// What must not appear.

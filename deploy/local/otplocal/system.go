@@ -60,6 +60,9 @@ const (
 	MaxReceiveCnt = 5
 	// BudgetTable is the failure budget's DynamoDB table (dynalite here).
 	BudgetTable = "otp-budget"
+	// MetricsNamespace is where the functions' EMF metrics go, as the SAM
+	// template's OTP_METRICS_NAMESPACE.
+	MetricsNamespace = "CognitoEmailOTP"
 )
 
 // Options configure a System. The zero value, plus Seed, is a working
@@ -422,7 +425,7 @@ func (sys *System) buildFunctions(ctx context.Context, o Options, b built) (err 
 	sys.Budget = triggers.NewLedger(budgetCfg, dynamostore.New(awsCfg, BudgetTable))
 
 	limits := triggers.Limits{MaxWrongAnswers: or(o.MaxWrongAnswers, 3), MaxResends: or(o.MaxResends, 2), ResendCooldown: orDur(o.ResendCooldown, 30*time.Second)}
-	common := triggers.Common{MetricsNamespace: "CognitoEmailOTP"}
+	common := triggers.Common{MetricsNamespace: MetricsNamespace}
 	defineCfg := triggers.DefineConfig{Common: common, Limits: limits, BudgetConfig: budgetCfg, Key: keyCfg, RequireVerifiedEmail: true, Tenants: tenants}
 	createCfg := triggers.CreateConfig{Common: common, Limits: limits, BudgetConfig: budgetCfg, Key: keyCfg, CodeLength: 6, CodeTTL: orDur(o.CodeTTL, 3*time.Minute),
 		AuthSessionValidity: 3 * time.Minute, QueueURL: queueURL, RequireVerifiedEmail: true, Tenants: tenants}
@@ -451,7 +454,7 @@ func (sys *System) buildFunctions(ctx context.Context, o Options, b built) (err 
 		return newEMFSink(o.Logs, sys.Metrics, stats)
 	}
 	mailerCfg := mailer.Config{DLQURL: dlqURL, FromAddress: FromAddress, Concurrency: 10,
-		RetryBudget: o.MailerRetryBudget, MetricsNamespace: "CognitoEmailOTP", MaxReceives: MaxReceiveCnt}
+		RetryBudget: o.MailerRetryBudget, MetricsNamespace: MetricsNamespace, MaxReceives: MaxReceiveCnt}
 	tokensCfg := triggers.TokensConfig{Common: common, Tenants: tenants}
 	var define, create, verify, rotate, tokens lambda.Handler
 	var mailerFn esm.Function
