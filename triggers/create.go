@@ -96,6 +96,12 @@ func (c *Create) Handle(ctx context.Context, ev events.CognitoEventUserPoolsCrea
 	if c.Keys != nil && ev.Request.UserAttributes["sub"] != "" {
 		extra = append(extra, slog.String(fieldUser, c.Keys.Pseudonym(ev.Request.UserAttributes["sub"])))
 	}
+	if c.Keys != nil && ev.Request.UserAttributes["email"] != "" {
+		// The recipient as a keyed hash, the same the mailer's sent line
+		// and the feedback function's event lines carry: an operator with
+		// the address follows one code from here to the inbox.
+		extra = append(extra, slog.String(fieldToHash, c.Keys.ToHash(ev.Request.UserAttributes["email"])))
+	}
 	for _, refused := range []string{tenantRefused, localeRefused} {
 		if refused != "" {
 			extra = append(extra, slog.String("refused_attribute", refused))

@@ -94,3 +94,32 @@ func TestChallengeParametersCarryNoCode(t *testing.T) {
 		t.Errorf("public parameters %v, want exactly %v", s.public, want)
 	}
 }
+
+// TestEnqueueLineCarriesTheRecipientsHash: Create's lines name the
+// recipient by to_hash, the same keyed hash the mailer's sent line and the
+// feedback function's event lines carry (pseudonym.ToHash), and never by
+// the address.
+func TestEnqueueLineCarriesTheRecipientsHash(t *testing.T) {
+	r := newRig(t)
+	r.signIn(t, nil).start(true).password(true)
+	want := testKeys(t).ToHash(" Rosa@Example.com")
+	var enqueued int
+	for _, line := range strings.Split(strings.TrimSpace(r.logs.String()), "\n") {
+		var fields map[string]any
+		if err := json.Unmarshal([]byte(line), &fields); err != nil {
+			t.Fatalf("log line is not JSON: %s", line)
+		}
+		if fields["trigger"] != "create" {
+			continue
+		}
+		if fields["outcome"] == "code_enqueued" {
+			enqueued++
+		}
+		if fields["to_hash"] != want {
+			t.Errorf("create line's to_hash %v, want %s (the normalised address's): %s", fields["to_hash"], want, line)
+		}
+	}
+	if enqueued != 1 {
+		t.Errorf("%d enqueue lines, want 1:\n%s", enqueued, r.logs.String())
+	}
+}
