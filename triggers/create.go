@@ -117,7 +117,11 @@ func (c *Create) Handle(ctx context.Context, ev events.CognitoEventUserPoolsCrea
 		extra = append(extra, slog.String("note", cr.note))
 	}
 	if cr.outcome == outcomeSent {
-		extra = append(extra, slog.String(fieldKeyID, cr.resp.PrivateChallengeParameters[privKeyID]))
+		// request_id is the send request's id (the challenge id), the same
+		// the mailer's and the feedback function's lines carry: it joins
+		// this enqueue to the email's send and delivery (otpctl trace).
+		extra = append(extra, slog.String(fieldKeyID, cr.resp.PrivateChallengeParameters[privKeyID]),
+			slog.String(fieldSendRequestID, cr.resp.PrivateChallengeParameters[privChallengeID]))
 	}
 	outcomeLog(ctx, c.Log, slog.LevelInfo, "create", ev.CognitoEventUserPoolsHeader, tenant, cr.generation, cr.outcome, "", extra...)
 	ev.Response = cr.resp

@@ -40,6 +40,9 @@ const (
 	// fieldToHash is the recipient's keyed hash (Keyring.ToHash), never the
 	// address; the mailer and the feedback function log the same field.
 	fieldToHash = pseudonym.FieldToHash
+	// fieldSendRequestID is the send request's id on Create's enqueue line,
+	// named as the mailer names it; fieldRequestID is Lambda's own.
+	fieldSendRequestID = "request_id"
 )
 
 // EMF metrics the triggers write on their outcome line: CloudWatch turns
