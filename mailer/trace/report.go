@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -74,7 +75,9 @@ func LookupSuppression(ctx context.Context, api SuppressionAPI, address string) 
 	case errors.As(err, &notFound):
 		return Suppression{Status: NotSuppressed}
 	case errors.As(err, &apiErr) && apiErr.ErrorCode() == "UnknownOperationException":
-		return Suppression{Status: Unknown, Detail: "this SES endpoint does not implement GetSuppressedDestination: " + scrub(apiErr.ErrorMessage(), address)}
+		// otp-local's SES before its suppression list; its message lists
+		// what it does implement, which says nothing more here.
+		return Suppression{Status: Unknown, Detail: "this SES endpoint does not implement GetSuppressedDestination"}
 	case errors.As(err, &apiErr) && strings.Contains(apiErr.ErrorCode(), "AccessDenied"):
 		return Suppression{Status: Unknown, Detail: "the caller may not read the suppression list (ses:GetSuppressedDestination): " + scrub(apiErr.ErrorMessage(), address)}
 	case errors.As(err, &apiErr):
@@ -239,18 +242,22 @@ func details(s Step, first bool) string {
 			add("ses id %s", s.SESMessageID)
 		}
 		if s.TemplateSet != "" {
-			add("%s@%s", s.TemplateSet, short(s.TemplateVersion))
+			add("%s@%s", s.TemplateSet, s.TemplateVersion)
 		}
 		if s.Attempts > 1 {
 			add("after %d attempts", s.Attempts)
 		}
 	case StepRetrying:
-		add("%s", orDash(s.Error))
+		add("%s", orDash(sdkNoise.ReplaceAllString(s.Error, "")))
 	case StepDeadLettered:
-		if s.Error != "" {
-			add("%s: %s", s.Reason, s.Error)
-		} else {
+		why := sdkNoise.ReplaceAllString(s.Error, "")
+		switch {
+		case why == "":
 			add("%s", orDash(s.Reason))
+		case strings.HasPrefix(why, s.Reason+": "):
+			add("%s", why) // the mailer's error already leads with its reason
+		default:
+			add("%s: %s", s.Reason, why)
 		}
 		if s.Source == "dlq" {
 			add("(from the dead-letter queue; its log lines are older than the window)")
@@ -288,13 +295,11 @@ func deadLetterLine(d DeadLetter) string {
 	return fmt.Sprintf("still in the dead-letter queue (%s): otpctl dlq list --reason %s", what, d.Reason)
 }
 
-// short keeps a template version's first 16 hex digits, as dlq list does.
-func short(v string) string {
-	if len(v) > 16 {
-		return v[:16]
-	}
-	return v
-}
+// sdkNoise is the part of an AWS SDK error that names the call and the
+// HTTP exchange rather than what went wrong: "operation error SESv2:
+// SendEmail, https response error StatusCode: 400, RequestID: …, ". The
+// JSON output keeps the error whole.
+var sdkNoise = regexp.MustCompile(`operation error [^,]+, (?:https response error StatusCode: \d+, RequestID: [^,]*, )?`)
 
 func paren(s string) string {
 	if s == "" {

@@ -289,6 +289,19 @@ func Group(steps []Step) []Request {
 			}
 			return stepOrder(a.Step) - stepOrder(b.Step)
 		})
+		// The mailer notes a fallback on every delivery of the request;
+		// once says it.
+		var notes []string
+		r.Steps = slices.DeleteFunc(r.Steps, func(s Step) bool {
+			if s.Step != StepNote {
+				return false
+			}
+			if slices.Contains(notes, s.Note) {
+				return true
+			}
+			notes = append(notes, s.Note)
+			return false
+		})
 		for i := range r.Steps {
 			r.Steps[i].GapMillis = nil
 			if i > 0 {

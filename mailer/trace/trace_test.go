@@ -155,6 +155,9 @@ func TestGroupOrdersStepsAndGaps(t *testing.T) {
 		{Time: t0, Step: StepEnqueued, RequestID: "a", Tenant: "acme"},
 		{Time: t0.Add(800 * time.Millisecond), Step: StepSent, RequestID: "a"},
 		{Time: t0.Add(30 * time.Second), Step: StepNotEnqueued},
+		// The mailer's fallback note, on each of two deliveries: once.
+		{Time: t0.Add(100 * time.Millisecond), Step: StepNote, RequestID: "a", Note: "locale not in the template set: rendered in its default locale"},
+		{Time: t0.Add(700 * time.Millisecond), Step: StepNote, RequestID: "a", Note: "locale not in the template set: rendered in its default locale"},
 		// The same millisecond: the send before SES's event.
 		{Time: t0.Add(time.Minute + time.Second), Step: StepDelivered, RequestID: "b"},
 		{Time: t0.Add(time.Minute + time.Second), Step: StepSent, RequestID: "b"},
@@ -173,7 +176,7 @@ func TestGroupOrdersStepsAndGaps(t *testing.T) {
 		shape = append(shape, r.ID+"("+r.Tenant+"):"+strings.Join(s, ","))
 	}
 	want := []string{
-		"a(acme):enqueued/-,sent/800,delivered/2200",
+		"a(acme):enqueued/-,note/100,sent/700,delivered/2200",
 		"():not enqueued/-",
 		"b(globex):enqueued/-,sent/1000,delivered/0",
 	}
@@ -398,6 +401,20 @@ func TestWriteText(t *testing.T) {
 			"still in the dead-letter queue (the mailer removed its code; a redrive drops it): otpctl dlq list --reason rejected",
 			"is suppressed (BOUNCE, since 2026-12-01 14:02:11 UTC)",
 		}, nil},
+		{"the mailer's error, without the SDK's call and HTTP details", func(r Report) Report {
+			r.Found = true
+			r.Requests = []Request{{ID: "req4", Steps: []Step{
+				{Time: t0, Step: StepEnqueued, RequestID: "req4"},
+				{Time: t0.Add(time.Second), Step: StepRetrying, GapMillis: gap(1000),
+					Error: "ses: operation error SESv2: SendEmail, https response error StatusCode: 503, RequestID: 9f, api error ServiceUnavailable: Service is unavailable"},
+				{Time: t0.Add(2 * time.Second), Step: StepDeadLettered, GapMillis: gap(1000), Reason: "rejected",
+					Error: "rejected: operation error SESv2: SendEmail, https response error StatusCode: 400, RequestID: 3d, MessageRejected: Email address is not verified."},
+			}}}
+			return r
+		}, []string{
+			"       +1.0s  retrying         ses: api error ServiceUnavailable: Service is unavailable\n",
+			"       +1.0s  dead-lettered    rejected: MessageRejected: Email address is not verified.\n",
+		}, []string{"RequestID", "rejected: rejected"}},
 		{"nothing found, a group missing, SES unknown", func(r Report) Report {
 			r.Warnings = []string{"log group /aws/lambda/otp-feedback does not exist; its lines were not searched"}
 			r.Suppression = &Suppression{Status: Unknown, Detail: "this SES endpoint does not implement GetSuppressedDestination"}
