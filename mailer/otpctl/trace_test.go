@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -293,5 +294,35 @@ func TestTraceShowsRetries(t *testing.T) {
 	exit, r, raw := traceJSON(t, []string{"enqueued", "retrying"}, "rosa@example.com", "--endpoint", sys.URL)
 	if exit != exitOK || len(r.Requests) != 1 || fmt.Sprint(steps(r.Requests[0])) != "[enqueued retrying]" || !strings.Contains(r.Requests[0].Steps[1].Error, "503") {
 		t.Errorf("exit %d\n%s", exit, raw)
+	}
+}
+
+// TestStackNamesAreTheTemplates: --stack finds the log groups by the
+// logical ids of deploy/template.yaml's functions, each of which has a
+// LogGroup named as Lambda names it, and the TraceLogGroups output lists
+// them for --log-groups. FeedbackFunction joins with the feedback Lambda.
+func TestStackNamesAreTheTemplates(t *testing.T) {
+	b, err := os.ReadFile("../../deploy/template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := string(b)
+	var inOutput []string
+	for _, fn := range stackFunctions {
+		if !strings.Contains(tmpl, "\n  "+fn+":\n    Type: AWS::Serverless::Function") {
+			if fn == "FeedbackFunction" {
+				continue // not in this template yet
+			}
+			t.Errorf("the template has no function %s", fn)
+			continue
+		}
+		group := strings.TrimSuffix(fn, "Function") + "LogGroup"
+		if !strings.Contains(tmpl, "\n  "+group+":\n    Type: AWS::Logs::LogGroup\n    Properties:\n      LogGroupName: !Sub \"/aws/lambda/${"+fn+"}\"") {
+			t.Errorf("the template has no log group %s for %s", group, fn)
+		}
+		inOutput = append(inOutput, "${"+group+"}")
+	}
+	if want := "  TraceLogGroups:\n    Description: The log groups otpctl trace reads (--log-groups, OTP_LOG_GROUPS)\n    Value: !Sub \"" + strings.Join(inOutput, ",") + "\""; !strings.Contains(tmpl, want) {
+		t.Errorf("the template lacks\n%s", want)
 	}
 }
