@@ -4,6 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -324,5 +328,52 @@ func TestStackNamesAreTheTemplates(t *testing.T) {
 	}
 	if want := "  TraceLogGroups:\n    Description: The log groups otpctl trace reads (--log-groups, OTP_LOG_GROUPS)\n    Value: !Sub \"" + strings.Join(inOutput, ",") + "\""; !strings.Contains(tmpl, want) {
 		t.Errorf("the template lacks\n%s", want)
+	}
+}
+
+// TestTraceWithoutPermissions: IAM refuses the caller, as AWS would (the
+// ops role lacks an action): without logs:FilterLogEvents the trace fails
+// in one line naming it; without ses:GetSuppressedDestination it still
+// shows the logs' answer, and says the suppression list is unknown and why.
+func TestTraceWithoutPermissions(t *testing.T) {
+	sys := startTraced(t, otplocal.Options{})
+	signInFor(t, sys, sys.Clients[0].ID, "rosa@example.com", true)
+	target, _ := url.Parse(sys.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	refuse := func(logs bool) *httptest.Server {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch {
+			case logs && r.Header.Get("X-Amz-Target") == "Logs_20140328.FilterLogEvents":
+				w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = w.Write([]byte(`{"__type":"AccessDeniedException","message":"User: arn:aws:sts::123456789012:assumed-role/ops/rosa is not authorized to perform: logs:FilterLogEvents on resource: arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/otp-create:log-stream: because no identity-based policy allows the logs:FilterLogEvents action"}`))
+			case !logs && strings.HasPrefix(r.URL.Path, "/v2/email/suppression/"):
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("X-Amzn-ErrorType", "AccessDeniedException")
+				w.WriteHeader(http.StatusForbidden)
+				_, _ = w.Write([]byte(`{"message":"User: arn:aws:sts::123456789012:assumed-role/ops/rosa is not authorized to perform: ses:GetSuppressedDestination"}`))
+			default:
+				proxy.ServeHTTP(w, r)
+			}
+		}))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+
+	code, out, errOut := runSplit(t, "trace", "rosa@example.com", "--endpoint", refuse(true).URL)
+	if lines := strings.Split(strings.TrimSpace(errOut), "\n"); code != exitProblems || len(lines) != 1 ||
+		!strings.Contains(errOut, "the caller needs logs:FilterLogEvents on the log groups") || out != "" {
+		t.Errorf("without logs:FilterLogEvents: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, out, _ = runSplit(t, "trace", "rosa@example.com", "--endpoint", refuse(false).URL)
+		if strings.Contains(out, "sent ") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code != exitOK || !strings.Contains(out, "SES suppression list: unknown (the caller may not read the suppression list (ses:GetSuppressedDestination)") {
+		t.Errorf("without ses:GetSuppressedDestination: exit %d\n%s", code, out)
 	}
 }
