@@ -120,8 +120,11 @@ func (c *Create) Handle(ctx context.Context, ev events.CognitoEventUserPoolsCrea
 		// request_id is the send request's id (the challenge id), the same
 		// the mailer's and the feedback function's lines carry: it joins
 		// this enqueue to the email's send and delivery (otpctl trace).
+		// issued_at is the request's IssuedAt, before the enqueue: this
+		// line is written after it, when the mailer may have sent already.
 		extra = append(extra, slog.String(fieldKeyID, cr.resp.PrivateChallengeParameters[privKeyID]),
-			slog.String(fieldSendRequestID, cr.resp.PrivateChallengeParameters[privChallengeID]))
+			slog.String(fieldSendRequestID, cr.resp.PrivateChallengeParameters[privChallengeID]),
+			slog.Time(fieldIssuedAt, cr.issuedAt))
 	}
 	outcomeLog(ctx, c.Log, slog.LevelInfo, "create", ev.CognitoEventUserPoolsHeader, tenant, cr.generation, cr.outcome, "", extra...)
 	ev.Response = cr.resp
@@ -132,6 +135,7 @@ func (c *Create) Handle(ctx context.Context, ev events.CognitoEventUserPoolsCrea
 type createResult struct {
 	resp       events.CognitoEventUserPoolsCreateAuthChallengeResponse
 	generation int
+	issuedAt   time.Time // a new code's send request's IssuedAt
 	outcome    string
 	note       string
 	budget     verdict
@@ -189,6 +193,9 @@ func (c *Create) create(ctx context.Context, ev events.CognitoEventUserPoolsCrea
 	left := h.countRounds()
 	resendIn := max(0, c.Config.ResendCooldown-now.Sub(next.IssuedAt))
 	cr.generation = next.Generation
+	if cr.outcome == outcomeSent {
+		cr.issuedAt = now.UTC()
+	}
 	cr.resp = events.CognitoEventUserPoolsCreateAuthChallengeResponse{
 		PublicChallengeParameters: map[string]string{
 			ParamEmail:            contract.MaskEmail(email),

@@ -43,6 +43,9 @@ const (
 	// fieldSendRequestID is the send request's id on Create's enqueue line,
 	// named as the mailer names it; fieldRequestID is Lambda's own.
 	fieldSendRequestID = "request_id"
+	// fieldIssuedAt is when Create issued the code and so enqueued its
+	// send request (the request's IssuedAt), on the enqueue line.
+	fieldIssuedAt = "issued_at"
 )
 
 // EMF metrics the triggers write on their outcome line: CloudWatch turns

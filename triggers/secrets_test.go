@@ -132,16 +132,17 @@ func TestEnqueueLineCarriesTheRecipientsHash(t *testing.T) {
 
 // TestEnqueueLineNamesTheSendRequest: Create's enqueue line carries the
 // send request's id as request_id, the field the mailer's and the feedback
-// function's lines carry it in, so that otpctl trace joins the three; the
-// lines that enqueue nothing carry none.
+// function's lines carry it in, so that otpctl trace joins the three, and
+// its IssuedAt as issued_at; the lines that enqueue nothing carry neither.
 func TestEnqueueLineNamesTheSendRequest(t *testing.T) {
 	r := newRig(t)
 	s := r.signIn(t, nil).start(true).password(true)
 	s.answer(s.wrongCode())
 	r.queue.mu.Lock()
 	var sent []string
+	var issued time.Time
 	for _, req := range r.queue.sent {
-		sent = append(sent, req.ID)
+		sent, issued = append(sent, req.ID), req.IssuedAt
 	}
 	r.queue.mu.Unlock()
 	if len(sent) != 1 {
@@ -161,6 +162,10 @@ func TestEnqueueLineNamesTheSendRequest(t *testing.T) {
 		seen[fmt.Sprint(fields["outcome"])] = true
 		if got, _ := fields["request_id"].(string); got != want {
 			t.Errorf("create %s line: request_id %q, want %q: %s", fields["outcome"], got, want, line)
+		}
+		at, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(fields["issued_at"]))
+		if enqueued := want != ""; enqueued != (fields["issued_at"] != nil) || enqueued && !at.Equal(issued) {
+			t.Errorf("create %s line: issued_at %v, want the request's IssuedAt %v on an enqueue only: %s", fields["outcome"], fields["issued_at"], issued, line)
 		}
 	}
 	if len(seen) != len(tests) {

@@ -25,6 +25,7 @@ type line struct {
 	Note       string `json:"note"`
 	Tenant     string `json:"tenant"`
 	Generation int    `json:"generation"`
+	IssuedAt   string `json:"issued_at"` // Create's: before the enqueue, where its line is written after
 	RequestID  string `json:"request_id"`
 	ToHash     string `json:"to_hash"`
 	SESID      string `json:"ses_message_id"`
@@ -91,6 +92,12 @@ func parseLine(group string, ev types.FilteredLogEvent) (Step, bool) {
 		switch l.Outcome {
 		case "code_enqueued":
 			s.Step = StepEnqueued
+			// Create writes its line once it has returned from the
+			// enqueue, by when the mailer may have sent the email: the
+			// request's own time is when it was enqueued.
+			if t, err := time.Parse(time.RFC3339Nano, l.IssuedAt); err == nil {
+				s.Time = t.UTC()
+			}
 		case "error":
 			s.Step, s.RequestID = StepNotEnqueued, ""
 		default:

@@ -205,6 +205,9 @@ func when0(multiDay bool) string {
 // +0.8s, +2m05s.
 func gap(d time.Duration) string {
 	switch {
+	case d < 0:
+		// Another host's clock, behind: said as it is.
+		return "-" + gap(-d)[1:]
 	case d < 100*time.Millisecond:
 		return fmt.Sprintf("+%dms", d.Milliseconds())
 	case d < time.Minute:

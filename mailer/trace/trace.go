@@ -12,6 +12,7 @@
 package trace
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -284,6 +285,12 @@ func Group(steps []Step) []Request {
 	}
 	for _, r := range out {
 		slices.SortStableFunc(r.Steps, func(a, b Step) int {
+			// The enqueue comes first whatever the clocks say: the
+			// functions run on different hosts, whose clocks differ by
+			// milliseconds, and a gap shows that as it is.
+			if c := cmp.Compare(min(stepOrder(a.Step), 1), min(stepOrder(b.Step), 1)); c != 0 {
+				return c
+			}
 			if c := a.Time.Compare(b.Time); c != 0 {
 				return c
 			}

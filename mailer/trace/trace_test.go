@@ -27,8 +27,10 @@ func at(d time.Duration) string { return t0.Add(d).Format(time.RFC3339Nano) }
 
 // Lines as the functions write them (the field names of triggers/log.go,
 // mailer/handler.go and the feedback function's handler).
+// enqueueLine is written 30 ms after the code was issued and enqueued, as
+// Create writes its line when it returns.
 func enqueueLine(d time.Duration, req, toHash string) string {
-	return fmt.Sprintf(`{"time":%q,"level":"INFO","msg":"create code_enqueued","trigger":"create","user_pool_id":"p","client_id":"c","tenant":"acme","generation":1,"outcome":"code_enqueued","tenant_source":"client","user":"u1","to_hash":%q,"key_id":"k1","request_id":%q}`, at(d), toHash, req)
+	return fmt.Sprintf(`{"time":%q,"level":"INFO","msg":"create code_enqueued","trigger":"create","user_pool_id":"p","client_id":"c","tenant":"acme","generation":1,"outcome":"code_enqueued","tenant_source":"client","user":"u1","to_hash":%q,"key_id":"k1","request_id":%q,"issued_at":%q}`, at(d+30*time.Millisecond), toHash, req, at(d))
 }
 
 func sentLine(d time.Duration, req string) string {
@@ -59,6 +61,13 @@ func TestParseLine(t *testing.T) {
 			}
 			return ""
 		}},
+		{"create's enqueue without issued_at (an older release)", `{"time":"` + at(time.Second) + `","trigger":"create","outcome":"code_enqueued","request_id":"r"}`,
+			StepEnqueued, func(s Step) string {
+				if !s.Time.Equal(t0.Add(time.Second)) {
+					return fmt.Sprintf("time %v, want the line's", s.Time)
+				}
+				return ""
+			}},
 		{"create's failure", `{"time":"` + at(0) + `","trigger":"create","outcome":"error","reason":"create: failure budget refuses a new code: locked","to_hash":"h1","request_id":"x"}`,
 			StepNotEnqueued, func(s Step) string {
 				if s.RequestID != "" || !strings.Contains(s.Reason, "locked") {
@@ -158,6 +167,10 @@ func TestGroupOrdersStepsAndGaps(t *testing.T) {
 		// The mailer's fallback note, on each of two deliveries: once.
 		{Time: t0.Add(100 * time.Millisecond), Step: StepNote, RequestID: "a", Note: "locale not in the template set: rendered in its default locale"},
 		{Time: t0.Add(700 * time.Millisecond), Step: StepNote, RequestID: "a", Note: "locale not in the template set: rendered in its default locale"},
+		// The mailer's host a little behind Create's: the enqueue still
+		// first, the gap negative.
+		{Time: t0.Add(2*time.Minute + 5*time.Millisecond), Step: StepEnqueued, RequestID: "c"},
+		{Time: t0.Add(2 * time.Minute), Step: StepSent, RequestID: "c"},
 		// The same millisecond: the send before SES's event.
 		{Time: t0.Add(time.Minute + time.Second), Step: StepDelivered, RequestID: "b"},
 		{Time: t0.Add(time.Minute + time.Second), Step: StepSent, RequestID: "b"},
@@ -179,6 +192,7 @@ func TestGroupOrdersStepsAndGaps(t *testing.T) {
 		"a(acme):enqueued/-,note/100,sent/700,delivered/2200",
 		"():not enqueued/-",
 		"b(globex):enqueued/-,sent/1000,delivered/0",
+		"c():enqueued/-,sent/-5",
 	}
 	if strings.Join(shape, " ") != strings.Join(want, " ") {
 		t.Errorf("requests\n got %v\nwant %v", shape, want)
@@ -459,7 +473,7 @@ func TestGap(t *testing.T) {
 		want string
 	}{
 		{0, "+0ms"}, {45 * time.Millisecond, "+45ms"}, {800 * time.Millisecond, "+0.8s"}, {2100 * time.Millisecond, "+2.1s"},
-		{59 * time.Second, "+59.0s"}, {65 * time.Second, "+1m05s"}, {3*time.Hour + 2*time.Minute, "+3h2m0s"},
+		{-5 * time.Millisecond, "-5ms"}, {-1500 * time.Millisecond, "-1.5s"}, {59 * time.Second, "+59.0s"}, {65 * time.Second, "+1m05s"}, {3*time.Hour + 2*time.Minute, "+3h2m0s"},
 	}
 	for _, tc := range tests {
 		if got := gap(tc.d); got != tc.want {
