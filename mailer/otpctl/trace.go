@@ -32,7 +32,7 @@ func init() {
 		}
 	}
 	commands = slices.Insert(commands, at, command{name: "trace", args: "ADDRESS|REQUEST-ID [--since 1h] [--stack NAME | --log-groups G,G] [--hmac-secret ID]",
-		summary: "what became of the codes sent to one address (or one request): enqueued, sent, delivered or bounced, dead-lettered, with the gaps; and SES's suppression list. Exit 1 if nothing was found", flags: traceCmd})
+		summary: "what became of the codes sent to one address (or one request): enqueued, sent, delivered or bounced, dead-lettered, with the gaps; and SES's suppression list; exit 1 if nothing was found", flags: traceCmd})
 }
 
 // localLogGroups are otp-local's log groups of the functions a trace
