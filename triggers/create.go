@@ -96,6 +96,12 @@ func (c *Create) Handle(ctx context.Context, ev events.CognitoEventUserPoolsCrea
 	if c.Keys != nil && ev.Request.UserAttributes["sub"] != "" {
 		extra = append(extra, slog.String(fieldUser, c.Keys.Pseudonym(ev.Request.UserAttributes["sub"])))
 	}
+	if c.Keys != nil && ev.Request.UserAttributes["email"] != "" {
+		// The recipient as a keyed hash, the same the mailer's sent line
+		// and the feedback function's event lines carry: an operator with
+		// the address follows one code from here to the inbox.
+		extra = append(extra, slog.String(fieldToHash, c.Keys.ToHash(ev.Request.UserAttributes["email"])))
+	}
 	for _, refused := range []string{tenantRefused, localeRefused} {
 		if refused != "" {
 			extra = append(extra, slog.String("refused_attribute", refused))
@@ -111,7 +117,14 @@ func (c *Create) Handle(ctx context.Context, ev events.CognitoEventUserPoolsCrea
 		extra = append(extra, slog.String("note", cr.note))
 	}
 	if cr.outcome == outcomeSent {
-		extra = append(extra, slog.String(fieldKeyID, cr.resp.PrivateChallengeParameters[privKeyID]))
+		// request_id is the send request's id (the challenge id), the same
+		// the mailer's and the feedback function's lines carry: it joins
+		// this enqueue to the email's send and delivery (otpctl trace).
+		// issued_at is the request's IssuedAt, before the enqueue: this
+		// line is written after it, when the mailer may have sent already.
+		extra = append(extra, slog.String(fieldKeyID, cr.resp.PrivateChallengeParameters[privKeyID]),
+			slog.String(fieldSendRequestID, cr.resp.PrivateChallengeParameters[privChallengeID]),
+			slog.Time(fieldIssuedAt, cr.issuedAt))
 	}
 	outcomeLog(ctx, c.Log, slog.LevelInfo, "create", ev.CognitoEventUserPoolsHeader, tenant, cr.generation, cr.outcome, "", extra...)
 	ev.Response = cr.resp
@@ -122,6 +135,7 @@ func (c *Create) Handle(ctx context.Context, ev events.CognitoEventUserPoolsCrea
 type createResult struct {
 	resp       events.CognitoEventUserPoolsCreateAuthChallengeResponse
 	generation int
+	issuedAt   time.Time // a new code's send request's IssuedAt
 	outcome    string
 	note       string
 	budget     verdict
@@ -179,6 +193,9 @@ func (c *Create) create(ctx context.Context, ev events.CognitoEventUserPoolsCrea
 	left := h.countRounds()
 	resendIn := max(0, c.Config.ResendCooldown-now.Sub(next.IssuedAt))
 	cr.generation = next.Generation
+	if cr.outcome == outcomeSent {
+		cr.issuedAt = now.UTC()
+	}
 	cr.resp = events.CognitoEventUserPoolsCreateAuthChallengeResponse{
 		PublicChallengeParameters: map[string]string{
 			ParamEmail:            contract.MaskEmail(email),

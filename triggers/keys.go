@@ -5,11 +5,12 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/cognito-email-otp/cognito-email-otp/internal/pseudonym"
 )
 
 // KeySource reads the HMAC key's current and previous versions (Secrets
@@ -191,12 +192,29 @@ func (r *Keyring) Pseudonym(sub string) string {
 }
 
 // Pseudonym is Keyring.Pseudonym for one key.
-func Pseudonym(key []byte, sub string) string {
-	derived := hmac.New(sha256.New, key)
-	derived.Write([]byte("cognito-email-otp log pseudonym v1"))
-	m := hmac.New(sha256.New, derived.Sum(nil))
-	m.Write([]byte(sub))
-	return hex.EncodeToString(m.Sum(nil)[:8])
+func Pseudonym(key []byte, sub string) string { return pseudonym.User(key, sub) }
+
+// ToHash is the keyed hash of a recipient address that log lines carry as
+// to_hash instead of the address (pseudonym.ToHash under the current key):
+// the Create trigger's enqueue line, the mailer's sent line and the
+// feedback function's event lines all carry it, so an operator who knows
+// the address finds all three. It changes when the key rotates.
+func (r *Keyring) ToHash(address string) string {
+	r.mu.Lock()
+	key := r.current.key
+	r.mu.Unlock()
+	return pseudonym.ToHash(key, address)
+}
+
+// PreviousToHash is ToHash under the previous key, "" when there is none,
+// for searches that span a rotation.
+func (r *Keyring) PreviousToHash(address string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.previous == nil {
+		return ""
+	}
+	return pseudonym.ToHash(r.previous.key, address)
 }
 
 // PreviousPseudonym is the pseudonym under the previous key, if there is

@@ -8,6 +8,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/cognito-email-otp/cognito-email-otp/internal/pseudonym"
 )
 
 // NewLogger returns the JSON logger every trigger writes through. Field
@@ -35,6 +37,15 @@ const (
 	fieldLockout     = "lockout"
 	fieldBudgetError = "budget_error"
 	fieldKeyID       = "key_id" // the HMAC key a code was made or checked with
+	// fieldToHash is the recipient's keyed hash (Keyring.ToHash), never the
+	// address; the mailer and the feedback function log the same field.
+	fieldToHash = pseudonym.FieldToHash
+	// fieldSendRequestID is the send request's id on Create's enqueue line,
+	// named as the mailer names it; fieldRequestID is Lambda's own.
+	fieldSendRequestID = "request_id"
+	// fieldIssuedAt is when Create issued the code and so enqueued its
+	// send request (the request's IssuedAt), on the enqueue line.
+	fieldIssuedAt = "issued_at"
 )
 
 // EMF metrics the triggers write on their outcome line: CloudWatch turns

@@ -2,6 +2,7 @@ package triggers
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -32,8 +33,13 @@ func TestNoSecretInLogs(t *testing.T) {
 		s := r.signIn(t, nil)
 		flow(s)
 		secrets = append(secrets, s.meta)
-		for _, v := range s.private {
-			if len(v) > 20 { // the MAC and the challenge id
+		for k, v := range s.private {
+			// The MAC. Not the challenge id: it is the send request's id,
+			// which the mailer logs as request_id, SES tags the email with
+			// and the email's X-Entity-Ref-ID header carries; Create's
+			// enqueue line names it too, so a trace follows one code. Only
+			// the key makes a MAC, and the key is checked below.
+			if k != privChallengeID && len(v) > 20 {
 				secrets = append(secrets, v)
 			}
 		}
@@ -92,5 +98,77 @@ func TestChallengeParametersCarryNoCode(t *testing.T) {
 	}
 	if len(s.public) != len(want) {
 		t.Errorf("public parameters %v, want exactly %v", s.public, want)
+	}
+}
+
+// TestEnqueueLineCarriesTheRecipientsHash: Create's lines name the
+// recipient by to_hash, the same keyed hash the mailer's sent line and the
+// feedback function's event lines carry (pseudonym.ToHash), and never by
+// the address.
+func TestEnqueueLineCarriesTheRecipientsHash(t *testing.T) {
+	r := newRig(t)
+	r.signIn(t, nil).start(true).password(true)
+	want := testKeys(t).ToHash(" Rosa@Example.com")
+	var enqueued int
+	for _, line := range strings.Split(strings.TrimSpace(r.logs.String()), "\n") {
+		var fields map[string]any
+		if err := json.Unmarshal([]byte(line), &fields); err != nil {
+			t.Fatalf("log line is not JSON: %s", line)
+		}
+		if fields["trigger"] != "create" {
+			continue
+		}
+		if fields["outcome"] == "code_enqueued" {
+			enqueued++
+		}
+		if fields["to_hash"] != want {
+			t.Errorf("create line's to_hash %v, want %s (the normalised address's): %s", fields["to_hash"], want, line)
+		}
+	}
+	if enqueued != 1 {
+		t.Errorf("%d enqueue lines, want 1:\n%s", enqueued, r.logs.String())
+	}
+}
+
+// TestEnqueueLineNamesTheSendRequest: Create's enqueue line carries the
+// send request's id as request_id, the field the mailer's and the feedback
+// function's lines carry it in, so that otpctl trace joins the three, and
+// its IssuedAt as issued_at; the lines that enqueue nothing carry neither.
+func TestEnqueueLineNamesTheSendRequest(t *testing.T) {
+	r := newRig(t)
+	s := r.signIn(t, nil).start(true).password(true)
+	s.answer(s.wrongCode())
+	r.queue.mu.Lock()
+	var sent []string
+	var issued time.Time
+	for _, req := range r.queue.sent {
+		sent, issued = append(sent, req.ID), req.IssuedAt
+	}
+	r.queue.mu.Unlock()
+	if len(sent) != 1 {
+		t.Fatalf("%d send requests, want 1", len(sent))
+	}
+	tests := map[string]string{"code_enqueued": sent[0], "same_code": ""}
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(r.logs.String()), "\n") {
+		var fields map[string]any
+		if err := json.Unmarshal([]byte(line), &fields); err != nil {
+			t.Fatalf("log line is not JSON: %s", line)
+		}
+		want, ok := tests[fmt.Sprint(fields["outcome"])]
+		if fields["trigger"] != "create" || !ok {
+			continue
+		}
+		seen[fmt.Sprint(fields["outcome"])] = true
+		if got, _ := fields["request_id"].(string); got != want {
+			t.Errorf("create %s line: request_id %q, want %q: %s", fields["outcome"], got, want, line)
+		}
+		at, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(fields["issued_at"]))
+		if enqueued := want != ""; enqueued != (fields["issued_at"] != nil) || enqueued && !at.Equal(issued) {
+			t.Errorf("create %s line: issued_at %v, want the request's IssuedAt %v on an enqueue only: %s", fields["outcome"], fields["issued_at"], issued, line)
+		}
+	}
+	if len(seen) != len(tests) {
+		t.Errorf("create lines seen %v, want %d outcomes:\n%s", seen, len(tests), r.logs.String())
 	}
 }

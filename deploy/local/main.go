@@ -183,7 +183,8 @@ func banner(w io.Writer, sys *otplocal.System, seed otplocal.Seed, sandbox bool,
 		fmt.Fprintln(w, "      in the SES sandbox: only verified recipients, 200 a day, 1 a second")
 	}
 	fmt.Fprintf(w, "    Lambda function %s, its event source mapping from %s\n", otplocal.MailerFunction, otplocal.SendQueue)
-	fmt.Fprintf(w, "    S3 bucket %s (template store: bin/otpctl templates current --endpoint %s)\n\n", otplocal.TemplateBucket, u)
+	fmt.Fprintf(w, "    S3 bucket %s (template store: bin/otpctl templates current --endpoint %s)\n", otplocal.TemplateBucket, u)
+	fmt.Fprintf(w, "    CloudWatch Logs %s, %s, … (every function's log group)\n\n", otplocal.LogGroup("create"), otplocal.LogGroup("mailer"))
 	fmt.Fprintf(w, "  Other users (password %s): ", otplocal.DemoPassword)
 	for i, s := range seed.Users[min(1, len(seed.Users)):] {
 		if i > 0 {
@@ -192,7 +193,12 @@ func banner(w io.Writer, sys *otplocal.System, seed otplocal.Seed, sandbox bool,
 		fmt.Fprint(w, s.Email)
 	}
 	fmt.Fprintf(w, "\n  otpctl:   bin/otpctl queue status --endpoint %s\n", u)
-	fmt.Fprintf(w, "            bin/otpctl doctor --endpoint %s --function %s\n\nPress Ctrl-C to stop.\n", u, otplocal.MailerFunction)
+	fmt.Fprintf(w, "            bin/otpctl doctor --endpoint %s --function %s\n", u, otplocal.MailerFunction)
+	who := "EMAIL"
+	if d := sys.DemoUser; d != nil {
+		who = d.Email
+	}
+	fmt.Fprintf(w, "            bin/otpctl trace %s --endpoint %s   (what became of the codes sent to one address)\n\nPress Ctrl-C to stop.\n", who, u)
 }
 
 // identities names the SES identities the seed verifies.

@@ -11,6 +11,7 @@
 //	otpctl dlq redrive [--reason R] [--yes]
 //	otpctl user status EMAIL|SUB
 //	otpctl user unlock EMAIL|SUB
+//	otpctl trace ADDRESS|REQUEST-ID [--since 1h] [--stack NAME | --log-groups G,G]
 //	otpctl templates check [DIR]
 //	otpctl templates compile [DIR] [-o FILE]
 //	otpctl templates preview --out DIR [--screenshots] [--ttl D] [--set S] [--locale L] [--ttl D] [--set S] [--locale L]

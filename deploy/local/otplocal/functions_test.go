@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/awslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/cloudwatchlocal"
 )
 
@@ -74,6 +77,10 @@ func TestSignInThroughTheRealBinaries(t *testing.T) {
 	}
 	if sys.MailerStats().Sent != 2 {
 		t.Errorf("the mailer binary's EMF metrics did not reach the ops page: %+v", sys.MailerStats())
+	}
+	// The binaries' lines reach their log groups too.
+	if got := lines(t, cwl.NewFromConfig(awslocal.Config(sys.URL)), LogGroup("create"), `{ $.outcome = "code_enqueued" }`); len(got) != 2 {
+		t.Errorf("CloudWatch Logs holds %d of the create binary's enqueue lines, want 2", len(got))
 	}
 	// And CloudWatch, as CloudWatch Logs extracts them from the log group.
 	pts, err := sys.Metrics.Series("CognitoEmailOTP", "Messages", []cloudwatchlocal.Dimension{{Name: "outcome", Value: "sent"}}, "Sum", time.Minute, time.Now().Add(-time.Hour))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/cloudwatchlocal"
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/logslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/web"
 )
 
@@ -16,14 +17,16 @@ import (
 // Embedded Metric Format document becomes metrics in the CloudWatch store
 // (any namespace, every dimension set), and the mailer's also feed what
 // the ops page shows: messages per outcome and the distribution of time
-// from issue to SES acceptance. Every line, EMF or not, passes on to next:
-// CloudWatch Logs stores EMF lines like any other, so whatever reads
-// otp-local's logs sees them too. One sink per log stream: a line split
-// across writes is joined only with the rest of its own stream.
+// from issue to SES acceptance. Every line, EMF or not, passes on to next
+// and into the function's log group in otp-local's CloudWatch Logs
+// (logs): CloudWatch Logs stores EMF lines like any other, so whatever
+// reads otp-local's logs sees them too. One sink per log stream: a line
+// split across writes is joined only with the rest of its own stream.
 type emfSink struct {
 	next    func([]byte)
 	store   *cloudwatchlocal.Store
-	stats   *mailerStats // nil for a function other than the mailer
+	stats   *mailerStats      // nil for a function other than the mailer
+	logs    *logslocal.Stream // nil: no CloudWatch Logs
 	mu      sync.Mutex
 	partial []byte
 }
@@ -41,10 +44,10 @@ type mailerStats struct {
 
 const maxSamples = 20_000
 
-// newEMFSink reads one function's log stream into store; stats, when not
-// nil, also counts the mailer's outcomes.
-func newEMFSink(next io.Writer, store *cloudwatchlocal.Store, stats *mailerStats) *emfSink {
-	return &emfSink{next: func(line []byte) { _, _ = next.Write(line) }, store: store, stats: stats}
+// newEMFSink reads one function's log stream into store and logs; stats,
+// when not nil, also counts the mailer's outcomes.
+func newEMFSink(next io.Writer, store *cloudwatchlocal.Store, stats *mailerStats, logs *logslocal.Stream) *emfSink {
+	return &emfSink{next: func(line []byte) { _, _ = next.Write(line) }, store: store, stats: stats, logs: logs}
 }
 
 func (s *emfSink) Write(p []byte) (int, error) {
@@ -58,6 +61,9 @@ func (s *emfSink) Write(p []byte) (int, error) {
 		}
 		line := s.partial[:i+1]
 		s.record(line)
+		if s.logs != nil {
+			s.logs.PutLine(line)
+		}
 		if s.next != nil {
 			s.next(line)
 		}

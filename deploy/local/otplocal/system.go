@@ -1,5 +1,6 @@
 // Package otplocal runs the whole system on one machine: SQS, SES v2,
-// Cognito, Secrets Manager, KMS and DynamoDB endpoints on one loopback
+// Cognito, Secrets Manager, KMS, DynamoDB, CloudWatch and CloudWatch Logs
+// endpoints on one loopback
 // port, the three triggers and the mailer wired to them through the real
 // AWS SDK clients, an event source mapping between the queue and the
 // mailer, and the sign-in, outbox and ops pages. cmd otp-local (deploy/local) is its command line; tests start it
@@ -33,6 +34,7 @@ import (
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/esm"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/kmslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/lambdart"
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/logslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/s3local"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/secretslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/seslocal"
@@ -159,6 +161,10 @@ type System struct {
 	// minute, for GetMetricData and otp-local's own pages (Metrics.Series).
 	Metrics    *cloudwatchlocal.Store
 	cloudWatch *cloudwatchlocal.Server
+	// Logs is CloudWatch Logs: every function's log lines in its log
+	// group (LogGroup), for FilterLogEvents (otpctl trace).
+	Logs       *logslocal.Store
+	logsServer *logslocal.Server
 	sampler    *cloudwatchlocal.SQSSampler
 	// Budget is the triggers' failure budget, for tests and the ops page.
 	Budget *budget.Ledger
@@ -345,6 +351,10 @@ func (sys *System) buildServices(ctx context.Context, o Options) (b built, err e
 	sys.Metrics = cloudwatchlocal.NewStore(cloudwatchlocal.Options{Logger: cwLog})
 	sys.cloudWatch = cloudwatchlocal.NewServer(sys.Metrics, cloudwatchlocal.ServerOptions{Logger: cwLog})
 	sys.sampler = &cloudwatchlocal.SQSSampler{Store: sys.Metrics, Queues: sys.queueSamples}
+	// CloudWatch Logs: the functions' log groups, fed by their log
+	// streams (buildFunctions), as the SAM template's LogGroup resources.
+	sys.Logs = logslocal.New(logslocal.Options{})
+	sys.logsServer = logslocal.NewServer(sys.Logs, cwLog)
 
 	sesOpts, err := o.sesOptions(dir("outbox")) // account.go: the seed's identities, the sandbox
 	if err != nil {
@@ -451,7 +461,7 @@ func (sys *System) buildFunctions(ctx context.Context, o Options, b built) (err 
 		if fn == "mailer" {
 			stats = sys.mailerStats
 		}
-		return newEMFSink(o.Logs, sys.Metrics, stats)
+		return newEMFSink(o.Logs, sys.Metrics, stats, sys.Logs.Stream(LogGroup(fn)))
 	}
 	mailerCfg := mailer.Config{DLQURL: dlqURL, FromAddress: FromAddress, Concurrency: 10,
 		RetryBudget: o.MailerRetryBudget, MetricsNamespace: MetricsNamespace, MaxReceives: MaxReceiveCnt}
@@ -565,6 +575,8 @@ func (sys *System) routes(o Options, b built) http.Handler {
 			sys.Secrets.ServeHTTP(w, r)
 		case strings.HasPrefix(target, kmslocal.TargetPrefix):
 			sys.KMS.ServeHTTP(w, r)
+		case strings.HasPrefix(target, logslocal.TargetPrefix):
+			sys.logsServer.ServeHTTP(w, r)
 		case cloudwatchlocal.IsRequest(r):
 			// CloudWatch: Smithy RPC v2 CBOR names the operation in the
 			// path, not in X-Amz-Target; its JSON and Query forms land
