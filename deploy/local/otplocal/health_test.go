@@ -31,7 +31,7 @@ type emfLines struct {
 }
 
 func newEMFLines(t testing.TB, sys *System) emfLines {
-	return emfLines{t, newEMFSink(io.Discard, sys.Metrics, nil)}
+	return emfLines{t, newEMFSink(io.Discard, sys.Metrics, nil, nil)}
 }
 
 func (e emfLines) write(line map[string]any) {
