@@ -20,6 +20,7 @@ type Reason string
 const (
 	ReasonMalformed           Reason = "malformed"              // body is not a send request
 	ReasonUnknownVersion      Reason = "unknown_version"        // written by a newer or older trigger
+	ReasonUnknownKind         Reason = "unknown_kind"           // a kind of email this build has no template rules for
 	ReasonInvalidRequest      Reason = "invalid_request"        // decodes, breaks the contract
 	ReasonInvalidRecipient    Reason = "invalid_recipient"      // address SES or we refuse
 	ReasonRenderFailed        Reason = "render_failed"          // template set could not render it
@@ -37,7 +38,7 @@ const (
 )
 
 // Reasons lists every dead-letter reason, for otpctl and dashboards.
-var Reasons = []Reason{ReasonMalformed, ReasonUnknownVersion, ReasonInvalidRequest, ReasonInvalidRecipient,
+var Reasons = []Reason{ReasonMalformed, ReasonUnknownVersion, ReasonUnknownKind, ReasonInvalidRequest, ReasonInvalidRecipient,
 	ReasonRenderFailed, ReasonRejected, ReasonSenderNotVerified, ReasonMailFromNotVerified, ReasonQuotaExceeded,
 	ReasonSendingPaused, ReasonSESBadRequest, ReasonMaxReceives}
 
@@ -58,6 +59,8 @@ func decodeReason(err error) Reason {
 	switch {
 	case errors.Is(err, contract.ErrUnknownVersion):
 		return ReasonUnknownVersion
+	case errors.Is(err, contract.ErrUnknownKind):
+		return ReasonUnknownKind
 	case errors.Is(err, contract.ErrInvalidRecipient):
 		return ReasonInvalidRecipient
 	case errors.Is(err, contract.ErrInvalidRequest):

@@ -170,6 +170,10 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) result {
 	}
 	log = log.With(slog.String(fieldRequestID, req.ID), slog.String("tenant", req.Tenant))
 	res := result{tenant: req.Tenant}
+	if !renderable(req.Kind) {
+		return h.deadLetter(ctx, log, msg, req.Tenant, nil, permanent(ReasonUnknownKind,
+			fmt.Errorf("the template sets of this build have no %s email", req.Kind)), 0)
+	}
 
 	if !h.now().Before(req.ExpiresAt) {
 		res.outcome = OutcomeExpired
@@ -524,3 +528,10 @@ func (r *recentIDs) add(id string, expires, now time.Time) {
 	}
 	r.ids[id] = expires
 }
+
+// renderable reports whether the template sets have an email for kind. The
+// contract knows every kind the user pool sends; the sets so far have only
+// the sign-in code, and rendering an invitation with it would send the
+// wrong words around a temporary password, so every other kind goes to the
+// dead-letter queue with its reason until its templates exist.
+func renderable(kind contract.Kind) bool { return kind == contract.KindSignInCode }

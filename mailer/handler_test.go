@@ -145,8 +145,14 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 }
 
 func request(i int) contract.SendRequest {
-	return contract.SendRequest{V: 1, ID: fmt.Sprintf("req-%04d", i), Tenant: "acme", Locale: "de", To: fmt.Sprintf("user%d@example.com", i),
+	return contract.SendRequest{V: contract.SendRequestVersion, Kind: contract.KindSignInCode, ID: fmt.Sprintf("req-%04d", i), Tenant: "acme", Locale: "de", To: fmt.Sprintf("user%d@example.com", i),
 		Name: "Rosa", Code: contract.Code(fmt.Sprintf("%06d", 100000+i)), IssuedAt: t0, ExpiresAt: t0.Add(3 * time.Minute)}
+}
+
+func invitation(i int) contract.SendRequest {
+	r := request(i)
+	r.Kind, r.Code, r.Username, r.TemporaryPassword = contract.KindInvitation, "", "rosa", "Tmp-9xQ!wv2#Lm"
+	return r
 }
 
 func record(id, body string) events.SQSMessage {
@@ -186,8 +192,15 @@ func TestHandleOneMessage(t *testing.T) {
 		{name: "expired request is dropped unsent", body: body(request(1)), at: 3 * time.Minute, wantOutcome: OutcomeExpired},
 		{name: "malformed JSON is dead-lettered", body: `{"v":1,"code":"123`, wantOutcome: DeadLettered(ReasonMalformed), wantDLQ: true},
 		{name: "empty body is dead-lettered", body: ``, wantOutcome: DeadLettered(ReasonMalformed), wantDLQ: true},
-		{name: "unknown version is dead-lettered", body: strings.Replace(body(request(1)), `"v":1`, `"v":7`, 1),
+		{name: "unknown version is dead-lettered", body: strings.Replace(body(request(1)), `"v":2`, `"v":7`, 1),
 			wantOutcome: DeadLettered(ReasonUnknownVersion), wantDLQ: true},
+		{name: "version 1 body from an older trigger is sent",
+			body:        strings.Replace(strings.Replace(body(request(1)), `"v":2`, `"v":1`, 1), `"kind":"signin_code",`, "", 1),
+			wantOutcome: OutcomeSent, wantSESCall: 1},
+		{name: "unknown kind is dead-lettered", body: strings.Replace(body(request(1)), `"kind":"signin_code"`, `"kind":"newsletter"`, 1),
+			wantOutcome: DeadLettered(ReasonUnknownKind), wantDLQ: true},
+		{name: "a kind without templates is dead-lettered, not sent as a sign-in code", body: body(invitation(1)),
+			wantOutcome: DeadLettered(ReasonUnknownKind), wantDLQ: true},
 		{name: "invalid recipient is dead-lettered", body: strings.Replace(body(request(1)), `user1@example.com`, `user1@example.com, eve@example.com`, 1),
 			wantOutcome: DeadLettered(ReasonInvalidRecipient), wantDLQ: true},
 		{name: "render failure is dead-lettered", body: body(request(1)), render: errors.New("no template"),
@@ -305,6 +318,14 @@ func assertNoSecrets(t *testing.T, x *harness) {
 		}
 		if strings.Contains(text, "user1@example.com") {
 			t.Fatalf("%s contain a full address:\n%s", name, text)
+		}
+		if strings.Contains(text, "Tmp-9xQ") {
+			t.Fatalf("%s contain the temporary password:\n%s", name, text)
+		}
+	}
+	for _, m := range x.dlq.msgs {
+		if strings.Contains(aws.ToString(m.MessageBody), "Tmp-9xQ") {
+			t.Fatalf("a dead letter holds the temporary password: %s", aws.ToString(m.MessageBody))
 		}
 	}
 }
@@ -517,7 +538,7 @@ func TestNothingIsLost(t *testing.T) {
 		case "malformed":
 			b = b[:len(b)/2]
 		case "v9":
-			b = strings.Replace(b, `"v":1`, `"v":9`, 1)
+			b = strings.Replace(b, `"v":2`, `"v":9`, 1)
 		}
 		queue = append(queue, queued{msg: record(fmt.Sprintf("m-%04d", i), b)})
 	}

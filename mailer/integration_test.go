@@ -86,7 +86,7 @@ func loadTemplates(t testing.TB) mailer.Renderer {
 }
 
 func newRequest(i int, tenant, locale string, now time.Time) contract.SendRequest {
-	return contract.SendRequest{V: 1, ID: fmt.Sprintf("req%06d", i), Tenant: tenant, Locale: locale,
+	return contract.SendRequest{V: contract.SendRequestVersion, Kind: contract.KindSignInCode, ID: fmt.Sprintf("req%06d", i), Tenant: tenant, Locale: locale,
 		To: fmt.Sprintf("user%d@example.com", i), Name: "Rosa Díaz", Code: contract.Code(fmt.Sprintf("%06d", 314159+i)),
 		IssuedAt: now, ExpiresAt: now.Add(3 * time.Minute)}
 }
@@ -180,7 +180,7 @@ func TestDeadLettersReachARealQueue(t *testing.T) {
 	}
 	cfg := mailer.Config{DLQURL: dlq, FromAddress: "no-reply@example.com", Concurrency: 2, RetryBudget: time.Second, MetricsNamespace: "Test"}
 	h := mailer.New(cfg, awslocal.Config(srv.URL), loadTemplates(t), io.Discard)
-	ev := events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m-1", Body: `{"v":2,"code":"999999"}`}}}
+	ev := events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m-1", Body: `{"v":3,"code":"999999"}`}}}
 	if resp, err := h.Handle(t.Context(), ev); err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("%v %v", resp, err)
 	}

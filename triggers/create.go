@@ -272,6 +272,7 @@ func (c *Create) issue(ctx context.Context, ev events.CognitoEventUserPoolsCreat
 	}
 	sr := contract.SendRequest{
 		V:      contract.SendRequestVersion,
+		Kind:   contract.KindSignInCode,
 		ID:     id,
 		Tenant: tenant,
 		Locale: loc,

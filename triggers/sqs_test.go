@@ -50,7 +50,8 @@ func TestCreateEnqueuesOnSQS(t *testing.T) {
 		t.Errorf("send request %v", req)
 	}
 	attrs := map[string]sqstypes.MessageAttributeValue(m.MessageAttributes)
-	if aws.ToString(attrs[contract.AttrTenant].StringValue) != "globex" || aws.ToString(attrs[contract.AttrVersion].StringValue) != "1" {
+	if aws.ToString(attrs[contract.AttrTenant].StringValue) != "globex" || aws.ToString(attrs[contract.AttrVersion].StringValue) != "2" ||
+		aws.ToString(attrs[contract.AttrKind].StringValue) != "signin_code" {
 		t.Errorf("message attributes %v", attrs)
 	}
 	if strings.Contains(s.logs(), req.Code.Reveal()) {

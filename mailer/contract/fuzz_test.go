@@ -35,8 +35,18 @@ func FuzzDecodeSendRequest(f *testing.F) {
 		with(`"to":"rosa@example.com"`, `"to":"rosa@example.com\r\nBcc: eve@example.com"`),
 		with(`"name":"Rosa Díaz"`, `"name":"\u003cscript\u003e\u2028\ud800"`),
 		append(bytes.Clone(good), ` trailing`...),
+		with(`"v":2,"kind":"signin_code",`, `"v":1,`),
+		with(`"v":2,"kind":"signin_code",`, `"v":1,"kind":"invitation",`),
+		with(`"kind":"signin_code"`, `"kind":"newsletter"`),
 	} {
 		f.Add(seed)
+	}
+	for _, r := range exampleRequests() {
+		b, err := r.Encode()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r, err := DecodeSendRequest(body)
@@ -48,7 +58,7 @@ func FuzzDecodeSendRequest(f *testing.F) {
 	})
 }
 
-var sentinels = []error{ErrMalformed, ErrUnknownVersion, ErrInvalidRequest, ErrInvalidRecipient}
+var sentinels = []error{ErrMalformed, ErrUnknownVersion, ErrUnknownKind, ErrInvalidRequest, ErrInvalidRecipient}
 
 // safeNumbers are the numbers errors print on purpose: the body's version
 // (an operator needs it to redrive) and a syntax error's offset. A body whose
@@ -130,8 +140,12 @@ func checkDecoded(t *testing.T, r SendRequest) {
 		t.Fatalf("recipient breaks the limits: %d bytes", len(r.To))
 	case len(r.Name) > maxNameLen || !utf8.ValidString(r.Name) || strings.ContainsAny(r.Name, "\r\n\x00"):
 		t.Fatalf("name breaks the limits: %q", r.Name)
-	case len(r.Code) < 4 || len(r.Code) > maxCodeLen || !isDigits(string(r.Code)):
+	case r.V != SendRequestVersion || !r.Kind.Known():
+		t.Fatalf("decoded v=%d kind %q: want v=%d and a known kind", r.V, r.Kind, SendRequestVersion)
+	case r.Kind.HasCode() && (len(r.Code) < 4 || len(r.Code) > maxCodeLen || !isDigits(string(r.Code))):
 		t.Fatalf("code breaks the limits: %d characters", len(r.Code))
+	case !r.Kind.HasCode() && r.Code != "":
+		t.Fatalf("a %s decoded with a code", r.Kind)
 	case !r.ExpiresAt.After(r.IssuedAt):
 		t.Fatal("expiresAt is not after issuedAt")
 	}
@@ -146,7 +160,9 @@ func checkDecoded(t *testing.T, r SendRequest) {
 	// Times compare with Equal: a decoded offset gets a fresh *Location, so
 	// == would differ on the same instant.
 	if back.V != r.V || back.ID != r.ID || back.Tenant != r.Tenant || back.Locale != r.Locale ||
-		back.To != r.To || back.Name != r.Name || back.Code != r.Code ||
+		back.To != r.To || back.Name != r.Name || back.Code != r.Code || back.Kind != r.Kind ||
+		back.Username != r.Username || back.TemporaryPassword != r.TemporaryPassword ||
+		(back.Takeover == nil) != (r.Takeover == nil) ||
 		!back.IssuedAt.Equal(r.IssuedAt) || !back.ExpiresAt.Equal(r.ExpiresAt) {
 		t.Fatalf("decode(encode(r)) = %+v, want %+v", back, r)
 	}

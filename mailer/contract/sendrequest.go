@@ -1,7 +1,8 @@
-// Package contract is the message the Create Auth Challenge trigger puts on
-// the send queue and the mailer takes off it: one versioned Go type, its JSON
-// form pinned by testdata/sendrequest-v1.json, and the cleaning and masking
-// rules both sides share. It imports no AWS SDK, so a trigger that needs only
+// Package contract is the message the triggers put on the send queue and the
+// mailer takes off it: one versioned Go type, its JSON forms pinned by
+// testdata/sendrequest-v*.json, and the cleaning and masking rules both sides
+// share. Create Auth Challenge writes sign-in codes; the Custom Email Sender
+// trigger writes every other email the user pool sends, each with its Kind. It imports no AWS SDK, so a trigger that needs only
 // the contract links no SES or SQS client.
 //
 // A Code prints as [redacted] everywhere but the JSON body; nothing here
@@ -27,13 +28,54 @@ import (
 const (
 	AttrVersion = "otp_version"
 	AttrTenant  = "otp_tenant"
+	AttrKind    = "otp_kind"
 )
 
-// SendRequestVersion is the only body version this build reads or writes.
-// A change of shape gets a new version, so that a mailer never guesses at a
-// body written by a newer or older trigger: unknown versions are
-// dead-lettered with ReasonUnknownVersion.
-const SendRequestVersion = 1
+// SendRequestVersion is the body version this build writes. A change of
+// shape gets a new version, so that a mailer never guesses at a body written
+// by a newer trigger: unknown versions are dead-lettered with
+// ReasonUnknownVersion. Version 1 (no kind: every message a sign-in code)
+// still decodes, so messages queued by triggers deployed before version 2
+// are sent during and after the upgrade.
+const SendRequestVersion = 2
+
+// sendRequestV1 is the one older version this build reads.
+const sendRequestV1 = 1
+
+// Kind is what an email is for. It picks the template and the rules the
+// request must follow: which secrets it carries, which fields it needs.
+type Kind string
+
+// The kinds, one per email the user pool sends. Each Custom Email Sender
+// trigger source maps to one (see triggers/sender).
+const (
+	KindSignInCode            Kind = "signin_code"            // Create Auth Challenge: the second factor
+	KindSignUpVerification    Kind = "signup_verification"    // SignUp, ResendCode: confirm the account
+	KindInvitation            Kind = "invitation"             // AdminCreateUser: username and temporary password
+	KindAttributeVerification Kind = "attribute_verification" // UpdateUserAttribute, VerifyUserAttribute
+	KindPasswordReset         Kind = "password_reset"         // ForgotPassword
+	KindMFACode               Kind = "mfa_code"               // Authentication: Cognito's own email MFA or email OTP
+	KindAccountTakeover       Kind = "account_takeover"       // AccountTakeOverNotification: no code
+)
+
+// Kinds lists every kind this build reads and writes, in a stable order.
+var Kinds = []Kind{KindSignInCode, KindSignUpVerification, KindInvitation, KindAttributeVerification,
+	KindPasswordReset, KindMFACode, KindAccountTakeover}
+
+// Known reports whether this build knows k.
+func (k Kind) Known() bool {
+	for _, known := range Kinds {
+		if k == known {
+			return true
+		}
+	}
+	return false
+}
+
+// HasCode reports whether an email of this kind carries a one-time code.
+// An account takeover notice says what happened and carries none; an
+// invitation carries a temporary password instead.
+func (k Kind) HasCode() bool { return k != KindAccountTakeover && k != KindInvitation }
 
 // Limits on fields, so a hostile attribute cannot make a message large or a
 // rendered email absurd. SQS allows 256 KiB; we stay far below.
@@ -44,22 +86,70 @@ const (
 	maxToLen     = 254
 	maxNameLen   = 4 * MaxNameRunes // bytes: CleanName's 100 runes of up to 4 bytes each
 	maxCodeLen   = 10
+	// Cognito allows temporary passwords of up to 256 characters (the
+	// AdminCreateUser TemporaryPassword parameter).
+	maxPasswordLen = 256
+	maxUsernameLen = 128 // Cognito's username limit
+	maxLinkLen     = 2048
+	maxTakeoverLen = 128 // IP address, city, country, device name, action
 )
 
-// SendRequest is the SQS message body: one emailed code. It is the single Go
-// type for the contract; triggers/create marshals it and the mailer
-// unmarshals it. Its JSON form is pinned by testdata/sendrequest-v1.json.
+// SendRequest is the SQS message body: one email. It is the single Go type
+// for the contract; the triggers marshal it and the mailer unmarshals it.
+// Its JSON forms are pinned by testdata/sendrequest-v*.json.
 type SendRequest struct {
-	V         int       `json:"v"`
-	ID        string    `json:"id"` // challenge id: unique per code, used as the email's reference id
-	Tenant    string    `json:"tenant"`
-	Locale    string    `json:"locale,omitempty"` // BCP 47 tag as the user or client gave it; matched by the mailer
-	To        string    `json:"to"`
-	Name      string    `json:"name,omitempty"`
-	Code      Code      `json:"code"`
+	V      int    `json:"v"`
+	Kind   Kind   `json:"kind"` // v1 bodies have none and decode as KindSignInCode
+	ID     string `json:"id"`   // unique per email: the challenge id, or the sender's request id; the email's reference id
+	Tenant string `json:"tenant"`
+	Locale string `json:"locale,omitempty"` // BCP 47 tag as the user or client gave it; matched by the mailer
+	To     string `json:"to"`
+	Name   string `json:"name,omitempty"`
+	// Code is the one-time code, for every kind that has one (Kind.HasCode).
+	Code Code `json:"code,omitempty"`
+	// Username and TemporaryPassword are an invitation's, and only an
+	// invitation's: what the new user signs in with the first time.
+	Username          string `json:"username,omitempty"`
+	TemporaryPassword Secret `json:"temporaryPassword,omitempty"`
+	// Takeover is what Cognito's threat protection saw, for
+	// KindAccountTakeover only.
+	Takeover  *Takeover `json:"takeover,omitempty"`
 	IssuedAt  time.Time `json:"issuedAt"`
-	ExpiresAt time.Time `json:"expiresAt"`
+	ExpiresAt time.Time `json:"expiresAt"` // past it the email is dropped, not sent: the code or password no longer works
 }
+
+// Takeover is the sign-in Cognito's threat protection flagged, as its
+// AccountTakeOverNotification event describes it. The two links carry
+// Cognito's feedback token: they are as private as a code, so they print as
+// [redacted] too.
+type Takeover struct {
+	EventID   string    `json:"eventId"`
+	Action    string    `json:"action"` // BLOCK, NO_ACTION, MFA, MFA_IF_CONFIGURED or MFA_REQUIRED
+	LoginTime time.Time `json:"loginTime"`
+	IPAddress string    `json:"ipAddress,omitempty"`
+	City      string    `json:"city,omitempty"`
+	Country   string    `json:"country,omitempty"`
+	Device    string    `json:"device,omitempty"`
+	// ThisWasMe and ThisWasNotMe are Cognito's one-click feedback links
+	// (ONE_CLICK_LINK_VALID, ONE_CLICK_LINK_INVALID).
+	ThisWasMe    Secret `json:"thisWasMe,omitempty"`
+	ThisWasNotMe Secret `json:"thisWasNotMe,omitempty"`
+}
+
+// TakeoverActions are the values Cognito's ACCOUNT_TAKE_OVER_ACTION takes.
+var TakeoverActions = []string{"BLOCK", "NO_ACTION", "MFA", "MFA_IF_CONFIGURED", "MFA_REQUIRED"}
+
+// Secret is a temporary password or a feedback link: like a Code, it
+// marshals to JSON as itself and prints as [redacted] everywhere else.
+type Secret string
+
+func (Secret) String() string               { return redacted }
+func (Secret) GoString() string             { return redacted }
+func (Secret) LogValue() slog.Value         { return slog.StringValue(redacted) }
+func (s Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(redacted)) }
+
+// Reveal returns the secret itself, for the one place that renders it.
+func (s Secret) Reveal() string { return string(s) }
 
 // Code is a one-time code. It marshals to JSON as itself (the SQS body must
 // carry it) but prints as [redacted] through fmt and slog, so that an
@@ -81,6 +171,7 @@ func (c Code) Reveal() string { return string(c) }
 func (r SendRequest) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("request_id", r.ID),
+		slog.String("kind", string(r.Kind)),
 		slog.String("tenant", r.Tenant),
 		slog.String("locale", r.Locale),
 		slog.String("to", MaskEmail(r.To)),
@@ -90,12 +181,16 @@ func (r SendRequest) LogValue() slog.Value {
 // Format prints a request without its code or full address, whatever the
 // verb, so a request in an error message or a debug print stays safe.
 func (r SendRequest) Format(f fmt.State, _ rune) {
-	fmt.Fprintf(f, "SendRequest{v=%d id=%s tenant=%s locale=%s to=%s code=%s expiresAt=%s}",
-		r.V, r.ID, r.Tenant, r.Locale, MaskEmail(r.To), redacted, r.ExpiresAt.Format(time.RFC3339))
+	fmt.Fprintf(f, "SendRequest{v=%d kind=%s id=%s tenant=%s locale=%s to=%s code=%s expiresAt=%s}",
+		r.V, r.Kind, r.ID, r.Tenant, r.Locale, MaskEmail(r.To), redacted, r.ExpiresAt.Format(time.RFC3339))
 }
 
 // ErrUnknownVersion marks a body whose version this build cannot read.
 var ErrUnknownVersion = errors.New("unknown send request version")
+
+// ErrUnknownKind marks a body of a known version whose kind this build does
+// not know: written by a newer trigger, or by hand.
+var ErrUnknownKind = errors.New("unknown send request kind")
 
 // ErrMalformed marks a body that is not JSON of the contract's shape.
 var ErrMalformed = errors.New("malformed send request")
@@ -103,22 +198,41 @@ var ErrMalformed = errors.New("malformed send request")
 // ErrInvalidRequest marks a body that decodes but breaks the contract.
 var ErrInvalidRequest = errors.New("invalid send request")
 
-// Redact returns body with the code removed, for the dead-letter queue: a
-// dead letter outlives its code by days, so it must not carry a usable one.
-// The mailer marks such a message (mailer.AttrRedacted), and drops it if it
-// is ever redriven.
+// Redact returns body with its secrets removed (the code, a temporary
+// password, a takeover notice's feedback links), for the dead-letter queue:
+// a dead letter outlives its code by days, so it must not carry a usable
+// one. The mailer marks such a message (mailer.AttrRedacted), and drops it
+// if it is ever redriven.
 // ok is false, and body is returned unchanged, when it is not a JSON object
-// with a code (a malformed body is kept for diagnosis; Create never writes
-// one).
+// with a secret (a malformed body is kept for diagnosis; the triggers never
+// write one).
 func Redact(body []byte) (redacted []byte, ok bool) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(body, &fields); err != nil {
 		return body, false
 	}
-	if _, has := fields["code"]; !has {
+	found := false
+	for _, name := range []string{"code", "temporaryPassword"} {
+		if _, has := fields[name]; has {
+			fields[name] = json.RawMessage(`""`)
+			found = true
+		}
+	}
+	if raw, has := fields["takeover"]; has {
+		var takeover map[string]json.RawMessage
+		if json.Unmarshal(raw, &takeover) != nil {
+			// Not an object: nothing of it can be trusted to be harmless.
+			fields["takeover"] = json.RawMessage(`null`)
+		} else {
+			delete(takeover, "thisWasMe")
+			delete(takeover, "thisWasNotMe")
+			fields["takeover"], _ = json.Marshal(takeover)
+		}
+		found = true
+	}
+	if !found {
 		return body, false
 	}
-	fields["code"] = json.RawMessage(`""`)
 	out, err := json.Marshal(fields)
 	if err != nil {
 		return body, false
@@ -137,7 +251,8 @@ func (r SendRequest) Encode() ([]byte, error) {
 
 // DecodeSendRequest parses and validates an SQS body. The version is read
 // first, so an unknown version is reported as such even when the rest of the
-// body has a shape this build does not know. Errors never quote the body.
+// body has a shape this build does not know. A version 1 body comes back as
+// a version 2 request of KindSignInCode. Errors never quote the body.
 func DecodeSendRequest(body []byte) (SendRequest, error) {
 	var head struct {
 		V *int `json:"v"`
@@ -148,12 +263,21 @@ func DecodeSendRequest(body []byte) (SendRequest, error) {
 	if head.V == nil {
 		return SendRequest{}, fmt.Errorf("decode send request: %w: field \"v\" is missing", ErrUnknownVersion)
 	}
-	if *head.V != SendRequestVersion {
-		return SendRequest{}, fmt.Errorf("decode send request: %w: v=%d, this build reads v=%d", ErrUnknownVersion, *head.V, SendRequestVersion)
+	if *head.V != SendRequestVersion && *head.V != sendRequestV1 {
+		return SendRequest{}, fmt.Errorf("decode send request: %w: v=%d, this build reads v=%d and v=%d",
+			ErrUnknownVersion, *head.V, sendRequestV1, SendRequestVersion)
 	}
 	var r SendRequest
 	if err := json.Unmarshal(body, &r); err != nil {
-		return SendRequest{}, fmt.Errorf("decode send request v%d: %w", SendRequestVersion, describeJSONError(err))
+		return SendRequest{}, fmt.Errorf("decode send request v%d: %w", *head.V, describeJSONError(err))
+	}
+	if r.V == sendRequestV1 {
+		// Version 1 knew only sign-in codes and had no kind, nor any of
+		// the fields other kinds need: a body that has them is not v1.
+		if r.Kind != "" || r.Username != "" || r.TemporaryPassword != "" || r.Takeover != nil {
+			return SendRequest{}, fmt.Errorf("decode send request v1: %w: kind, username, temporaryPassword and takeover are version 2 fields", ErrInvalidRequest)
+		}
+		r.V, r.Kind = SendRequestVersion, KindSignInCode
 	}
 	if err := r.Validate(); err != nil {
 		return SendRequest{}, err
@@ -188,6 +312,15 @@ func (r SendRequest) Validate() error {
 	switch {
 	case r.V != SendRequestVersion:
 		return fmt.Errorf("%w: v=%d, this build writes v=%d", ErrUnknownVersion, r.V, SendRequestVersion)
+	case r.Kind == "":
+		return invalid("kind is required")
+	case !r.Kind.Known():
+		// The kind is one of our identifiers, not user data: safe to quote
+		// once bounded and checked for shape.
+		if len(r.Kind) <= 40 && isToken(string(r.Kind)) {
+			return fmt.Errorf("%w: %q", ErrUnknownKind, r.Kind)
+		}
+		return fmt.Errorf("%w: not an identifier", ErrUnknownKind)
 	case r.ID == "" || len(r.ID) > maxIDLen || !isToken(r.ID):
 		return invalid("id must be 1..%d characters of [A-Za-z0-9_-]", maxIDLen)
 	case r.Tenant == "" || len(r.Tenant) > maxTenantLen || !isToken(r.Tenant):
@@ -196,15 +329,78 @@ func (r SendRequest) Validate() error {
 		return invalid("locale must be at most %d characters of [A-Za-z0-9-_]", maxLocaleLen)
 	case len(r.Name) > maxNameLen || strings.ContainsAny(r.Name, "\r\n\x00"):
 		return invalid("name must be at most %d bytes with no line breaks", maxNameLen)
-	case len(r.Code) < 4 || len(r.Code) > maxCodeLen || !isDigits(string(r.Code)):
+	case r.Kind.HasCode() && (len(r.Code) < 4 || len(r.Code) > maxCodeLen || !isDigits(string(r.Code))):
 		return invalid("code must be 4..%d ASCII digits (got %d characters)", maxCodeLen, len(r.Code))
+	case !r.Kind.HasCode() && r.Code != "":
+		return invalid("a %s carries no code", r.Kind)
 	case r.IssuedAt.IsZero() || r.ExpiresAt.IsZero():
 		return invalid("issuedAt and expiresAt are required")
 	case !r.ExpiresAt.After(r.IssuedAt):
 		return invalid("expiresAt must be after issuedAt")
 	}
+	if err := r.validateKindFields(); err != nil {
+		return err
+	}
 	if err := ValidateRecipient(r.To); err != nil {
 		return err
+	}
+	return nil
+}
+
+// validateKindFields checks the fields only some kinds carry: present where
+// the kind needs them, absent everywhere else, so a secret never rides along
+// in an email whose template does not expect it.
+func (r SendRequest) validateKindFields() error {
+	invalid := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalidRequest, fmt.Sprintf(format, args...))
+	}
+	invitation := r.Kind == KindInvitation
+	switch {
+	case invitation && (r.Username == "" || len(r.Username) > maxUsernameLen || strings.ContainsAny(r.Username, "\r\n\x00")):
+		return invalid("an invitation needs a username of 1..%d bytes with no line breaks", maxUsernameLen)
+	case invitation && (r.TemporaryPassword == "" || len(r.TemporaryPassword) > maxPasswordLen || strings.ContainsAny(string(r.TemporaryPassword), "\r\n\x00")):
+		return invalid("an invitation needs a temporary password of 1..%d bytes with no line breaks (got %d bytes)", maxPasswordLen, len(r.TemporaryPassword))
+	case !invitation && (r.Username != "" || r.TemporaryPassword != ""):
+		return invalid("only an invitation carries a username and a temporary password")
+	case r.Kind == KindAccountTakeover && r.Takeover == nil:
+		return invalid("an account takeover notice needs takeover")
+	case r.Kind != KindAccountTakeover && r.Takeover != nil:
+		return invalid("only an account takeover notice carries takeover")
+	}
+	if r.Takeover != nil {
+		return r.Takeover.validate()
+	}
+	return nil
+}
+
+func (t *Takeover) validate() error {
+	invalid := func(format string, args ...any) error {
+		return fmt.Errorf("%w: takeover: %s", ErrInvalidRequest, fmt.Sprintf(format, args...))
+	}
+	known := false
+	for _, a := range TakeoverActions {
+		known = known || t.Action == a
+	}
+	switch {
+	case !known:
+		return invalid("action must be one of %s", strings.Join(TakeoverActions, ", "))
+	case t.EventID == "" || len(t.EventID) > maxIDLen || !isToken(t.EventID):
+		return invalid("eventId must be 1..%d characters of [A-Za-z0-9_-]", maxIDLen)
+	case t.LoginTime.IsZero():
+		return invalid("loginTime is required")
+	}
+	for name, v := range map[string]string{"ipAddress": t.IPAddress, "city": t.City, "country": t.Country, "device": t.Device} {
+		if len(v) > maxTakeoverLen || strings.ContainsAny(v, "\r\n\x00") {
+			return invalid("%s must be at most %d bytes with no line breaks", name, maxTakeoverLen)
+		}
+	}
+	for name, link := range map[string]Secret{"thisWasMe": t.ThisWasMe, "thisWasNotMe": t.ThisWasNotMe} {
+		if link == "" {
+			continue
+		}
+		if len(link) > maxLinkLen || !strings.HasPrefix(string(link), "https://") || strings.ContainsAny(string(link), " \"<>\r\n\x00") {
+			return invalid("%s must be an https link of at most %d bytes", name, maxLinkLen)
+		}
 	}
 	return nil
 }

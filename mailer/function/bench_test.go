@@ -65,7 +65,7 @@ func BenchmarkMailerPerEmail(b *testing.B) {
 				var ev events.SQSEvent
 				for range 10 {
 					i++
-					r := contract.SendRequest{V: 1, ID: fmt.Sprintf("req%07d", i), Tenant: []string{"acme", "globex", "default"}[i%3], Locale: "en",
+					r := contract.SendRequest{V: contract.SendRequestVersion, Kind: contract.KindSignInCode, ID: fmt.Sprintf("req%07d", i), Tenant: []string{"acme", "globex", "default"}[i%3], Locale: "en",
 						To: fmt.Sprintf("user%d@example.com", i), Name: "Rosa Díaz", Code: contract.Code(fmt.Sprintf("%06d", 100000+i%900000)),
 						IssuedAt: now, ExpiresAt: now.Add(3 * time.Minute)}
 					body, _ := r.Encode()

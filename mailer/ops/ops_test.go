@@ -41,7 +41,7 @@ func setup(t *testing.T) (Queues, *sqs.Client) {
 }
 
 func sendRequest(code, to string, expires time.Time) string {
-	b, _ := json.Marshal(contract.SendRequest{V: 1, ID: "req-" + to[:1], Tenant: "acme", To: to, Name: "Rosa Díaz",
+	b, _ := json.Marshal(contract.SendRequest{V: contract.SendRequestVersion, Kind: contract.KindSignInCode, ID: "req-" + to[:1], Tenant: "acme", To: to, Name: "Rosa Díaz",
 		Code: contract.Code(code), IssuedAt: expires.Add(-3 * time.Minute), ExpiresAt: expires})
 	return string(b)
 }

@@ -99,7 +99,7 @@ func TestTemplatesCompile(t *testing.T) {
 		t.Fatal(err)
 	}
 	issued := time.Now()
-	r := contract.SendRequest{V: 1, ID: "c", Tenant: "initech", Locale: "de-AT", To: "a@example.com", Name: "Jörg", Code: "123456", IssuedAt: issued, ExpiresAt: issued.Add(5 * time.Minute)}
+	r := contract.SendRequest{V: contract.SendRequestVersion, Kind: contract.KindSignInCode, ID: "c", Tenant: "initech", Locale: "de-AT", To: "a@example.com", Name: "Jörg", Code: "123456", IssuedAt: issued, ExpiresAt: issued.Add(5 * time.Minute)}
 	want, err := templates.ForMailer(lib).Render(context.Background(), r)
 	if err != nil {
 		t.Fatal(err)

@@ -41,6 +41,7 @@ func (q SQS) Enqueue(ctx context.Context, r contract.SendRequest) error {
 		MessageAttributes: map[string]types.MessageAttributeValue{
 			contract.AttrVersion: {DataType: aws.String("Number"), StringValue: aws.String(strconv.Itoa(r.V))},
 			contract.AttrTenant:  {DataType: aws.String("String"), StringValue: aws.String(r.Tenant)},
+			contract.AttrKind:    {DataType: aws.String("String"), StringValue: aws.String(string(r.Kind))},
 		},
 	})
 	if err != nil {

@@ -46,7 +46,7 @@ var ttls = []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute, 3 * t
 func request(tenant, locale, name, code string, ttl time.Duration) contract.SendRequest {
 	issued := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	return contract.SendRequest{
-		V: 1, ID: "c1", Tenant: tenant, Locale: locale, To: "user@example.com", Name: name,
+		V: contract.SendRequestVersion, Kind: contract.KindSignInCode, ID: "c1", Tenant: tenant, Locale: locale, To: "user@example.com", Name: name,
 		Code: contract.Code(code), IssuedAt: issued, ExpiresAt: issued.Add(ttl),
 	}
 }

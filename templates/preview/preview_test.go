@@ -171,7 +171,7 @@ func TestExpiryMatchesRealEmail(t *testing.T) {
 	issued := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	request := func(p Page, ttl time.Duration) contract.SendRequest {
 		return contract.SendRequest{
-			V: contract.SendRequestVersion, ID: "preview-test", Tenant: p.Set, Locale: p.Locale,
+			V: contract.SendRequestVersion, Kind: contract.KindSignInCode, ID: "preview-test", Tenant: p.Set, Locale: p.Locale,
 			To: "someone@example.com", Name: p.Name, Code: DefaultCode,
 			IssuedAt: issued, ExpiresAt: issued.Add(ttl),
 		}

@@ -290,7 +290,7 @@ func verifyBundle(name, set, version string, data []byte, base *compiled.Bundle)
 	issued := time.Unix(0, 0)
 	for _, loc := range b.Locales(set) {
 		_, err := probe.Render(context.Background(), contract.SendRequest{
-			V: contract.SendRequestVersion, ID: "verify", Tenant: set, Locale: loc, To: "verify@example.com",
+			V: contract.SendRequestVersion, Kind: contract.KindSignInCode, ID: "verify", Tenant: set, Locale: loc, To: "verify@example.com",
 			Name: "Verify", Code: "000000", IssuedAt: issued, ExpiresAt: issued.Add(3 * time.Minute),
 		})
 		if err != nil {

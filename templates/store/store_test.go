@@ -157,7 +157,7 @@ func embedded(t testing.TB) *compiled.Bundle {
 
 func request(tenant string) contract.SendRequest {
 	now := time.Now()
-	return contract.SendRequest{V: contract.SendRequestVersion, ID: "r1", Tenant: tenant, Locale: "en", To: "a@example.com",
+	return contract.SendRequest{V: contract.SendRequestVersion, Kind: contract.KindSignInCode, ID: "r1", Tenant: tenant, Locale: "en", To: "a@example.com",
 		Name: "Ana", Code: "123456", IssuedAt: now, ExpiresAt: now.Add(3 * time.Minute)}
 }
 

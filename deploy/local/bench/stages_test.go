@@ -238,7 +238,7 @@ func enqueueRequests(ctx context.Context, client *sqs.Client, queueURL string, n
 	for i := 0; i < n; i += 10 {
 		var entries []sqstypes.SendMessageBatchRequestEntry
 		for j := i; j < min(i+10, n); j++ {
-			req := contract.SendRequest{V: contract.SendRequestVersion, ID: fmt.Sprintf("bench-%06d", j), Tenant: []string{"default", "acme", "globex"}[j%3],
+			req := contract.SendRequest{V: contract.SendRequestVersion, Kind: contract.KindSignInCode, ID: fmt.Sprintf("bench-%06d", j), Tenant: []string{"default", "acme", "globex"}[j%3],
 				Locale: []string{"en", "de", "fr-CA", "ja", "ar"}[j%5], To: fmt.Sprintf("p%06d@bench.otp-local.example", j), Name: "Bench Person",
 				Code: contract.Code("123456"), IssuedAt: now, ExpiresAt: now.Add(10 * time.Minute)}
 			body, err := req.Encode()

@@ -52,7 +52,7 @@ func TestBudgetOutageRefusesOnlyTheCodeStep(t *testing.T) {
 	}
 
 	// The pipeline does not depend on the budget.
-	body, err := contract.SendRequest{V: contract.SendRequestVersion, ID: "outage-0001", Tenant: "acme", To: "pipeline@example.com",
+	body, err := contract.SendRequest{V: contract.SendRequestVersion, Kind: contract.KindSignInCode, ID: "outage-0001", Tenant: "acme", To: "pipeline@example.com",
 		Code: "123456", IssuedAt: time.Now(), ExpiresAt: time.Now().Add(time.Minute)}.Encode()
 	if err != nil {
 		t.Fatal(err)

@@ -252,13 +252,17 @@ func TestNoSecretLeaks(t *testing.T) {
 	}{
 		{"malformed JSON", `{"v":1,"id":"poison-malformed","tenant":"acme","to":"mallory.malformed@example.com","code":"739152","name":"Mallory`,
 			"739152", []string{"mallory.malformed@example.com"}, "malformed"},
-		{"unknown version", mustJSON(t, map[string]any{"v": 2, "id": "poison-v2", "tenant": "acme", "to": "victor.version@example.com",
+		{"unknown version", mustJSON(t, map[string]any{"v": 3, "id": "poison-v3", "tenant": "acme", "to": "victor.version@example.com",
 			"name": "Victor Version", "code": "604817", "issuedAt": now, "expiresAt": now.Add(3 * time.Minute)}),
 			"604817", []string{"victor.version@example.com"}, "unknown_version"},
-		{"invalid recipient", mustJSON(t, contract.SendRequest{V: 1, ID: "poison-recipient", Tenant: "acme",
+		{"invitation, a kind with no templates yet", mustJSON(t, contract.SendRequest{V: contract.SendRequestVersion, Kind: contract.KindInvitation,
+			ID: "poison-invitation", Tenant: "acme", To: "ivan.invite@example.com", Name: "Ivan", Username: "ivan",
+			TemporaryPassword: "Tmp-5150-Pw!", IssuedAt: now, ExpiresAt: now.Add(3 * time.Minute)}),
+			"Tmp-5150-Pw!", []string{"ivan.invite@example.com"}, "unknown_kind"},
+		{"invalid recipient", mustJSON(t, contract.SendRequest{V: contract.SendRequestVersion, Kind: contract.KindSignInCode, ID: "poison-recipient", Tenant: "acme",
 			To: "ivy.invalid@example.com, bcc.spy@evil.example", Name: "Ivy", Code: "281946", IssuedAt: now, ExpiresAt: now.Add(3 * time.Minute)}),
 			"281946", []string{"ivy.invalid@example.com", "bcc.spy@evil.example"}, "invalid_recipient"},
-		{"expired in the queue", mustJSON(t, contract.SendRequest{V: 1, ID: "poison-expired", Tenant: "acme", Locale: "en",
+		{"expired in the queue", mustJSON(t, contract.SendRequest{V: contract.SendRequestVersion, Kind: contract.KindSignInCode, ID: "poison-expired", Tenant: "acme", Locale: "en",
 			To: "larry.late@example.com", Name: "Larry", Code: "550382", IssuedAt: now.Add(-5 * time.Minute), ExpiresAt: now.Add(-2 * time.Minute)}),
 			"550382", []string{"larry.late@example.com"}, ""},
 	}
@@ -271,7 +275,7 @@ func TestNoSecretLeaks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "three dead letters", func() bool { v, f := queueDepth(sys, DeadLetters); return v+f == 3 })
+	waitFor(t, "four dead letters", func() bool { v, f := queueDepth(sys, DeadLetters); return v+f == 4 })
 
 	// The expired code: wait out its lifetime, then answer it correctly.
 	time.Sleep(time.Until(lateExpiry) + time.Second)
@@ -353,12 +357,13 @@ func TestNoSecretLeaks(t *testing.T) {
 		{"logs", logText, `"reason":"too_many_wrong_answers"`, 1},
 		{"logs", logText, `"note":"resend"`, 1},
 		{"logs", logText, `"msg":"sent"`, 5},
-		{"logs", logText, `"msg":"dead-lettered"`, 3},
+		{"logs", logText, `"msg":"dead-lettered"`, 4},
 		{"logs", logText, `"msg":"dropped expired code"`, 1},
 		{"EMF", emfText, `"outcome":"sent"`, 1},
 		{"EMF", emfText, `"outcome":"expired"`, 1},
 		{"EMF", emfText, `"outcome":"dlq_malformed"`, 1},
 		{"EMF", emfText, `"outcome":"dlq_unknown_version"`, 1},
+		{"EMF", emfText, `"outcome":"dlq_unknown_kind"`, 1},
 		{"EMF", emfText, `"outcome":"dlq_invalid_recipient"`, 1},
 	} {
 		if n := strings.Count(want.text, want.sub); n < want.min {
@@ -377,8 +382,8 @@ func TestNoSecretLeaks(t *testing.T) {
 			t.Errorf("dead-letter listing lacks reason %s: %+v", p.reason, list)
 		}
 	}
-	if len(list) != 3 {
-		t.Errorf("%d dead letters listed, want 3", len(list))
+	if len(list) != 4 {
+		t.Errorf("%d dead letters listed, want 4", len(list))
 	}
 	// The listing still says whom each message was for, masked.
 	if !strings.Contains(string(listJSON), `"to": "i***@evil.example"`) || !strings.Contains(string(listJSON), `"to": "v***@example.com"`) {

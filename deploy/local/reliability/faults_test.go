@@ -170,7 +170,7 @@ func requests(n, expired int) []contract.SendRequest {
 		if i < expired { // sat in the queue past the code's life
 			issued, expires = now.Add(-5*time.Minute), now.Add(-2*time.Minute)
 		}
-		out[i] = contract.SendRequest{V: contract.SendRequestVersion, ID: fmt.Sprintf("rel-%05d", i),
+		out[i] = contract.SendRequest{V: contract.SendRequestVersion, Kind: contract.KindSignInCode, ID: fmt.Sprintf("rel-%05d", i),
 			Tenant: tenants[i%len(tenants)], Locale: locales[i%len(locales)],
 			To: fmt.Sprintf("person-%05d@reliability.otp-local.example", i), Name: "Person " + strconv.Itoa(i),
 			Code: contract.Code(fmt.Sprintf("%06d", (i*7919)%1_000_000)), IssuedAt: issued, ExpiresAt: expires}

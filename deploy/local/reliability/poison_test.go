@@ -32,7 +32,7 @@ func TestPoisonMessagesEndInTheDLQWithAReason(t *testing.T) {
 
 	valid := func(id string, change func(*contract.SendRequest)) string {
 		now := time.Now()
-		r := contract.SendRequest{V: contract.SendRequestVersion, ID: id, Tenant: "acme", Locale: "en",
+		r := contract.SendRequest{V: contract.SendRequestVersion, Kind: contract.KindSignInCode, ID: id, Tenant: "acme", Locale: "en",
 			To: id + "@poison.otp-local.example", Name: "Pat", Code: "424242", IssuedAt: now, ExpiresAt: now.Add(5 * time.Minute)}
 		if change != nil {
 			change(&r)
@@ -57,7 +57,11 @@ func TestPoisonMessagesEndInTheDLQWithAReason(t *testing.T) {
 	}{
 		{"malformed JSON", `{"v":1,"id":"broken"`, "malformed", nil},
 		{"not JSON at all", `<?xml version="1.0"?><sendRequest code="123456"/>`, "malformed", nil},
-		{"unknown version", strings.Replace(valid("v99", nil), `"v":1`, `"v":99`, 1), "unknown_version", nil},
+		{"unknown version", strings.Replace(valid("v99", nil), `"v":2`, `"v":99`, 1), "unknown_version", nil},
+		{"unknown kind", valid("newsletter", func(r *contract.SendRequest) { r.Kind = "newsletter" }), "unknown_kind", nil},
+		{"a kind with no templates yet", valid("invite", func(r *contract.SendRequest) {
+			r.Kind, r.Code, r.Username, r.TemporaryPassword = contract.KindInvitation, "", "pat", "Tmp-424242-pw"
+		}), "unknown_kind", nil},
 		{"missing recipient", valid("noto", func(r *contract.SendRequest) { r.To = "" }), "invalid_recipient", nil},
 		{"missing code", valid("nocode", func(r *contract.SendRequest) { r.Code = "" }), "invalid_request", nil},
 		{"line break in the name", valid("crlfname", func(r *contract.SendRequest) { r.Name = "Pat\r\nBcc: x@evil.example" }), "invalid_request", nil},
@@ -87,6 +91,13 @@ func TestPoisonMessagesEndInTheDLQWithAReason(t *testing.T) {
 			func(t *testing.T, e seslocal.Email) {
 				if strings.Contains(e.HTML, "<script>") || !strings.Contains(e.HTML, "&lt;script&gt;") {
 					t.Error("the name's markup reached the HTML unescaped")
+				}
+			}},
+		{"version 1 body from a trigger deployed before kinds: sent as a sign-in code",
+			strings.Replace(strings.Replace(valid("version1", nil), `"v":2`, `"v":1`, 1), `"kind":"signin_code",`, "", 1), "sent",
+			func(t *testing.T, e seslocal.Email) {
+				if !strings.Contains(e.Text, "424242") {
+					t.Errorf("text %q lacks the code", e.Text)
 				}
 			}},
 		{"invalid UTF-8 in the name: replaced", strings.Replace(valid("badutf8", nil), `"name":"Pat"`, `"name":"Pat \ud800 \udfff"`, 1), "sent",
