@@ -402,7 +402,7 @@ func (q Queues) Redrive(ctx context.Context, reason string) (int, error) {
 // dead-letter ones, which describe a failure that the redrive ends.
 func sendAttributes(m types.Message) map[string]types.MessageAttributeValue {
 	out := map[string]types.MessageAttributeValue{}
-	for _, k := range []string{contract.AttrVersion, contract.AttrTenant, mailer.AttrRedacted} {
+	for _, k := range []string{contract.AttrVersion, contract.AttrTenant, contract.AttrKind, mailer.AttrRedacted} {
 		if v, ok := m.MessageAttributes[k]; ok {
 			out[k] = types.MessageAttributeValue{DataType: v.DataType, StringValue: v.StringValue}
 		}
