@@ -1,8 +1,9 @@
 // Package contract is the message the triggers put on the send queue and the
 // mailer takes off it: one versioned Go type, its JSON forms pinned by
 // testdata/sendrequest-v*.json, and the cleaning and masking rules both sides
-// share. Create Auth Challenge writes sign-in codes; the Custom Email Sender
-// trigger writes every other email the user pool sends, each with its Kind. It imports no AWS SDK, so a trigger that needs only
+// share. Create Auth Challenge writes sign-in codes; the other kinds are the
+// other emails the user pool sends, for the Custom Email Sender trigger to
+// write. It imports no AWS SDK, so a trigger that needs only
 // the contract links no SES or SQS client.
 //
 // A Code prints as [redacted] everywhere but the JSON body; nothing here
@@ -47,7 +48,7 @@ const sendRequestV1 = 1
 type Kind string
 
 // The kinds, one per email the user pool sends. Each Custom Email Sender
-// trigger source maps to one (see triggers/sender).
+// trigger source maps to one, named beside it.
 const (
 	KindSignInCode            Kind = "signin_code"            // Create Auth Challenge: the second factor
 	KindSignUpVerification    Kind = "signup_verification"    // SignUp, ResendCode: confirm the account
@@ -306,9 +307,6 @@ func describeJSONError(err error) error {
 // Validate checks the contract. Messages name the field, never its value,
 // except for values that are safe to log (version, lengths).
 func (r SendRequest) Validate() error {
-	invalid := func(format string, args ...any) error {
-		return fmt.Errorf("%w: %s", ErrInvalidRequest, fmt.Sprintf(format, args...))
-	}
 	switch {
 	case r.V != SendRequestVersion:
 		return fmt.Errorf("%w: v=%d, this build writes v=%d", ErrUnknownVersion, r.V, SendRequestVersion)
@@ -351,9 +349,6 @@ func (r SendRequest) Validate() error {
 // the kind needs them, absent everywhere else, so a secret never rides along
 // in an email whose template does not expect it.
 func (r SendRequest) validateKindFields() error {
-	invalid := func(format string, args ...any) error {
-		return fmt.Errorf("%w: %s", ErrInvalidRequest, fmt.Sprintf(format, args...))
-	}
 	invitation := r.Kind == KindInvitation
 	switch {
 	case invitation && (r.Username == "" || len(r.Username) > maxUsernameLen || strings.ContainsAny(r.Username, "\r\n\x00")):
@@ -374,24 +369,22 @@ func (r SendRequest) validateKindFields() error {
 }
 
 func (t *Takeover) validate() error {
-	invalid := func(format string, args ...any) error {
-		return fmt.Errorf("%w: takeover: %s", ErrInvalidRequest, fmt.Sprintf(format, args...))
-	}
+	invalidTakeover := func(format string, args ...any) error { return invalid("takeover: "+format, args...) }
 	known := false
 	for _, a := range TakeoverActions {
 		known = known || t.Action == a
 	}
 	switch {
 	case !known:
-		return invalid("action must be one of %s", strings.Join(TakeoverActions, ", "))
+		return invalidTakeover("action must be one of %s", strings.Join(TakeoverActions, ", "))
 	case t.EventID == "" || len(t.EventID) > maxIDLen || !isToken(t.EventID):
-		return invalid("eventId must be 1..%d characters of [A-Za-z0-9_-]", maxIDLen)
+		return invalidTakeover("eventId must be 1..%d characters of [A-Za-z0-9_-]", maxIDLen)
 	case t.LoginTime.IsZero():
-		return invalid("loginTime is required")
+		return invalidTakeover("loginTime is required")
 	}
 	for name, v := range map[string]string{"ipAddress": t.IPAddress, "city": t.City, "country": t.Country, "device": t.Device} {
 		if len(v) > maxTakeoverLen || strings.ContainsAny(v, "\r\n\x00") {
-			return invalid("%s must be at most %d bytes with no line breaks", name, maxTakeoverLen)
+			return invalidTakeover("%s must be at most %d bytes with no line breaks", name, maxTakeoverLen)
 		}
 	}
 	for name, link := range map[string]Secret{"thisWasMe": t.ThisWasMe, "thisWasNotMe": t.ThisWasNotMe} {
@@ -399,10 +392,16 @@ func (t *Takeover) validate() error {
 			continue
 		}
 		if len(link) > maxLinkLen || !strings.HasPrefix(string(link), "https://") || strings.ContainsAny(string(link), " \"<>\r\n\x00") {
-			return invalid("%s must be an https link of at most %d bytes", name, maxLinkLen)
+			return invalidTakeover("%s must be an https link of at most %d bytes", name, maxLinkLen)
 		}
 	}
 	return nil
+}
+
+// invalid wraps ErrInvalidRequest with what broke the contract. Messages
+// name the field, never its value.
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalidRequest, fmt.Sprintf(format, args...))
 }
 
 // ErrInvalidRecipient marks an address SES would refuse or that could smuggle
