@@ -2,14 +2,12 @@ package cognitoidp
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
 )
 
 // NewUser is what seeding needs: a confirmed user with a password.
@@ -126,12 +124,13 @@ func attributesFrom(list []attribute) (map[string]string, error) {
 	return m, nil
 }
 
-func (s *Server) signUp(_ context.Context, _ *http.Request, body []byte) (any, error) {
+func (s *Server) signUp(ctx context.Context, r *http.Request, body []byte) (any, error) {
 	var in struct {
-		ClientID       string      `json:"ClientId"`
-		Username       string      `json:"Username"`
-		Password       string      `json:"Password"`
-		UserAttributes []attribute `json:"UserAttributes"`
+		ClientID       string            `json:"ClientId"`
+		Username       string            `json:"Username"`
+		Password       string            `json:"Password"`
+		UserAttributes []attribute       `json:"UserAttributes"`
+		ClientMetadata map[string]string `json:"ClientMetadata"`
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
@@ -161,17 +160,73 @@ func (s *Server) signUp(_ context.Context, _ *http.Request, body []byte) (any, e
 	if err := setPassword(u, s.poolName, in.Password); err != nil {
 		return nil, err
 	}
-	u.confirmationCode = fmt.Sprintf("%06d", randomInt(1_000_000))
+	u.confirmationCode, u.confirmationExpires = newCode(), s.cfg.Now().Add(confirmationCodeValidity)
+	email, err := s.seal(ctx, outgoing{source: SourceSignUp, user: u.clone(), secret: u.confirmationCode,
+		clientID: in.ClientID, sdk: sdkVersion(r), clientMetadata: in.ClientMetadata})
+	if err != nil {
+		return nil, err
+	}
 	if err := s.users.add(u); err != nil {
 		return nil, mapUserErr(err)
 	}
+	s.dispatch(email)
 	return map[string]any{
-		"UserConfirmed": false,
-		"UserSub":       u.Username,
-		"CodeDeliveryDetails": map[string]string{
-			"AttributeName": "email", "DeliveryMedium": "EMAIL", "Destination": contract.MaskEmail(attrs["email"]),
-		},
+		"UserConfirmed":       false,
+		"UserSub":             u.Username,
+		"CodeDeliveryDetails": deliveryDetails("email", attrs["email"]),
 	}, nil
+}
+
+// confirmationCodeValidity is how long a sign-up confirmation code works:
+// Cognito's codes for confirming an account are valid for 24 hours.
+const confirmationCodeValidity = 24 * time.Hour
+
+// resendConfirmationCode replaces an unconfirmed user's code and emails the
+// new one (CustomEmailSender_ResendCode). With PreventUserExistenceErrors
+// an unknown user gets the same answer as a real one, a code "sent" to a
+// simulated destination.
+func (s *Server) resendConfirmationCode(ctx context.Context, r *http.Request, body []byte) (any, error) {
+	var in struct {
+		ClientID       string            `json:"ClientId"`
+		Username       string            `json:"Username"`
+		ClientMetadata map[string]string `json:"ClientMetadata"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	c, err := s.client(in.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	u := s.users.lookup(in.Username)
+	if u == nil {
+		if c.PreventUserExistenceErrors == "ENABLED" {
+			return map[string]any{"CodeDeliveryDetails": deliveryDetails("email", in.Username)}, nil
+		}
+		return nil, mapUserErr(errUserNotFound)
+	}
+	if u.Status != StatusUnconfirmed {
+		return nil, fault("InvalidParameterException", "User is already confirmed.")
+	}
+	code := newCode()
+	next := u.clone()
+	next.confirmationCode = code
+	email, err := s.seal(ctx, outgoing{source: SourceResendCode, user: next, secret: code,
+		clientID: in.ClientID, sdk: sdkVersion(r), clientMetadata: in.ClientMetadata})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.users.update(u.Username, func(x *User) error {
+		if x.Status != StatusUnconfirmed {
+			return fault("InvalidParameterException", "User is already confirmed.")
+		}
+		x.confirmationCode, x.confirmationExpires = code, s.cfg.Now().Add(confirmationCodeValidity)
+		return nil
+	}); err != nil {
+		return nil, mapUserErr(err)
+	}
+	s.dispatch(email)
+	return map[string]any{"CodeDeliveryDetails": deliveryDetails("email", u.email())}, nil
 }
 
 func (s *Server) confirmSignUp(_ context.Context, _ *http.Request, body []byte) (any, error) {
@@ -189,8 +244,11 @@ func (s *Server) confirmSignUp(_ context.Context, _ *http.Request, body []byte) 
 		return nil, mapUserErr(errUserNotFound)
 	}
 	_, err := s.users.update(u.Username, func(x *User) error {
-		if x.confirmationCode == "" || x.confirmationCode != in.ConfirmationCode {
+		if x.confirmationCode == "" || subtle.ConstantTimeCompare([]byte(x.confirmationCode), []byte(in.ConfirmationCode)) != 1 {
 			return fault("CodeMismatchException", "Invalid verification code provided, please try again.")
+		}
+		if !s.cfg.Now().Before(x.confirmationExpires) {
+			return fault("ExpiredCodeException", "Invalid code provided, please request a code again.")
 		}
 		x.confirmationCode = ""
 		x.Status = StatusConfirmed
@@ -203,19 +261,32 @@ func (s *Server) confirmSignUp(_ context.Context, _ *http.Request, body []byte) 
 	return struct{}{}, nil
 }
 
-func (s *Server) adminCreateUser(_ context.Context, _ *http.Request, body []byte) (any, error) {
+func (s *Server) adminCreateUser(ctx context.Context, r *http.Request, body []byte) (any, error) {
 	var in struct {
-		UserPoolID        string      `json:"UserPoolId"`
-		Username          string      `json:"Username"`
-		UserAttributes    []attribute `json:"UserAttributes"`
-		TemporaryPassword string      `json:"TemporaryPassword"`
-		MessageAction     string      `json:"MessageAction"`
+		UserPoolID             string            `json:"UserPoolId"`
+		Username               string            `json:"Username"`
+		UserAttributes         []attribute       `json:"UserAttributes"`
+		TemporaryPassword      string            `json:"TemporaryPassword"`
+		MessageAction          string            `json:"MessageAction"`
+		DesiredDeliveryMediums []string          `json:"DesiredDeliveryMediums"`
+		ClientMetadata         map[string]string `json:"ClientMetadata"`
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
 	if err := s.checkPool(in.UserPoolID); err != nil {
 		return nil, err
+	}
+	switch in.MessageAction {
+	case "", "SUPPRESS", "RESEND":
+	default:
+		return nil, fault("InvalidParameterException", "1 validation error detected: Value '%s' at 'messageAction' failed to satisfy constraint: Member must satisfy enum value set: [RESEND, SUPPRESS]", in.MessageAction)
+	}
+	// Cognito's default medium is SMS: the invitation is emailed only when
+	// the caller asks for EMAIL.
+	invite := in.MessageAction != "SUPPRESS" && slices.Contains(in.DesiredDeliveryMediums, "EMAIL")
+	if in.MessageAction == "RESEND" {
+		return s.resendInvitation(ctx, r, in.Username, in.TemporaryPassword, invite, in.ClientMetadata)
 	}
 	attrs, err := attributesFrom(in.UserAttributes)
 	if err != nil {
@@ -239,9 +310,53 @@ func (s *Server) adminCreateUser(_ context.Context, _ *http.Request, body []byte
 	if err := setPassword(u, s.poolName, temporary); err != nil {
 		return nil, err
 	}
+	u.TemporaryPasswordExpires = s.cfg.Now().Add(s.cfg.temporaryPasswordValidity())
+	var email *sealed
+	if invite {
+		if email, err = s.seal(ctx, outgoing{source: SourceAdminCreateUser, user: u.clone(), secret: temporary,
+			clientID: clientNotApplicable, sdk: sdkVersion(r), clientMetadata: in.ClientMetadata}); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.users.add(u); err != nil {
 		return nil, mapUserErr(err)
 	}
+	s.dispatch(email)
+	return map[string]any{"User": userType(u)}, nil
+}
+
+// resendInvitation is AdminCreateUser with MessageAction RESEND: a user
+// still waiting to set a password gets a new temporary password, valid
+// again for the pool's TemporaryPasswordValidityDays, and a new invitation.
+func (s *Server) resendInvitation(ctx context.Context, r *http.Request, username, temporary string, invite bool, meta map[string]string) (any, error) {
+	u := s.users.lookup(username)
+	if u == nil {
+		return nil, mapUserErr(errUserNotFound)
+	}
+	if u.Status != StatusForceChangePassword {
+		return nil, fault("UnsupportedUserStateException", "Resend not possible. %s status is not FORCE_CHANGE_PASSWORD", u.Username)
+	}
+	if temporary == "" {
+		temporary = generatedPassword()
+	} else if err := s.checkPassword(temporary); err != nil {
+		return nil, err
+	}
+	var email *sealed
+	var err error
+	if invite {
+		if email, err = s.seal(ctx, outgoing{source: SourceAdminCreateUser, user: u, secret: temporary,
+			clientID: clientNotApplicable, sdk: sdkVersion(r), clientMetadata: meta}); err != nil {
+			return nil, err
+		}
+	}
+	u, err = s.users.update(u.Username, func(x *User) error {
+		x.TemporaryPasswordExpires = s.cfg.Now().Add(s.cfg.temporaryPasswordValidity())
+		return setPassword(x, s.poolName, temporary)
+	})
+	if err != nil {
+		return nil, mapUserErr(err)
+	}
+	s.dispatch(email)
 	return map[string]any{"User": userType(u)}, nil
 }
 
@@ -267,9 +382,9 @@ func (s *Server) adminSetUserPassword(_ context.Context, _ *http.Request, body [
 	}
 	_, err := s.users.update(u.Username, func(x *User) error {
 		if in.Permanent {
-			x.Status = StatusConfirmed
+			x.Status, x.TemporaryPasswordExpires = StatusConfirmed, time.Time{}
 		} else {
-			x.Status = StatusForceChangePassword
+			x.Status, x.TemporaryPasswordExpires = StatusForceChangePassword, s.cfg.Now().Add(s.cfg.temporaryPasswordValidity())
 		}
 		return setPassword(x, s.poolName, in.Password)
 	})
@@ -339,11 +454,12 @@ func (s *Server) adminGetUser(_ context.Context, _ *http.Request, body []byte) (
 	return t, nil
 }
 
-func (s *Server) adminUpdateUserAttributes(_ context.Context, _ *http.Request, body []byte) (any, error) {
+func (s *Server) adminUpdateUserAttributes(ctx context.Context, r *http.Request, body []byte) (any, error) {
 	var in struct {
-		UserPoolID     string      `json:"UserPoolId"`
-		Username       string      `json:"Username"`
-		UserAttributes []attribute `json:"UserAttributes"`
+		UserPoolID     string            `json:"UserPoolId"`
+		Username       string            `json:"Username"`
+		UserAttributes []attribute       `json:"UserAttributes"`
+		ClientMetadata map[string]string `json:"ClientMetadata"`
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
@@ -359,13 +475,10 @@ func (s *Server) adminUpdateUserAttributes(_ context.Context, _ *http.Request, b
 	if u == nil {
 		return nil, mapUserErr(errUserNotFound)
 	}
-	_, err = s.users.update(u.Username, func(x *User) error {
-		for k, v := range attrs {
-			x.Attributes[k] = v
-		}
-		return nil
-	})
-	return struct{}{}, mapUserErr(err)
+	if _, err := s.updateAttributes(ctx, u, attrs, true, clientNotApplicable, sdkVersion(r), in.ClientMetadata); err != nil {
+		return nil, err
+	}
+	return struct{}{}, nil
 }
 
 func (s *Server) adminDeleteUser(_ context.Context, _ *http.Request, body []byte) (any, error) {
@@ -431,21 +544,29 @@ func (s *Server) globalSignOut(_ context.Context, _ *http.Request, body []byte) 
 }
 
 func (s *Server) userFromAccessToken(token string) (*User, error) {
+	u, _, err := s.tokenUser(token)
+	return u, err
+}
+
+// tokenUser is the holder of an access token, and the app client it was
+// issued to.
+func (s *Server) tokenUser(token string) (*User, string, error) {
 	claims, err := s.signer.verify(token, s.cfg.Now())
 	if err != nil || claims["token_use"] != "access" {
-		return nil, fault("NotAuthorizedException", "Invalid Access Token")
+		return nil, "", fault("NotAuthorizedException", "Invalid Access Token")
 	}
 	name, _ := claims["username"].(string)
 	if t, ok := s.revoked.Load(name); ok {
 		if iat, _ := claims["iat"].(float64); int64(iat) <= t.(time.Time).Unix() {
-			return nil, fault("NotAuthorizedException", "Access Token has been revoked")
+			return nil, "", fault("NotAuthorizedException", "Access Token has been revoked")
 		}
 	}
 	u := s.users.lookup(name)
 	if u == nil {
-		return nil, fault("NotAuthorizedException", "Invalid Access Token")
+		return nil, "", fault("NotAuthorizedException", "Invalid Access Token")
 	}
-	return u, nil
+	clientID, _ := claims["client_id"].(string)
+	return u, clientID, nil
 }
 
 func userType(u *User) map[string]any {

@@ -342,6 +342,9 @@ func (s *Server) respondToAuthChallenge(ctx context.Context, r *http.Request, bo
 		s.lockout.record(a.userID, ok, s.cfg.Now())
 		a.history = append(a.history, &events.CognitoEventUserPoolsChallengeResult{ChallengeName: challengePassword, ChallengeResult: ok})
 		if ok && a.user != nil && a.user.Status == StatusForceChangePassword {
+			if exp := a.user.TemporaryPasswordExpires; !exp.IsZero() && !s.cfg.Now().Before(exp) {
+				return nil, s.failed(fault("NotAuthorizedException", "Temporary password has expired and must be reset by an administrator."))
+			}
 			return s.newPasswordChallenge(a)
 		}
 	case challengeNewPassword:

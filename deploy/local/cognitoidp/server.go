@@ -70,6 +70,18 @@ type Config struct {
 	SigningKey *rsa.PrivateKey
 	Now        func() time.Time
 	Log        *slog.Logger
+	// TemporaryPasswordValidity is how long AdminCreateUser's temporary
+	// password works; 0 means the pool default, 7 days
+	// (TemporaryPasswordValidityDays).
+	TemporaryPasswordValidity time.Duration
+	// UpdateEmailWithoutVerification changes a user's email at once when it
+	// is updated, unverified, as a pool without
+	// UserAttributeUpdateSettings does. The default keeps the verified
+	// address until the new one is verified
+	// (AttributesRequireVerificationBeforeUpdate: [email]), as the SAM
+	// template's pool does: the email is the second factor, and an
+	// unverified one would lock the user out of signing in to verify it.
+	UpdateEmailWithoutVerification bool
 	// TriggerTimeout is how long a trigger invocation may take before
 	// Cognito retries it; 0 means Cognito's 5 s. Tests shorten it.
 	TriggerTimeout time.Duration
@@ -95,6 +107,9 @@ type Server struct {
 	secret   []byte   // derives fake SRP values for unknown users
 	lockout  lockouts
 	stats    Stats
+	senderMu sync.Mutex
+	sender   *EmailSender
+	async    sync.WaitGroup // custom email sender invocations in flight
 }
 
 // Stats count sign-ins, for the ops page.
@@ -162,6 +177,13 @@ func cmpOr(d, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+func (c Config) temporaryPasswordValidity() time.Duration {
+	if c.TemporaryPasswordValidity > 0 {
+		return c.TemporaryPasswordValidity
+	}
+	return 7 * 24 * time.Hour
 }
 
 // SetTriggers plugs in the custom-auth functions.
@@ -272,20 +294,24 @@ type op func(ctx context.Context, r *http.Request, body []byte) (any, error)
 
 func (s *Server) ops() map[string]op {
 	return map[string]op{
-		"InitiateAuth":              s.initiateAuth,
-		"RespondToAuthChallenge":    s.respondToAuthChallenge,
-		"SignUp":                    s.signUp,
-		"ConfirmSignUp":             s.confirmSignUp,
-		"AdminCreateUser":           s.adminCreateUser,
-		"AdminSetUserPassword":      s.adminSetUserPassword,
-		"AdminResetUserPassword":    s.adminResetUserPassword,
-		"AdminConfirmSignUp":        s.adminConfirmSignUp,
-		"AdminGetUser":              s.adminGetUser,
-		"AdminUpdateUserAttributes": s.adminUpdateUserAttributes,
-		"AdminDeleteUser":           s.adminDeleteUser,
-		"ListUsers":                 s.listUsers,
-		"GetUser":                   s.getUser,
-		"GlobalSignOut":             s.globalSignOut,
+		"InitiateAuth":                     s.initiateAuth,
+		"RespondToAuthChallenge":           s.respondToAuthChallenge,
+		"SignUp":                           s.signUp,
+		"ConfirmSignUp":                    s.confirmSignUp,
+		"AdminCreateUser":                  s.adminCreateUser,
+		"AdminSetUserPassword":             s.adminSetUserPassword,
+		"AdminResetUserPassword":           s.adminResetUserPassword,
+		"AdminConfirmSignUp":               s.adminConfirmSignUp,
+		"AdminGetUser":                     s.adminGetUser,
+		"AdminUpdateUserAttributes":        s.adminUpdateUserAttributes,
+		"AdminDeleteUser":                  s.adminDeleteUser,
+		"ListUsers":                        s.listUsers,
+		"GetUser":                          s.getUser,
+		"GlobalSignOut":                    s.globalSignOut,
+		"ResendConfirmationCode":           s.resendConfirmationCode,
+		"UpdateUserAttributes":             s.updateUserAttributes,
+		"VerifyUserAttribute":              s.verifyUserAttribute,
+		"GetUserAttributeVerificationCode": s.getUserAttributeVerificationCode,
 	}
 }
 

@@ -34,8 +34,19 @@ type User struct {
 	Verifier   string            `json:"verifier,omitempty"` // hex: g^x mod N, never the password
 	Created    time.Time         `json:"created"`
 	Modified   time.Time         `json:"modified"`
+	// TemporaryPasswordExpires ends a FORCE_CHANGE_PASSWORD user's
+	// temporary password (the pool's TemporaryPasswordValidityDays); zero
+	// for users seeded with a permanent one.
+	TemporaryPasswordExpires time.Time `json:"temporaryPasswordExpires,omitzero"`
 	// confirmation code for ConfirmSignUp, kept in memory only
-	confirmationCode string
+	confirmationCode    string
+	confirmationExpires time.Time
+	// verification of the email attribute (UpdateUserAttributes,
+	// GetUserAttributeVerificationCode): the code, its expiry, and the new
+	// address while it waits for verification (AttributesRequireVerificationBeforeUpdate).
+	verifyCode    string
+	verifyExpires time.Time
+	pendingEmail  string
 }
 
 func (u *User) email() string { return u.Attributes["email"] }
