@@ -139,6 +139,9 @@ func (s *Server) signUp(ctx context.Context, r *http.Request, body []byte) (any,
 	if err != nil {
 		return nil, err
 	}
+	if s.cfg.AllowAdminCreateUserOnly {
+		return nil, fault("NotAuthorizedException", "SignUp is not permitted for this user pool")
+	}
 	attrs, err := attributesFrom(in.UserAttributes)
 	if err != nil {
 		return nil, err

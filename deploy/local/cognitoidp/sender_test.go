@@ -305,3 +305,15 @@ func TestSenderFailures(t *testing.T) {
 		}
 	})
 }
+
+func TestAdminOnlyPoolRefusesSignUp(t *testing.T) {
+	p, mb := newSenderPool(t)
+	p.srv.cfg.AllowAdminCreateUserOnly = true
+	_, err := p.client.SignUp(t.Context(), &cip.SignUpInput{ClientId: aws.String(clientID), Username: aws.String("self@example.com"), Password: aws.String("hunter2hunter2")})
+	if apiCode(err) != "NotAuthorizedException: SignUp is not permitted for this user pool" {
+		t.Errorf("SignUp in an admin-only pool: %v", apiCode(err))
+	}
+	if evs := mb.take(t, p.srv); len(evs) != 0 || p.srv.users.lookup("self@example.com") != nil {
+		t.Error("an admin-only pool signed a user up")
+	}
+}

@@ -70,6 +70,9 @@ type Config struct {
 	SigningKey *rsa.PrivateKey
 	Now        func() time.Time
 	Log        *slog.Logger
+	// AllowAdminCreateUserOnly refuses SignUp, as a pool whose
+	// AdminCreateUserConfig says so (the SAM template's default).
+	AllowAdminCreateUserOnly bool
 	// TemporaryPasswordValidity is how long AdminCreateUser's temporary
 	// password works; 0 means the pool default, 7 days
 	// (TemporaryPasswordValidityDays).

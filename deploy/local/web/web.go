@@ -39,6 +39,10 @@ type SignInConfig struct {
 	UserPoolID string
 	Tenants    []SignInTenant
 	DemoUsers  []DemoUser
+	// SelfSignUp offers "Create an account": the pool lets users sign
+	// themselves up (AllowAdminCreateUserOnly false) and its custom email
+	// sender emails the confirmation code.
+	SelfSignUp bool
 }
 
 // SignIn serves the sign-in page at "/" and its assets. The Cognito
@@ -60,6 +64,7 @@ func SignIn(cfg SignInConfig) http.Handler {
 			"endpoint":   "http://" + r.Host,
 			"tenants":    cfg.Tenants,
 			"demoUsers":  cfg.DemoUsers,
+			"selfSignUp": cfg.SelfSignUp,
 		})
 	})
 	return mux

@@ -3,7 +3,7 @@
 // talk to Cognito. The page only renders what the challenge parameters say;
 // every rule (attempts, resends, expiry) lives in the triggers.
 import { Amplify } from 'aws-amplify';
-import { confirmSignIn, fetchAuthSession, signIn, signOut } from 'aws-amplify/auth';
+import { confirmSignIn, confirmSignUp, fetchAuthSession, resendSignUpCode, signIn, signOut, signUp } from 'aws-amplify/auth';
 import { format, pickLanguage, table } from './strings.js';
 
 const $ = (id) => document.getElementById(id);
@@ -13,10 +13,10 @@ const $ = (id) => document.getElementById(id);
 let t = table('en');
 let lang = 'en';
 
-const views = ['signin', 'newpassword', 'code', 'home'];
+const views = ['signin', 'signup', 'confirm', 'newpassword', 'code', 'home'];
 function show(view) {
   for (const v of views) $(`view-${v}`).hidden = v !== view;
-  const focus = { signin: 'username', newpassword: 'new-password', code: 'code' }[view];
+  const focus = { signin: 'username', signup: 'signup-name', confirm: 'confirm-code', newpassword: 'new-password', code: 'code' }[view];
   if (focus) $(focus).focus();
 }
 
@@ -66,6 +66,14 @@ function describe(err, context = {}) {
       return t.shortPassword;
     case 'PasswordResetRequiredException':
       return t.resetRequired;
+    case 'UsernameExistsException':
+      return t.accountExists;
+    case 'CodeMismatchException':
+      return t.badConfirmation;
+    case 'ExpiredCodeException':
+      return t.confirmationExpired;
+    case 'LimitExceededException':
+      return t.tooMany;
     default:
       return err?.message || String(err);
   }
@@ -278,6 +286,69 @@ async function onResend() {
   }
 }
 
+// Self sign-up, where the pool allows it: Cognito emails the confirmation
+// code through the custom email sender, in the tenant's brand and the
+// page's language (the locale attribute), and the page then signs in with
+// the same password, so that the sign-in code follows at once.
+let signUpName = '';
+async function onSignUp(e) {
+  e.preventDefault();
+  const form = e.currentTarget;
+  setError('signup-error', '');
+  busy(form, true);
+  const username = $('signup-email').value.trim();
+  try {
+    const attrs = { locale: lang };
+    const name = $('signup-name').value.trim();
+    if (name) attrs.name = name;
+    const out = await signUp({ username, password: $('signup-password').value, options: { userAttributes: attrs } });
+    signUpName = username;
+    showConfirm(out.nextStep?.codeDeliveryDetails?.destination || username, '');
+  } catch (err) {
+    setError('signup-error', describe(err));
+  } finally {
+    busy(form, false);
+  }
+}
+
+function showConfirm(destination, notice, good) {
+  stage = 'confirm';
+  $('confirm-sent').textContent = format(t.confirmSent, { email: destination });
+  $('confirm-code').value = '';
+  setNotice('confirm-notice', notice, good);
+  show('confirm');
+}
+
+async function onConfirm(e) {
+  e.preventDefault();
+  const form = e.currentTarget;
+  busy(form, true);
+  try {
+    await confirmSignUp({ username: signUpName, confirmationCode: $('confirm-code').value.trim() });
+    $('username').value = signUpName;
+    $('password').value = $('signup-password').value;
+    await next(await startSignIn(signUpName, $('signup-password').value), t.confirmed, true);
+    $('signup-password').value = '';
+  } catch (err) {
+    setNotice('confirm-notice', describe(err), false);
+  } finally {
+    busy(form, false);
+  }
+}
+
+async function onResendConfirm() {
+  const form = $('form-confirm');
+  busy(form, true);
+  try {
+    const out = await resendSignUpCode({ username: signUpName });
+    showConfirm(out.destination || signUpName, t.confirmResent, true);
+  } catch (err) {
+    setNotice('confirm-notice', describe(err), false);
+  } finally {
+    busy(form, false);
+  }
+}
+
 function backToSignIn(message) {
   stage = 'signin';
   clearTimers();
@@ -311,7 +382,8 @@ function applyTenant(cfg, current) {
   outbox.target = '_blank';
   outbox.textContent = t.outbox;
   const [before, after] = t.outboxHint.split('{outbox}');
-  $('outbox-hint').replaceChildren(before, outbox, after || '');
+  for (const hint of document.querySelectorAll('.outbox-hint')) hint.replaceChildren(before, outbox.cloneNode(true), after || '');
+  $('signup-offer').hidden = !cfg.selfSignUp;
 
   const picker = $('tenant');
   picker.replaceChildren();
@@ -368,6 +440,14 @@ async function main() {
   $('form-newpassword').addEventListener('submit', onNewPassword);
   $('form-code').addEventListener('submit', onCode);
   $('resend').addEventListener('click', onResend);
+  $('form-signup').addEventListener('submit', onSignUp);
+  $('form-confirm').addEventListener('submit', onConfirm);
+  $('resend-confirm').addEventListener('click', onResendConfirm);
+  $('show-signup').addEventListener('click', () => {
+    setError('signup-error', '');
+    show('signup');
+  });
+  $('back-to-signin').addEventListener('click', () => backToSignIn(''));
   $('sign-in-again').addEventListener('click', () => backToSignIn(''));
   $('start-over').addEventListener('click', () => backToSignIn(''));
   $('signout').addEventListener('click', async () => {
