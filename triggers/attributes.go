@@ -114,3 +114,12 @@ func displayName(attrs map[string]string) string {
 	}
 	return strings.TrimSpace(attrs["given_name"])
 }
+
+// Locale is locale for the other triggers of the pool (the custom email
+// sender): the same attribute, then clientMetadata, with the same checks.
+func Locale(attrs, clientMetadata map[string]string) (tag, refused string) {
+	return locale(attrs, clientMetadata)
+}
+
+// DisplayName is displayName for the other triggers of the pool.
+func DisplayName(attrs map[string]string) string { return displayName(attrs) }

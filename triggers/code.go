@@ -138,3 +138,7 @@ func digitValue(r rune) (byte, bool) {
 	}
 	return 0, false
 }
+
+// NewID returns a random id of the challenge ids' form, for send requests
+// that no challenge names (the custom email sender's).
+func NewID(random io.Reader) (string, error) { return newChallengeID(random) }

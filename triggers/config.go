@@ -269,3 +269,7 @@ func validateTenants(m map[string]string) error {
 	}
 	return nil
 }
+
+// ValidateTenants checks an OTP_TENANTS map as the triggers do, for the
+// pool's other functions that read it (the custom email sender).
+func ValidateTenants(m map[string]string) error { return validateTenants(m) }

@@ -121,3 +121,10 @@ func outcomeLog(ctx context.Context, log *slog.Logger, level slog.Level, trigger
 	attrs = append(attrs, extra...)
 	log.LogAttrs(ctx, level, trigger+" "+outcome, attrs...)
 }
+
+// LogOutcome writes the one line an invocation of another of the pool's
+// triggers (the custom email sender) produces, with the same fields.
+func LogOutcome(ctx context.Context, log *slog.Logger, level slog.Level, trigger string,
+	h events.CognitoEventUserPoolsHeader, tenant, outcome, reason string, extra ...slog.Attr) {
+	outcomeLog(ctx, log, level, trigger, h, tenant, 0, outcome, reason, extra...)
+}

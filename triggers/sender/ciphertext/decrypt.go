@@ -84,6 +84,14 @@ func kmsKeyring(kmsClient *kms.Client, keyARN string) (mpltypes.IKeyring, error)
 // Reason; only ReasonKMSUnavailable is worth a retry. The caller owns the
 // plaintext and should not keep it longer than it needs to.
 func (d *Decrypter) Decrypt(ctx context.Context, ciphertextB64 string) ([]byte, error) {
+	return d.DecryptFor(ctx, ciphertextB64, "")
+}
+
+// DecryptFor is Decrypt for a code that came in an event from pool: the
+// message must name pool as well as the configured UserPoolID (each when
+// not empty), so a code lifted from one pool's event cannot be replayed in
+// another's.
+func (d *Decrypter) DecryptFor(ctx context.Context, ciphertextB64, pool string) ([]byte, error) {
 	message, err := base64.StdEncoding.DecodeString(strings.TrimSpace(ciphertextB64))
 	if err != nil {
 		return nil, &Error{Reason: ReasonMalformed, detail: "not standard base64", cause: err}
@@ -119,10 +127,10 @@ func (d *Decrypter) Decrypt(ctx context.Context, ciphertextB64 string) ([]byte, 
 	if r.err != nil {
 		return nil, d.classify(seen, r.err)
 	}
-	if want := d.cfg.UserPoolID; want != "" {
-		if got := r.out.EncryptionContext[PoolContextKey]; got != want {
+	for _, want := range []string{d.cfg.UserPoolID, pool} {
+		if got := r.out.EncryptionContext[PoolContextKey]; want != "" && got != want {
 			clear(r.out.Plaintext)
-			return nil, &Error{Reason: ReasonWrongPool, detail: fmt.Sprintf("the message names user pool %q, not %q", brief([]byte(got)), want)}
+			return nil, &Error{Reason: ReasonWrongPool, detail: fmt.Sprintf("the message names user pool %q, not %q", brief([]byte(got)), brief([]byte(want)))}
 		}
 	}
 	return r.out.Plaintext, nil
