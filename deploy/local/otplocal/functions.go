@@ -11,11 +11,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/awslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/lambdart"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer"
 	"github.com/cognito-email-otp/cognito-email-otp/templates/compiled"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers"
+	"github.com/cognito-email-otp/cognito-email-otp/triggers/sender"
 )
 
 // startFunctions runs the real Lambda binaries with the environment the SAM
@@ -23,7 +25,7 @@ import (
 // their HMAC key from otp-local's Secrets Manager, and the mailer its
 // templates from the template store, as on AWS.
 func (sys *System) startFunctions(o Options, d triggers.DefineConfig, c triggers.CreateConfig, v triggers.VerifyConfig, m mailer.Config,
-	dirBundle []byte, logs func(fn string) io.Writer) ([]*lambdart.Runtime, error) {
+	sc sender.Config, dirBundle []byte, logs func(fn string) io.Writer) ([]*lambdart.Runtime, error) {
 	mailerEnv := append(mailerEnv(m), templatesEnv(o)...)
 	if dirBundle != nil {
 		dir, err := writeTemplatesDir(dirBundle)
@@ -58,6 +60,9 @@ func (sys *System) startFunctions(o Options, d triggers.DefineConfig, c triggers
 		{"mailer", mailerEnv},
 		{"rotate", nil},
 		{"tokens", []string{"OTP_TENANTS=" + tenants}},
+		{"sender", []string{"OTP_QUEUE_URL=" + sc.QueueURL, "OTP_DLQ_URL=" + sc.DLQURL, "OTP_KMS_KEY_ARN=" + sc.KMSKeyARN,
+			"OTP_USER_POOL_ID=" + sc.UserPoolID, fmt.Sprintf("OTP_INVITATION_VALID_DAYS=%d", sc.InvitationValidDays),
+			"OTP_MFA_CODE_TTL=" + sc.MFACodeTTL.String(), "OTP_TENANTS=" + tenants}},
 	}
 	instances := o.Instances
 	if instances == 0 {
@@ -66,8 +71,11 @@ func (sys *System) startFunctions(o Options, d triggers.DefineConfig, c triggers
 	var out []*lambdart.Runtime
 	for _, sp := range specs {
 		timeout := 5 * time.Second // the triggers' timeout in the SAM template, and Cognito's wait
-		if sp.name == "mailer" {
+		switch sp.name {
+		case "mailer":
 			timeout = 15 * time.Second
+		case "sender":
+			timeout = 10 * time.Second // the SAM template's: KMS and SQS, invoked asynchronously
 		}
 		rt, err := lambdart.Start(context.Background(), lambdart.Function{
 			Name: sp.name, Path: filepath.Join(o.FunctionsDir, sp.name, "bootstrap"),
@@ -157,12 +165,12 @@ func writeTemplatesDir(data []byte) (string, error) {
 }
 
 // functionOrder is the order of System.runtimes.
-var functionOrder = []string{"define", "create", "verify", "mailer", "rotate", "tokens"}
+var functionOrder = []string{"define", "create", "verify", "mailer", "rotate", "tokens", "sender"}
 
 // FunctionPackages are the Lambda mains, by function name.
 var FunctionPackages = map[string]string{
 	"define": "triggers/define", "create": "triggers/create", "verify": "triggers/verify", "mailer": "mailer/function",
-	"rotate": "triggers/rotate", "tokens": "triggers/tokens",
+	"rotate": "triggers/rotate", "tokens": "triggers/tokens", "sender": "triggers/sender/function",
 }
 
 // BuildFunctions compiles the Lambda mains for this machine into
@@ -202,3 +210,7 @@ func (sys *System) Restarts(name string) int {
 	}
 	return 0
 }
+
+// senderFunction is the custom email sender as otp-local's Cognito invokes
+// it, for tests that hand it events of their own.
+func (sys *System) senderFunction() lambda.Handler { return sys.sender }

@@ -172,7 +172,9 @@ func (s Seed) apply(pool *cognitoidp.Server) (*SeedUser, error) {
 // tenant, or with a tenant no set is named for, gets the default set, as
 // the mailer does), and the demo users each client can sign in.
 func (s Seed) signInConfig(lib *templates.Library) web.SignInConfig {
-	cfg := web.SignInConfig{UserPoolID: PoolID}
+	// otp-local's pool lets users sign themselves up, and its custom email
+	// sender emails the confirmation code in the tenant's brand.
+	cfg := web.SignInConfig{UserPoolID: PoolID, SelfSignUp: true}
 	for _, c := range s.Clients {
 		b, ok := lib.Branding(c.Tenant)
 		if !ok {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -50,6 +51,8 @@ import (
 	"github.com/cognito-email-otp/cognito-email-otp/triggers/budget"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers/budget/dynamostore"
 	smsecret "github.com/cognito-email-otp/cognito-email-otp/triggers/secret"
+	"github.com/cognito-email-otp/cognito-email-otp/triggers/sender"
+	"github.com/cognito-email-otp/cognito-email-otp/triggers/sender/ciphertext"
 )
 
 // Names otp-local gives its resources; otpctl defaults to the same.
@@ -109,6 +112,10 @@ type Options struct {
 	Mapping esm.Config
 	// MailerRetryBudget bounds in-process SES retries (default 8s).
 	MailerRetryBudget time.Duration
+	// SenderRetryDelays are the waits before Lambda retries a failed
+	// custom email sender invocation (default 1 and 2 minutes, as Lambda's
+	// asynchronous invocations); tests shorten them.
+	SenderRetryDelays []time.Duration
 	// Logs receives the triggers' and the mailer's JSON log lines, as
 	// CloudWatch Logs would. Default: discard.
 	Logs io.Writer
@@ -179,7 +186,8 @@ type System struct {
 	mailerStats *mailerStats
 	serve       handover
 	runtimes    []*lambdart.Runtime
-	tempDirs    []string // removed by Close
+	sender      lambda.Handler // the custom email sender function
+	tempDirs    []string       // removed by Close
 	http        *http.Server
 	cancel      context.CancelFunc
 	wg          sync.WaitGroup
@@ -466,15 +474,27 @@ func (sys *System) buildFunctions(ctx context.Context, o Options, b built) (err 
 	mailerCfg := mailer.Config{DLQURL: dlqURL, FromAddress: FromAddress, Concurrency: 10,
 		RetryBudget: o.MailerRetryBudget, MetricsNamespace: MetricsNamespace, MaxReceives: MaxReceiveCnt}
 	tokensCfg := triggers.TokensConfig{Common: common, Tenants: tenants}
-	var define, create, verify, rotate, tokens lambda.Handler
+	senderCfg := sender.Config{LogLevel: slog.LevelInfo, QueueURL: queueURL, DLQURL: dlqURL, KMSKeyARN: sys.CustomSenderKeyARN,
+		UserPoolID: PoolID, InvitationValidDays: 7, Tenants: tenants, MFACodeTTL: 3 * time.Minute}
+	if err := senderCfg.Validate(); err != nil {
+		return err
+	}
+	kmsClient := kms.NewFromConfig(awsCfg)
+	var define, create, verify, rotate, tokens, senderFn lambda.Handler
 	var mailerFn esm.Function
 	if o.FunctionsDir != "" {
-		fns, err := sys.startFunctions(o, defineCfg, createCfg, verifyCfg, mailerCfg, dirBundle, logs)
+		fns, err := sys.startFunctions(o, defineCfg, createCfg, verifyCfg, mailerCfg, senderCfg, dirBundle, logs)
 		if err != nil {
 			return err
 		}
-		define, create, verify, mailerFn, rotate, tokens = fns[0], fns[1], fns[2], fns[3], fns[4], fns[5]
+		define, create, verify, mailerFn, rotate, tokens, senderFn = fns[0], fns[1], fns[2], fns[3], fns[4], fns[5], fns[6]
 	} else {
+		dec, err := ciphertext.NewDecrypter(kmsClient, ciphertext.DecrypterConfig{KeyARN: sys.CustomSenderKeyARN, UserPoolID: PoolID})
+		if err != nil {
+			return fmt.Errorf("otp-local: custom email sender: %w", err)
+		}
+		q := queue.New(awsCfg, queueURL)
+		senderFn = lambdart.NewInProcess(sender.New(senderCfg, dec, q, q.Client, logs("sender")).Handle)
 		rings := make([]*triggers.Keyring, 3)
 		for i := range rings {
 			if rings[i], err = keyring(); err != nil {
@@ -491,6 +511,14 @@ func (sys *System) buildFunctions(ctx context.Context, o Options, b built) (err 
 		tokens = lambdart.NewInProcess(triggers.NewTokens(tokensCfg, triggers.NewLogger(logs("tokens"), slog.LevelInfo)).Handle)
 	}
 	sys.Cognito.SetTriggers(cognitoidp.Triggers{Define: define, Create: create, Verify: verify, PreTokenGeneration: tokens})
+	// Cognito's side of the custom email sender: every email the pool
+	// sends, its secret encrypted as Cognito does, under the pool's key.
+	enc, err := ciphertext.NewEncryptor(kmsClient, ciphertext.EncryptorConfig{KeyARN: sys.CustomSenderKeyARN, UserPoolID: PoolID})
+	if err != nil {
+		return fmt.Errorf("otp-local: custom email sender: %w", err)
+	}
+	sys.sender = senderFn
+	sys.Cognito.SetEmailSender(&cognitoidp.EmailSender{Function: senderFn, Encryptor: enc, RetryDelays: o.SenderRetryDelays})
 	sys.Secrets.SetRotationFunction(RotateFunctionARN, rotate)
 
 	sqsClient := sqs.NewFromConfig(awsCfg)

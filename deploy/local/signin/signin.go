@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	cognitosrp "github.com/alexrudd/cognito-srp/v4"
@@ -84,6 +85,29 @@ func (a *Attempt) Answer(ctx context.Context, code string, meta map[string]strin
 	}
 	a.session, a.Params, a.Result = out.Session, out.ChallengeParameters, out.AuthenticationResult
 	return nil
+}
+
+// NewPassword answers Cognito's NEW_PASSWORD_REQUIRED, which follows the
+// password step of a user with a temporary password (an invitation). The
+// tokens Cognito then issues are refused by the pre token generation
+// trigger (triggers.ErrSignInAgain), because they skipped the emailed
+// code: the password is set all the same, and the user signs in again
+// with it. That refusal is the expected answer, not an error.
+func (a *Attempt) NewPassword(ctx context.Context, password string) error {
+	if a.Params == nil || a.Result != nil {
+		return errors.New("sign-in: no new password was asked for")
+	}
+	_, err := a.c.Cognito.RespondToAuthChallenge(ctx, &cip.RespondToAuthChallengeInput{ClientId: aws.String(a.c.ClientID),
+		ChallengeName: types.ChallengeNameTypeNewPasswordRequired, Session: a.session,
+		ChallengeResponses: map[string]string{"USERNAME": a.email, "NEW_PASSWORD": password}})
+	var refused *types.UserLambdaValidationException
+	if errors.As(err, &refused) && strings.Contains(aws.ToString(refused.Message), "new password is set") {
+		return nil
+	}
+	if err == nil {
+		return errors.New("sign-in: tokens were issued without the emailed code")
+	}
+	return err
 }
 
 // Resend asks for a new code.
