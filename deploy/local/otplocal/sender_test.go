@@ -2,6 +2,7 @@ package otplocal
 
 import (
 	"context"
+	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
@@ -108,11 +109,12 @@ func TestTamperedCodeIsDeadLetteredNeverSent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := []byte(ct)
-	b[len(b)/2] ^= 'A' ^ 'B' // a bit flipped inside the base64 body
-	if b[len(b)/2] == '=' || string(b) == ct {
-		b[len(b)/2] = 'Q'
+	msg, err := base64.StdEncoding.DecodeString(ct)
+	if err != nil {
+		t.Fatal(err)
 	}
+	msg[len(msg)-120] ^= 0x01 // a bit flipped in the encrypted body, before the signature
+	b := []byte(base64.StdEncoding.EncodeToString(msg))
 	event := `{"version":"1","triggerSource":"CustomEmailSender_SignUp","region":"us-east-1","userPoolId":"` + PoolID + `",
 		"userName":"5a3e0b1c-0000-4000-8000-000000000001","callerContext":{"awsSdkVersion":"aws-sdk-unknown-unknown","clientId":"` + sys.Clients[0].ID + `"},
 		"request":{"type":"customEmailSenderRequestV1","code":"` + string(b) + `","clientMetadata":null,
