@@ -35,6 +35,18 @@ func TestBrowserNewPassword(t *testing.T) {
 	nodetest.Run(t, "newpassword.test.mjs", env, 3*time.Minute)
 }
 
+// TestBrowserSignUp: a new Globex user signs up on the page in Arabic,
+// confirms with the emailed code, and signs in with the emailed sign-in
+// code; both emails come through the custom email sender.
+func TestBrowserSignUp(t *testing.T) {
+	requireBrowser(t)
+	sys, _ := start(t, Options{})
+	artifacts, _ := filepath.Abs("../../../build/e2e")
+	env := nodeEnv(sys, "noor@example.com", sys.Clients[1].ID)
+	env["OTP_ARTIFACTS"] = artifacts
+	nodetest.Run(t, "signup.test.mjs", env, 3*time.Minute)
+}
+
 func requireBrowser(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat("/usr/bin/chromium"); err != nil {

@@ -29,3 +29,16 @@ func TestOutboxShowsTheTemplateVersion(t *testing.T) {
 		t.Errorf("version shown %d times, want once (the untagged email shows none)", n)
 	}
 }
+
+// TestOutboxShowsTheKind: sign-up confirmations, invitations and sign-in
+// codes are told apart at a glance.
+func TestOutboxShowsTheKind(t *testing.T) {
+	e := newSES(t, seslocal.Options{})
+	in := simple("noor@example.com", "Confirm your account")
+	in.EmailTags = append(in.EmailTags, types.MessageTag{Name: aws.String("kind"), Value: aws.String("signup_verification")})
+	e.send(in)
+	_, _, body := get(t, e.url+"/outbox")
+	if !strings.Contains(body, "<th>Kind</th>") || !strings.Contains(body, ">signup_verification<") {
+		t.Errorf("the list does not show the kind:\n%s", body)
+	}
+}
