@@ -384,7 +384,9 @@ func TestPermanentFailuresAreDeadLettered(t *testing.T) {
 		{name: "takeover notice without an address", fixture: "account-takeover-notification", reason: sender.ReasonInvalidEvent,
 			event: func(r *rig, t *testing.T, ev *sender.Event) { ev.Request.UserAttributes["USER_NAME"] = "rosa" }},
 		{name: "takeover action Cognito does not have", fixture: "account-takeover-notification", reason: sender.ReasonInvalidEvent,
-			event: func(r *rig, t *testing.T, ev *sender.Event) { ev.Request.UserAttributes["ACCOUNT_TAKE_OVER_ACTION"] = "PANIC" }},
+			event: func(r *rig, t *testing.T, ev *sender.Event) {
+				ev.Request.UserAttributes["ACCOUNT_TAKE_OVER_ACTION"] = "PANIC"
+			}},
 		{name: "a decrypted code that is no code", fixture: "signup", reason: sender.ReasonInvalidEvent,
 			event: func(r *rig, t *testing.T, ev *sender.Event) {
 				b64 := r.encrypt(t, r.keyARN, pool, "12ab")
