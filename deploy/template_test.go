@@ -24,6 +24,7 @@ import (
 	"github.com/cognito-email-otp/cognito-email-otp/triggers"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers/budget/dynamostore"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers/secret"
+	"github.com/cognito-email-otp/cognito-email-otp/triggers/sender"
 )
 
 func template(t *testing.T) map[string]any {
@@ -65,6 +66,7 @@ var functions = []struct {
 	{"MailerFunction", "mailer", mailer.Config{}, nil},
 	{"RotateFunction", "rotate", secret.RotateConfig{}, nil},
 	{"TokensFunction", "tokens", triggers.TokensConfig{}, nil},
+	{"SenderFunction", "sender", sender.Config{}, nil},
 }
 
 var localKey = map[string]string{
@@ -189,6 +191,7 @@ func TestDefaultsAreAValidConfig(t *testing.T) {
 		"mailer": func() error { _, err := mailer.LoadConfig(); return err },
 		"rotate": func() error { _, err := secret.LoadRotateConfig(); return err },
 		"tokens": func() error { _, err := triggers.LoadTokensConfig(); return err },
+		"sender": func() error { _, err := sender.LoadConfig(); return err },
 	}
 	for _, fn := range functions {
 		t.Run(fn.name, func(t *testing.T) {
@@ -293,6 +296,12 @@ func TestIAMGrantsOnlyWhatEachFunctionCalls(t *testing.T) {
 			// store.GetObjectAPI, on the template store
 			{"s3:GetObject", "Sub:${TemplateBucket.Arn}/templates/*"},
 			{"s3:ListBucket", "GetAtt:TemplateBucket.Arn"},
+		},
+		// queue.SendMessageAPI and sender.DLQAPI; kms:Decrypt is the key
+		// policy's alone (TestCustomSenderKey).
+		"SenderFunction": {
+			{"sqs:SendMessage", sendQueue},
+			{"sqs:SendMessage", sendQueue + "-dlq"},
 		},
 	}
 	for fn, w := range want {
@@ -402,6 +411,7 @@ func TestAlarmsWatchWhatTheREADMEDescribes(t *testing.T) {
 		"MailerThrottlesAlarm":         "AWS/Lambda Throttles",
 		"SendFailuresAlarm":            "CognitoEmailOTP " + mailer.MetricDeadLettered,
 		"CreateErrorsAlarm":            "AWS/Lambda Errors",
+		"SenderErrorsAlarm":            "AWS/Lambda Errors",
 	}
 	readme, _ := os.ReadFile("../README.md")
 	for name, metric := range want {
@@ -485,12 +495,12 @@ func TestQueueKeyAndPolicy(t *testing.T) {
 			}
 		}
 	}
-	if got := fmt.Sprint(users["kms:Decrypt"]); got != "[GetAtt:CreateFunctionRole.Arn GetAtt:MailerFunctionRole.Arn If:HasOpsRole?Ref:OpsRoleArn]" {
+	if got := fmt.Sprint(users["kms:Decrypt"]); got != "[GetAtt:CreateFunctionRole.Arn If:HasCustomEmailSender?GetAtt:SenderFunctionRole.Arn GetAtt:MailerFunctionRole.Arn If:HasOpsRole?Ref:OpsRoleArn]" {
 		t.Errorf("kms:Decrypt granted to %s", got)
 	}
 	qp := props(t, tpl, "QueuePolicy")["PolicyDocument"].(map[string]any)["Statement"].([]any)[0].(map[string]any)
 	allowed := qp["Condition"].(map[string]any)["ArnNotEquals"].(map[string]any)["aws:PrincipalArn"]
-	if qp["Effect"] != "Deny" || fmt.Sprint(compactAll(allowed)) != "[GetAtt:CreateFunctionRole.Arn GetAtt:MailerFunctionRole.Arn If:HasOpsRole?Ref:OpsRoleArn]" {
+	if qp["Effect"] != "Deny" || fmt.Sprint(compactAll(allowed)) != "[GetAtt:CreateFunctionRole.Arn GetAtt:MailerFunctionRole.Arn If:HasCustomEmailSender?GetAtt:SenderFunctionRole.Arn If:HasOpsRole?Ref:OpsRoleArn]" {
 		t.Errorf("queue policy %v", qp)
 	}
 }
@@ -555,5 +565,91 @@ func TestQueueVisibilityFollowsLambdaGuidance(t *testing.T) {
 	}
 	if min := tpl["Parameters"].(map[string]any)["MailerMaxConcurrency"].(map[string]any)["MinValue"].(int); min < 2 {
 		t.Errorf("MailerMaxConcurrency may go down to %d; Lambda's minimum is 2", min)
+	}
+}
+
+// TestCustomSender: the pool hands every email of its own to the sender,
+// through a key only Cognito may encrypt with and only the sender may
+// decrypt with; only this pool may invoke the sender; and all of it goes
+// away with CustomEmailSender=Disabled.
+func TestCustomSender(t *testing.T) {
+	tpl := template(t)
+	param := tpl["Parameters"].(map[string]any)["CustomEmailSender"].(map[string]any)
+	if param["Default"] != "Enabled" || fmt.Sprint(param["AllowedValues"]) != "[Enabled Disabled]" {
+		t.Errorf("CustomEmailSender parameter %v", param)
+	}
+	if got := compact(tpl["Conditions"].(map[string]any)["HasCustomEmailSender"]); !strings.Contains(got, "Ref:CustomEmailSender") || !strings.Contains(got, "Enabled") {
+		t.Errorf("HasCustomEmailSender is %s", got)
+	}
+	for _, name := range []string{"CustomSenderKey", "CustomSenderKeyAlias", "SenderFunction", "SenderPermission", "SenderLogGroup", "SenderErrorsAlarm"} {
+		if c := resource(t, tpl, name)["Condition"]; c != "HasCustomEmailSender" {
+			t.Errorf("%s has condition %v, want HasCustomEmailSender", name, c)
+		}
+	}
+
+	lc := props(t, tpl, "UserPool")["LambdaConfig"].(map[string]any)
+	ces := lc["CustomEmailSender"].(map[string]any)["Fn::If"].([]any)
+	if ces[0] != "HasCustomEmailSender" || compact(ces[1].(map[string]any)["LambdaArn"]) != "GetAtt:SenderFunction.Arn" ||
+		ces[1].(map[string]any)["LambdaVersion"] != "V1_0" || compact(ces[2]) != "Ref:AWS::NoValue" {
+		t.Errorf("LambdaConfig.CustomEmailSender %v", ces)
+	}
+	if got := compact(lc["KMSKeyID"]); got != "If:HasCustomEmailSender?GetAtt:CustomSenderKey.Arn" {
+		t.Errorf("LambdaConfig.KMSKeyID %s", got)
+	}
+	perm := props(t, tpl, "SenderPermission")
+	if compact(perm["FunctionName"]) != "Ref:SenderFunction" || perm["Principal"] != "cognito-idp.amazonaws.com" || compact(perm["SourceArn"]) != "GetAtt:UserPool.Arn" {
+		t.Errorf("SenderPermission %v: only this pool may invoke the sender", perm)
+	}
+	env := props(t, tpl, "SenderFunction")["Environment"].(map[string]any)["Variables"].(map[string]any)
+	if compact(env["OTP_KMS_KEY_ARN"]) != "GetAtt:CustomSenderKey.Arn" || compact(env["OTP_QUEUE_URL"]) != "Ref:SendQueue" || compact(env["OTP_DLQ_URL"]) != "Ref:DeadLetterQueue" {
+		t.Errorf("sender environment %v", env)
+	}
+	if alias := props(t, tpl, "CustomSenderKeyAlias"); compact(alias["TargetKeyId"]) != "Ref:CustomSenderKey" {
+		t.Errorf("alias %v", alias)
+	}
+
+	key := props(t, tpl, "CustomSenderKey")
+	if key["EnableKeyRotation"] != true {
+		t.Error("the custom sender key does not rotate")
+	}
+	who := map[string][]string{} // action -> principals
+	for _, st := range key["KeyPolicy"].(map[string]any)["Statement"].([]any) {
+		s := st.(map[string]any)
+		if s["Effect"] != "Allow" {
+			continue
+		}
+		principal := s["Principal"].(map[string]any)
+		var principals []string
+		for _, p := range asList(principal["AWS"]) {
+			if p != nil {
+				principals = append(principals, compact(p))
+			}
+		}
+		if svc, ok := principal["Service"]; ok {
+			principals = append(principals, fmt.Sprint(svc))
+			cond, _ := s["Condition"].(map[string]any)
+			account, _ := cond["StringEquals"].(map[string]any)
+			arn, _ := cond["ArnLike"].(map[string]any)
+			if compact(account["aws:SourceAccount"]) != "Ref:AWS::AccountId" ||
+				compact(arn["aws:SourceArn"]) != "Sub:arn:${AWS::Partition}:cognito-idp:${AWS::Region}:${AWS::AccountId}:userpool/*" {
+				t.Errorf("%v may use the key from any account or resource: condition %v", svc, cond)
+			}
+		}
+		for _, a := range asList(s["Action"]) {
+			who[fmt.Sprint(a)] = append(who[fmt.Sprint(a)], principals...)
+		}
+	}
+	for action, want := range map[string]string{
+		"kms:Encrypt": "[cognito-idp.amazonaws.com]",
+		"kms:Decrypt": "[GetAtt:SenderFunctionRole.Arn]",
+	} {
+		if got := fmt.Sprint(who[action]); got != want {
+			t.Errorf("%s granted to %s, want %s", action, got, want)
+		}
+	}
+	for action := range who {
+		if action == "kms:*" || strings.HasPrefix(action, "kms:ReEncrypt") || strings.HasPrefix(action, "kms:GenerateDataKey") {
+			t.Errorf("the key policy grants %s to %v: more than encrypt for Cognito and decrypt for the sender", action, who[action])
+		}
 	}
 }

@@ -24,7 +24,7 @@ type Request struct {
 	// Encryption SDK under the pool's KMSKeyID and base64-encoded; null for
 	// an account takeover notice, which carries none.
 	Code           *string           `json:"code"`
-	ClientMetadata map[string]string `json:"clientMetadata,omitempty"`
+	ClientMetadata map[string]string `json:"clientMetadata"`
 	UserAttributes map[string]string `json:"userAttributes"`
 }
 
