@@ -384,6 +384,9 @@ func TestUserPoolAndClient(t *testing.T) {
 			t.Error("account recovery by email would let the mailbox reset the password: both factors in one place")
 		}
 	}
+	if got := fmt.Sprint(pool["UserAttributeUpdateSettings"]); got != "map[AttributesRequireVerificationBeforeUpdate:[email]]" {
+		t.Errorf("UserAttributeUpdateSettings %s: an unverified new email would replace the verified one, and sign-in refuses unverified addresses", got)
+	}
 	lc := pool["LambdaConfig"].(map[string]any)
 	pre := lc["PreTokenGenerationConfig"].(map[string]any)
 	if compact(pre["LambdaArn"]) != "GetAtt:TokensFunction.Arn" || pre["LambdaVersion"] != "V1_0" {
