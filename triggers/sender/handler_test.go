@@ -526,3 +526,57 @@ func TestTransientFailuresReturnAnError(t *testing.T) {
 		}
 	})
 }
+
+// TestEventVariants: what else Cognito may put in an event.
+func TestEventVariants(t *testing.T) {
+	r := newRig(t, sender.Config{})
+	t.Run("a takeover notice without city, country or device", func(t *testing.T) {
+		raw := strings.NewReplacer(`"Lisbon"`, "null", `"Portugal"`, "null", `"Opera 74, Linux"`, "null").
+			Replace(string(readFixture(t, "account-takeover-notification")))
+		var ev sender.Event
+		if err := json.Unmarshal([]byte(raw), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.h.Handle(t.Context(), ev); err != nil {
+			t.Fatal(err)
+		}
+		msgs := r.receive(t, r.sendURL)
+		if len(msgs) != 1 {
+			t.Fatalf("%d messages", len(msgs))
+		}
+		req, err := contract.DecodeSendRequest([]byte(aws.ToString(msgs[0].Body)))
+		if err != nil || req.Takeover.City != "" || req.Takeover.Device != "" || req.Takeover.Action != "BLOCK" {
+			t.Errorf("send request %v, %v", req, err)
+		}
+	})
+	t.Run("an invitation in a pool with usernames of its own", func(t *testing.T) {
+		ev := fixture(t, "admin-create-user")
+		ev.UserName = "rosa.diaz"
+		b64 := r.encrypt(t, r.keyARN, pool, password)
+		ev.Request.Code = &b64
+		if _, err := r.h.Handle(t.Context(), ev); err != nil {
+			t.Fatal(err)
+		}
+		msgs := r.receive(t, r.sendURL)
+		if len(msgs) != 1 {
+			t.Fatalf("%d messages", len(msgs))
+		}
+		req, err := contract.DecodeSendRequest([]byte(aws.ToString(msgs[0].Body)))
+		if err != nil || req.Username != "rosa.diaz" {
+			t.Errorf("username %q (%v), want the userName the user signs in with", req.Username, err)
+		}
+	})
+	t.Run("a tenant from the app client", func(t *testing.T) {
+		r := newRig(t, sender.Config{Tenants: map[string]string{"4abcdefghij5klmnop6qrstuvw": "acme"}})
+		ev := fixture(t, "update-user-attribute") // custom:tenant globex; the client's map wins
+		b64 := r.encrypt(t, r.keyARN, pool, code)
+		ev.Request.Code = &b64
+		if _, err := r.h.Handle(t.Context(), ev); err != nil {
+			t.Fatal(err)
+		}
+		req, _ := contract.DecodeSendRequest([]byte(aws.ToString(r.receive(t, r.sendURL)[0].Body)))
+		if req.Tenant != "acme" {
+			t.Errorf("tenant %q, want the app client's", req.Tenant)
+		}
+	})
+}
