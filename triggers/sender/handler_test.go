@@ -187,17 +187,33 @@ func (r *rig) receive(t *testing.T, url string) []sqstypes.Message {
 func (r *rig) logLines(t *testing.T) []map[string]any {
 	t.Helper()
 	var lines []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(r.logs.String()), "\n") {
-		if l == "" {
-			continue
-		}
+	dec := json.NewDecoder(bytes.NewReader(r.logs.Bytes()))
+	for dec.More() {
 		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line is not JSON: %s", l)
+		if err := dec.Decode(&m); err != nil {
+			t.Fatalf("the log is not JSON lines: %v\n%s", err, r.logs.String())
 		}
 		lines = append(lines, m)
 	}
 	return lines
+}
+
+// sendOne hands the handler ev and returns the one send request it
+// enqueued, and the message that carried it.
+func (r *rig) sendOne(t *testing.T, ev sender.Event) (contract.SendRequest, sqstypes.Message) {
+	t.Helper()
+	if _, err := r.h.Handle(t.Context(), ev); err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	msgs := r.receive(t, r.sendURL)
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages on the send queue, want 1", len(msgs))
+	}
+	req, err := contract.DecodeSendRequest([]byte(aws.ToString(msgs[0].Body)))
+	if err != nil {
+		t.Fatalf("queued body is no send request: %v", err)
+	}
+	return req, msgs[0]
 }
 
 // secretsOf are the strings of an event that must reach no log line and no
@@ -254,17 +270,7 @@ func TestEachSourceEnqueuesItsKind(t *testing.T) {
 				b64 := r.encrypt(t, r.keyARN, ev.UserPoolID, tc.plaintext)
 				ev.Request.Code = &b64
 			}
-			if _, err := r.h.Handle(t.Context(), ev); err != nil {
-				t.Fatalf("Handle: %v", err)
-			}
-			msgs := r.receive(t, r.sendURL)
-			if len(msgs) != 1 {
-				t.Fatalf("%d messages on the send queue, want 1", len(msgs))
-			}
-			req, err := contract.DecodeSendRequest([]byte(aws.ToString(msgs[0].Body)))
-			if err != nil {
-				t.Fatalf("queued body is no send request: %v", err)
-			}
+			req, msg := r.sendOne(t, ev)
 			if req.Kind != tc.kind || req.To != tc.to || req.Tenant != tc.tenant || req.Locale != tc.locale ||
 				!req.IssuedAt.Equal(now) || !req.ExpiresAt.Equal(now.Add(tc.lifetime)) || req.Username != tc.username {
 				t.Errorf("send request %v (username %q, issued %s, expires %s); want kind %s to %s tenant %s locale %q, expires after %s, username %q",
@@ -291,7 +297,7 @@ func TestEachSourceEnqueuesItsKind(t *testing.T) {
 					t.Errorf("name %q", req.Name)
 				}
 			}
-			attrs := msgs[0].MessageAttributes
+			attrs := msg.MessageAttributes
 			if aws.ToString(attrs[contract.AttrKind].StringValue) != string(tc.kind) || aws.ToString(attrs[contract.AttrTenant].StringValue) != tc.tenant {
 				t.Errorf("message attributes %v", attrs)
 			}
@@ -523,6 +529,40 @@ func TestTransientFailuresReturnAnError(t *testing.T) {
 		ev.TriggerSource = "CustomEmailSender_SomethingNew"
 		if _, err := r.h.Handle(t.Context(), ev); !errors.Is(err, sender.ErrRetry) {
 			t.Fatalf("Handle = %v: an event neither sent nor dead-lettered must be retried, not lost", err)
+		}
+	})
+}
+
+// TestEventVariants: what else Cognito may put in an event.
+func TestEventVariants(t *testing.T) {
+	r := newRig(t, sender.Config{})
+	t.Run("a takeover notice without city, country or device", func(t *testing.T) {
+		raw := strings.NewReplacer(`"Lisbon"`, "null", `"Portugal"`, "null", `"Opera 74, Linux"`, "null").
+			Replace(string(readFixture(t, "account-takeover-notification")))
+		var ev sender.Event
+		if err := json.Unmarshal([]byte(raw), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if req, _ := r.sendOne(t, ev); req.Takeover.City != "" || req.Takeover.Device != "" || req.Takeover.Action != "BLOCK" {
+			t.Errorf("takeover %+v", req.Takeover)
+		}
+	})
+	t.Run("an invitation in a pool with usernames of its own", func(t *testing.T) {
+		ev := fixture(t, "admin-create-user")
+		ev.UserName = "rosa.diaz"
+		b64 := r.encrypt(t, r.keyARN, pool, password)
+		ev.Request.Code = &b64
+		if req, _ := r.sendOne(t, ev); req.Username != "rosa.diaz" {
+			t.Errorf("username %q, want the userName the user signs in with", req.Username)
+		}
+	})
+	t.Run("a tenant from the app client", func(t *testing.T) {
+		r := newRig(t, sender.Config{Tenants: map[string]string{"4abcdefghij5klmnop6qrstuvw": "acme"}})
+		ev := fixture(t, "update-user-attribute") // custom:tenant globex; the client's map wins
+		b64 := r.encrypt(t, r.keyARN, pool, code)
+		ev.Request.Code = &b64
+		if req, _ := r.sendOne(t, ev); req.Tenant != "acme" {
+			t.Errorf("tenant %q, want the app client's", req.Tenant)
 		}
 	})
 }
