@@ -26,8 +26,8 @@ try {
   await page.goto(url);
   assert.match(await page.locator('link[rel=icon]').getAttribute('href'), /^data:image\/svg\+xml/);
   assert.equal(await page.locator('#product').textContent(), 'Acme');
-  await page.getByLabel('Email').fill(user);
-  await page.getByLabel('Password', { exact: true }).fill(env('OTP_PASSWORD'));
+  await page.locator('#view-signin').getByLabel('Email').fill(user);
+  await page.locator('#view-signin').getByLabel('Password', { exact: true }).fill(env('OTP_PASSWORD'));
   await shot('1-sign-in');
   await page.getByRole('button', { name: 'Sign in' }).click();
 
@@ -44,7 +44,7 @@ try {
   await shot('2-code-requested');
 
   const first = await codeFor(url, user);
-  await page.getByLabel('Code').fill(otherCode(first)); // a full code submits itself
+  await page.locator('#view-code').getByLabel('Code').fill(otherCode(first)); // a full code submits itself
   const notice = page.locator('#code-notice');
   await notice.getByText('That code is not right').waitFor({ timeout: 10_000 });
   assert.equal(await notice.getAttribute('class'), 'error');
@@ -61,7 +61,7 @@ try {
   const second = await codeFor(url, user, 2);
   assert.notEqual(second, first, 'the newest email holds the new code');
 
-  await page.getByLabel('Code').fill(second);
+  await page.locator('#view-code').getByLabel('Code').fill(second);
   await page.getByRole('heading', { name: /Welcome, / }).waitFor({ timeout: 10_000 });
   const claims = await page.locator('#claims').textContent();
   assert.match(claims, new RegExp(`"${user.replace('.', '\\.')}"`));

@@ -33,8 +33,8 @@ try {
   const page = await browser.newPage({ viewport: { width: 520, height: 720 }, deviceScaleFactor: 2, locale: 'en-US' });
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(url);
-  await page.getByLabel('Email').fill(user);
-  await page.getByLabel('Password', { exact: true }).fill(temporary);
+  await page.locator('#view-signin').getByLabel('Email').fill(user);
+  await page.locator('#view-signin').getByLabel('Password', { exact: true }).fill(temporary);
   await page.getByRole('button', { name: 'Sign in' }).click();
 
   await page.getByRole('heading', { name: 'Choose a new password' }).waitFor({ timeout: 15_000 });
@@ -49,7 +49,7 @@ try {
   await page.getByRole('heading', { name: 'Check your email' }).waitFor({ timeout: 15_000 });
   assert.match(await page.locator('#code-notice').textContent(), /Your new password is set/);
   await page.screenshot({ path: join(artifacts, 'newpassword-2-code.png') });
-  await page.getByLabel('Code').fill(await codeFor(url, user));
+  await page.locator('#view-code').getByLabel('Code').fill(await codeFor(url, user));
   await page.getByRole('heading', { name: /Welcome, Ivy Invited!/ }).waitFor({ timeout: 10_000 });
 
   const got = await cognito.send(new AdminGetUserCommand({ UserPoolId: env('OTP_POOL_ID'), Username: user }));
