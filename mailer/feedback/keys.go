@@ -26,9 +26,9 @@ type Keys struct {
 	refresh time.Duration
 	now     func() time.Time
 
-	mu       sync.Mutex
-	key      []byte
-	triedAt  time.Time
+	mu      sync.Mutex
+	key     []byte
+	triedAt time.Time
 }
 
 // minKeyBytes is the triggers' shortest key (triggers.MinKeyBytes).
