@@ -7,7 +7,7 @@ SHELL := /bin/bash
 
 GO      ?= go
 BIN     := bin
-LAMBDAS := define create verify mailer rotate tokens sender
+LAMBDAS := define create verify mailer rotate tokens sender feedback
 # Lambda builds as AWS SAM's provided.al2023 runtime expects: one static,
 # stripped bootstrap per function, without the RPC shim.
 LAMBDA_ENV   := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
@@ -20,6 +20,7 @@ pkg_mailer := ./mailer/function
 pkg_rotate := ./triggers/rotate
 pkg_tokens := ./triggers/tokens
 pkg_sender := ./triggers/sender/function
+pkg_feedback := ./mailer/feedback/function
 
 E2E_DIR := deploy/local/e2e
 DYNAMO_DIR := deploy/local/dynamolocal/node

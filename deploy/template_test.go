@@ -20,7 +20,9 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/health"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer"
+	"github.com/cognito-email-otp/cognito-email-otp/mailer/feedback"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers/budget/dynamostore"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers/secret"
@@ -67,6 +69,7 @@ var functions = []struct {
 	{"RotateFunction", "rotate", secret.RotateConfig{}, nil},
 	{"TokensFunction", "tokens", triggers.TokensConfig{}, nil},
 	{"SenderFunction", "sender", sender.Config{}, nil},
+	{"FeedbackFunction", "feedback", feedback.Config{}, map[string]string{"OTP_HMAC_KEY": localKey["OTP_HMAC_KEY"]}},
 }
 
 var localKey = map[string]string{
@@ -185,13 +188,14 @@ func TestDefaultsAreAValidConfig(t *testing.T) {
 		return fmt.Sprint(v)
 	}
 	loaders := map[string]func() error{
-		"define": func() error { _, err := triggers.LoadDefineConfig(); return err },
-		"create": func() error { _, err := triggers.LoadCreateConfig(); return err },
-		"verify": func() error { _, err := triggers.LoadVerifyConfig(); return err },
-		"mailer": func() error { _, err := mailer.LoadConfig(); return err },
-		"rotate": func() error { _, err := secret.LoadRotateConfig(); return err },
-		"tokens": func() error { _, err := triggers.LoadTokensConfig(); return err },
-		"sender": func() error { _, err := sender.LoadConfig(); return err },
+		"define":   func() error { _, err := triggers.LoadDefineConfig(); return err },
+		"create":   func() error { _, err := triggers.LoadCreateConfig(); return err },
+		"verify":   func() error { _, err := triggers.LoadVerifyConfig(); return err },
+		"mailer":   func() error { _, err := mailer.LoadConfig(); return err },
+		"rotate":   func() error { _, err := secret.LoadRotateConfig(); return err },
+		"tokens":   func() error { _, err := triggers.LoadTokensConfig(); return err },
+		"sender":   func() error { _, err := sender.LoadConfig(); return err },
+		"feedback": func() error { _, err := feedback.LoadConfig(); return err },
 	}
 	for _, fn := range functions {
 		t.Run(fn.name, func(t *testing.T) {
@@ -285,6 +289,7 @@ func TestIAMGrantsOnlyWhatEachFunctionCalls(t *testing.T) {
 			{"secretsmanager:UpdateSecretVersionStage", "Ref:HmacKeySecret"},
 		},
 		"MailerFunction": {
+			// The parameter's configuration set, or the stack's own.
 			{"ses:SendEmail", "If:HasConfigurationSet?Sub:arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${SESConfigurationSet}"},
 			{"ses:SendEmail", "Sub:arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderIdentity}"}, // mailer.SESAPI
 			// The event source mapping polls with the function's role.
@@ -303,6 +308,9 @@ func TestIAMGrantsOnlyWhatEachFunctionCalls(t *testing.T) {
 			{"sqs:SendMessage", sendQueue},
 			{"sqs:SendMessage", sendQueue + "-dlq"},
 		},
+		// Its logs and EMF lines need nothing but SAM's basic execution
+		// role; the HMAC key is for the recipients' to_hash.
+		"FeedbackFunction": {{"secretsmanager:GetSecretValue", "Ref:HmacKeySecret"}},
 	}
 	for fn, w := range want {
 		got := grants(t, tpl, fn)
@@ -653,6 +661,238 @@ func TestCustomSender(t *testing.T) {
 	for action := range who {
 		if action == "kms:*" || strings.HasPrefix(action, "kms:ReEncrypt") || strings.HasPrefix(action, "kms:GenerateDataKey") {
 			t.Errorf("the key policy grants %s to %v: more than encrypt for Cognito and decrypt for the sender", action, who[action])
+		}
+	}
+}
+
+// --- SES's delivery events: the feedback function --------------------------
+
+// eventsSet is how the template names the configuration set the mailer
+// sends through: the parameter's, or the stack's own.
+var eventsSet = map[string]any{"Fn::If": []any{"HasConfigurationSet", map[string]any{"Ref": "SESConfigurationSet"}, map[string]any{"Ref": "EventsConfigurationSet"}}}
+
+// TestFeedbackEventDestination: the configuration set the mailer sends
+// through publishes every event the feedback function counts to its topic.
+func TestFeedbackEventDestination(t *testing.T) {
+	tpl := template(t)
+	d := props(t, tpl, "FeedbackEventDestination")
+	if !reflect.DeepEqual(d["ConfigurationSetName"], eventsSet) {
+		t.Errorf("event destination on %v, want the mailer's configuration set", d["ConfigurationSetName"])
+	}
+	mailerSet := props(t, tpl, "MailerFunction")["Environment"].(map[string]any)["Variables"].(map[string]any)["OTP_SES_CONFIGURATION_SET"]
+	if !reflect.DeepEqual(mailerSet, eventsSet) {
+		t.Errorf("the mailer sends through %v, not the set with the destination", mailerSet)
+	}
+	dest := d["EventDestination"].(map[string]any)
+	var types []string
+	for _, e := range dest["MatchingEventTypes"].([]any) {
+		types = append(types, e.(string))
+	}
+	sort.Strings(types)
+	if want := []string{"bounce", "complaint", "delivery", "deliveryDelay", "reject", "renderingFailure", "send"}; !slices.Equal(types, want) {
+		t.Errorf("MatchingEventTypes %v, want %v (the events the feedback function counts; no opens, clicks, subscriptions)", types, want)
+	}
+	if dest["Enabled"] != true || compact(dest["SnsDestination"].(map[string]any)["TopicARN"]) != "Ref:FeedbackTopic" {
+		t.Errorf("destination %v: want enabled, to FeedbackTopic", dest)
+	}
+	if fmt.Sprint(resource(t, tpl, "FeedbackEventDestination")["DependsOn"]) != "FeedbackTopicPolicy" {
+		t.Error("the destination must wait for the topic policy: SES cannot publish before it")
+	}
+	cs := resource(t, tpl, "EventsConfigurationSet")
+	conds := tpl["Conditions"].(map[string]any)
+	if cs["Condition"] != "CreateEventsConfigurationSet" || compact(conds["CreateEventsConfigurationSet"]) != fmt.Sprint(map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "SESConfigurationSet"}, ""}}) {
+		t.Errorf("the stack's own set must exist exactly when the parameter names none: %v, %v", cs["Condition"], conds["CreateEventsConfigurationSet"])
+	}
+	// The mailer may send through whichever set it is.
+	var sets []string
+	for _, st := range props(t, tpl, "MailerFunction")["Policies"].([]any)[0].(map[string]any)["Statement"].([]any) {
+		for _, r := range asList(st.(map[string]any)["Resource"]) {
+			if m, ok := r.(map[string]any); ok && m["Fn::If"] != nil {
+				for _, b := range m["Fn::If"].([]any)[1:] {
+					sets = append(sets, compact(b))
+				}
+			}
+		}
+	}
+	if fmt.Sprint(sets) != "[Sub:arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${SESConfigurationSet} "+
+		"Sub:arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${EventsConfigurationSet}]" {
+		t.Errorf("the mailer's ses:SendEmail on configuration sets %v", sets)
+	}
+}
+
+// sourceCondition is SES's own publishing condition: this account, this
+// configuration set.
+func sourceCondition(t *testing.T, cond any) {
+	t.Helper()
+	eq, _ := cond.(map[string]any)["StringEquals"].(map[string]any)
+	if len(cond.(map[string]any)) != 1 || len(eq) != 2 || compact(eq["aws:SourceAccount"]) != "Ref:AWS::AccountId" {
+		t.Errorf("condition %v: want StringEquals on aws:SourceAccount and aws:SourceArn only", cond)
+		return
+	}
+	want := map[string]any{"Fn::Sub": []any{"arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${Set}", map[string]any{"Set": eventsSet}}}
+	if !reflect.DeepEqual(eq["aws:SourceArn"], want) {
+		t.Errorf("aws:SourceArn %v, want the configuration set's ARN", eq["aws:SourceArn"])
+	}
+}
+
+// TestFeedbackTopicPolicy: only SES, of this account and for this
+// configuration set, may publish; the topic's key lets SES do only that.
+func TestFeedbackTopicPolicy(t *testing.T) {
+	tpl := template(t)
+	p := props(t, tpl, "FeedbackTopicPolicy")
+	if compact(p["Topics"].([]any)[0]) != "Ref:FeedbackTopic" {
+		t.Errorf("policy on %v", p["Topics"])
+	}
+	sts := p["PolicyDocument"].(map[string]any)["Statement"].([]any)
+	if len(sts) != 1 {
+		t.Fatalf("%d statements, want one: SES's publish", len(sts))
+	}
+	st := sts[0].(map[string]any)
+	if st["Effect"] != "Allow" || fmt.Sprint(st["Principal"]) != "map[Service:ses.amazonaws.com]" || st["Action"] != "sns:Publish" ||
+		compact(st["Resource"]) != "Ref:FeedbackTopic" {
+		t.Errorf("statement %v: want SES allowed sns:Publish on the topic, nothing else", st)
+	}
+	sourceCondition(t, st["Condition"])
+
+	topic := props(t, tpl, "FeedbackTopic")
+	if compact(topic["KmsMasterKeyId"]) != "Ref:FeedbackTopicKey" {
+		t.Errorf("the topic carries recipients' addresses: encrypt it with its key, not %v", topic["KmsMasterKeyId"])
+	}
+	var ses []map[string]any
+	for _, s := range props(t, tpl, "FeedbackTopicKey")["KeyPolicy"].(map[string]any)["Statement"].([]any) {
+		st := s.(map[string]any)
+		if pr, ok := st["Principal"].(map[string]any)["Service"]; ok {
+			if pr != "ses.amazonaws.com" {
+				t.Errorf("the key lets %v use it", pr)
+			}
+			ses = append(ses, st)
+		}
+	}
+	if len(ses) != 1 || fmt.Sprint(ses[0]["Action"]) != "[kms:GenerateDataKey kms:Decrypt]" {
+		t.Fatalf("SES's use of the key: %v", ses)
+	}
+	sourceCondition(t, ses[0]["Condition"])
+}
+
+// TestFeedbackSubscription: the function is the topic's subscriber, and
+// SNS may invoke it for that topic only.
+func TestFeedbackSubscription(t *testing.T) {
+	tpl := template(t)
+	sub := props(t, tpl, "FeedbackSubscription")
+	if sub["Protocol"] != "lambda" || compact(sub["Endpoint"]) != "GetAtt:FeedbackFunction.Arn" || compact(sub["TopicArn"]) != "Ref:FeedbackTopic" {
+		t.Errorf("subscription %v", sub)
+	}
+	perm := props(t, tpl, "FeedbackPermission")
+	if perm["Action"] != "lambda:InvokeFunction" || perm["Principal"] != "sns.amazonaws.com" || compact(perm["SourceArn"]) != "Ref:FeedbackTopic" ||
+		compact(perm["FunctionName"]) != "GetAtt:FeedbackFunction.Arn" || compact(perm["SourceAccount"]) != "Ref:AWS::AccountId" {
+		t.Errorf("permission %v: want sns.amazonaws.com for FeedbackTopic only", perm)
+	}
+	for name, r := range tpl["Resources"].(map[string]any) {
+		p, _ := r.(map[string]any)["Properties"].(map[string]any)
+		if r.(map[string]any)["Type"] == "AWS::Lambda::Permission" && strings.Contains(compact(p["FunctionName"]), "FeedbackFunction") && name != "FeedbackPermission" {
+			t.Errorf("%s also lets something invoke the feedback function", name)
+		}
+	}
+	if g := props(t, tpl, "FeedbackLogGroup"); g["RetentionInDays"] != 30 {
+		t.Errorf("feedback log group %v", g)
+	}
+}
+
+// TestFeedbackAlarms: the bounce and complaint rates for the account (with
+// their volume guards) and per tenant, at half of SES's review thresholds,
+// and the time to delivery's p99: the metric names the feedback function
+// writes, and the thresholds otp-local's health lines judge by.
+func TestFeedbackAlarms(t *testing.T) {
+	tpl := template(t)
+	params := tpl["Parameters"].(map[string]any)
+	lines := map[string]health.Line{}
+	for _, l := range health.Lines(health.Names{Namespace: "CognitoEmailOTP"}) {
+		lines[l.ID] = l
+	}
+	metricMath := func(alarm string) map[string]map[string]any {
+		out := map[string]map[string]any{}
+		for _, m := range props(t, tpl, alarm)["Metrics"].([]any) {
+			q := m.(map[string]any)
+			out[q["Id"].(string)] = q
+		}
+		return out
+	}
+	stat := func(q map[string]any) string {
+		ms := q["MetricStat"].(map[string]any)
+		m := ms["Metric"].(map[string]any)
+		dims := ""
+		for _, d := range asList(m["Dimensions"]) {
+			if d, ok := d.(map[string]any); ok {
+				dims += fmt.Sprintf(" %v=%v", d["Name"], d["Value"])
+			}
+		}
+		return fmt.Sprintf("%v %v%s %v/%v", m["Namespace"], m["MetricName"], dims, ms["Stat"], ms["Period"])
+	}
+	check := func(alarm string, threshold float64, op string) {
+		p := props(t, tpl, alarm)
+		if p["Threshold"] != threshold || p["ComparisonOperator"] != op || p["EvaluationPeriods"] != 1 || p["TreatMissingData"] != "notBreaching" ||
+			compact(p["AlarmActions"]) == "" || p["AlarmDescription"] == "" {
+			t.Errorf("%s: %v %v, %v periods, missing %v", alarm, p["ComparisonOperator"], p["Threshold"], p["EvaluationPeriods"], p["TreatMissingData"])
+		}
+	}
+
+	b := metricMath("BounceRateAlarm")
+	if got := []string{stat(b["delivered"]), stat(b["hard"]), stat(b["soft"])}; fmt.Sprint(got) != fmt.Sprint([]string{
+		"CognitoEmailOTP " + feedback.MetricDelivered + " Sum/3600",
+		"CognitoEmailOTP " + feedback.MetricBounced + " bounce_type=" + feedback.BounceHard + " Sum/3600",
+		"CognitoEmailOTP " + feedback.MetricBounced + " bounce_type=" + feedback.BounceSoft + " Sum/3600"}) {
+		t.Errorf("BounceRateAlarm reads %v", got)
+	}
+	if b["volume"]["Expression"] != "FILL(delivered, 0) + FILL(hard, 0) + FILL(soft, 0)" ||
+		compact(b["rate"]["Expression"]) != "Sub:IF(volume >= ${BounceRateAlarmMinVolume}, 100 * FILL(hard, 0) / volume, 0)" || b["rate"]["ReturnData"] != true {
+		t.Errorf("BounceRateAlarm's expressions: %v, %v", b["volume"]["Expression"], b["rate"]["Expression"])
+	}
+	check("BounceRateAlarm", *lines["bounces"].Rule.Amber, "GreaterThanOrEqualToThreshold")
+	c := metricMath("ComplaintRateAlarm")
+	if got := []string{stat(c["delivered"]), stat(c["complained"])}; fmt.Sprint(got) != fmt.Sprint([]string{
+		"CognitoEmailOTP " + feedback.MetricDelivered + " Sum/3600", "CognitoEmailOTP " + feedback.MetricComplained + " Sum/3600"}) {
+		t.Errorf("ComplaintRateAlarm reads %v", got)
+	}
+	if compact(c["rate"]["Expression"]) != "Sub:IF(FILL(delivered, 0) >= ${ComplaintRateAlarmMinVolume}, 100 * FILL(complained, 0) / FILL(delivered, 1), 0)" {
+		t.Errorf("ComplaintRateAlarm's expression %v", c["rate"]["Expression"])
+	}
+	check("ComplaintRateAlarm", *lines["complaints"].Rule.Amber, "GreaterThanOrEqualToThreshold")
+	for p, want := range map[string]int{"BounceRateAlarmMinVolume": 100, "ComplaintRateAlarmMinVolume": 1000} {
+		if params[p].(map[string]any)["Default"] != want {
+			t.Errorf("%s default %v, want %d", p, params[p].(map[string]any)["Default"], want)
+		}
+	}
+
+	// Per tenant, as fractions: BounceRate and ComplaintRate are 0 or 1.
+	for alarm, metric := range map[string]string{"TenantBounceRateAlarm": feedback.MetricBounceRate, "TenantComplaintRateAlarm": feedback.MetricComplaintRate} {
+		q := metricMath(alarm)["rate"]
+		if q["Expression"] != "SELECT AVG("+metric+") FROM SCHEMA(CognitoEmailOTP, tenant) GROUP BY tenant ORDER BY AVG() DESC" || q["Period"] != 3600 {
+			t.Errorf("%s query %v", alarm, q)
+		}
+	}
+	check("TenantBounceRateAlarm", *lines["bounces"].Rule.Amber/100, "GreaterThanOrEqualToThreshold")
+	check("TenantComplaintRateAlarm", *lines["complaints"].Rule.Amber/100, "GreaterThanOrEqualToThreshold")
+
+	ttd := props(t, tpl, "TimeToDeliveryAlarm")
+	if ttd["Namespace"] != "CognitoEmailOTP" || ttd["MetricName"] != feedback.MetricTimeToDelivery || ttd["ExtendedStatistic"] != "p99" || ttd["Period"] != 300 ||
+		compact(ttd["Threshold"]) != "Ref:TimeToDeliveryAlarmMs" || ttd["ComparisonOperator"] != "GreaterThanThreshold" {
+		t.Errorf("TimeToDeliveryAlarm %v", ttd)
+	}
+	if d := params["TimeToDeliveryAlarmMs"].(map[string]any)["Default"]; fmt.Sprint(d) != fmt.Sprint(*lines["time-to-delivery"].Rule.Red) {
+		t.Errorf("TimeToDeliveryAlarmMs default %v, the health line's red %v", d, *lines["time-to-delivery"].Rule.Red)
+	}
+
+	readme, _ := os.ReadFile("../README.md")
+	for _, name := range []string{"BounceRateAlarm", "ComplaintRateAlarm", "TenantBounceRateAlarm", "TenantComplaintRateAlarm", "TimeToDeliveryAlarm"} {
+		if !bytes.Contains(readme, []byte(name)) {
+			t.Errorf("README does not explain %s", name)
+		}
+	}
+	sub := props(t, tpl, "Dashboard")["DashboardBody"].(map[string]any)["Fn::Sub"].([]any)[0].(string)
+	for _, m := range []string{feedback.MetricDelivered, feedback.MetricBounced, feedback.MetricComplained, feedback.MetricSuppressed,
+		feedback.MetricTimeToDelivery, "AVG(" + feedback.MetricBounceRate + ")"} {
+		if !strings.Contains(sub, m) {
+			t.Errorf("the dashboard lacks %s", m)
 		}
 	}
 }

@@ -87,7 +87,7 @@ func TestDoctorOnAFreshOTPLocal(t *testing.T) {
 		{name: "an unknown function", args: []string{"--function", "otp-mailr", "--from", otplocal.FromAddress}, want: exitProblems,
 			has: []string{"lambda.function otp-mailr", "function otp-mailr does not exist in us-east-1"}},
 		{name: "an unknown queue", args: []string{"--function", otplocal.MailerFunction, "--queue", "otp-sned"}, want: exitProblems,
-			has: []string{"sqs.queue otp-sned", "queue otp-sned does not exist", "lambda.mapping otp-mailer   skip   needs the send queue"}},
+			has: []string{"sqs.queue otp-sned", "queue otp-sned does not exist", "lambda.mapping otp-mailer         skip   needs the send queue"}},
 		{name: "a configuration set otp-local does not have", args: []string{"--from", otplocal.FromAddress, "--configuration-set", "otp"}, want: exitProblems,
 			has: []string{"ses.configuration_set otp", "configuration set otp does not exist in us-east-1"}},
 		{name: "arguments are a usage error", args: []string{"now"}, want: exitUsage, has: []string{"doctor takes no arguments"}},
@@ -165,7 +165,7 @@ func TestDoctorJSON(t *testing.T) {
 	want := []string{
 		"ses.production_access//ok", "ses.sending//ok", "ses.quota//ok",
 		"ses.sender/acme/ok", "ses.dkim/acme/ok", "ses.sender/default/ok", "ses.dkim/default/ok", "ses.sender/globex/ok", "ses.dkim/globex/ok",
-		"ses.configuration_set//skip", "sqs.queue/otp-send/ok", "sqs.dlq/otp-send-dlq/ok", "sqs.redrive/otp-send/ok", "sqs.visibility/otp-send/ok",
+		"ses.configuration_set/otp-events/ok", "sqs.queue/otp-send/ok", "sqs.dlq/otp-send-dlq/ok", "sqs.redrive/otp-send/ok", "sqs.visibility/otp-send/ok",
 		"lambda.function/otp-mailer/ok", "lambda.mapping/otp-mailer/ok",
 	}
 	if strings.Join(checks, " ") != strings.Join(want, " ") {

@@ -111,13 +111,16 @@ func TestTraceASignIn(t *testing.T) {
 	code := signInFor(t, sys, sys.Clients[0].ID, "rosa@example.com", true)
 	email := sys.SES.Outbox().List(seslocal.Filter{})[0]
 
-	exit, r, raw := traceJSON(t, []string{"enqueued", "sent"}, "Rosa@Example.com ", "--endpoint", sys.URL)
+	exit, r, raw := traceJSON(t, []string{"enqueued", "sent", "delivered"}, "Rosa@Example.com ", "--endpoint", sys.URL)
 	if exit != exitOK || !r.Found || len(r.Requests) != 1 {
 		t.Fatalf("trace: exit %d, %+v\n%s", exit, r, raw)
 	}
 	req := r.Requests[0]
-	if got := steps(req); fmt.Sprint(got) != "[enqueued sent]" {
-		t.Fatalf("steps %v, want enqueued then sent\n%s", got, raw)
+	if got := steps(req); fmt.Sprint(got) != "[enqueued sent delivered]" {
+		t.Fatalf("steps %v, want enqueued, sent, then SES's delivery (the feedback function's)\n%s", got, raw)
+	}
+	if d := req.Steps[2]; d.Source != "feedback" || d.Event != "Delivery" || d.SESMessageID != email.ID || d.GapMillis == nil {
+		t.Errorf("the delivery step %+v", d)
 	}
 	sent := req.Steps[1]
 	if req.Tenant != "acme" || req.ID == "" || sent.SESMessageID != email.ID || sent.TemplateSet != "acme" || sent.TemplateVersion == "" ||
@@ -127,9 +130,8 @@ func TestTraceASignIn(t *testing.T) {
 	if r.Address != "r***@example.com" || len(r.ToHashes) != 1 || r.ToHashes[0] != sys.Keys.ToHash("rosa@example.com") {
 		t.Errorf("address %q, hashes %v; want the masked address and its hash under the one key", r.Address, r.ToHashes)
 	}
-	// SES's suppression list: otp-local's SES does not have one yet, so
-	// the answer is unknown, and says why.
-	if r.Suppression == nil || r.Suppression.Status != trace.Unknown || !strings.Contains(r.Suppression.Detail, "GetSuppressedDestination") {
+	// SES's suppression list: the address is not on it.
+	if r.Suppression == nil || r.Suppression.Status != trace.NotSuppressed {
 		t.Errorf("suppression %+v", r.Suppression)
 	}
 	// The feedback function's log group is searched too, once it exists.
@@ -139,13 +141,13 @@ func TestTraceASignIn(t *testing.T) {
 	assertNoSecrets(t, raw, code, "rosa@example.com")
 
 	exit, text := otpctl(t, "", "trace", "rosa@example.com", "--endpoint", sys.URL)
-	lines := regexp.MustCompile(`(?m)^\s*(\d\d:\d\d:\d\d\.\d{3}|\+[0-9.]+m?s)\s+(enqueued|sent)\s+(.*)$`).FindAllStringSubmatch(text, -1)
-	if exit != exitOK || len(lines) != 2 || !strings.HasPrefix(lines[1][1], "+") ||
+	lines := regexp.MustCompile(`(?m)^\s*(\d\d:\d\d:\d\d\.\d{3}|\+[0-9.]+m?s)\s+(enqueued|sent|delivered)\s+(.*)$`).FindAllStringSubmatch(text, -1)
+	if exit != exitOK || len(lines) != 3 || !strings.HasPrefix(lines[1][1], "+") ||
 		!strings.Contains(lines[0][3], "request "+req.ID) || !strings.Contains(lines[0][3], "tenant acme") || !strings.Contains(lines[0][3], "(Create)") ||
 		!strings.Contains(lines[1][3], "ses id "+email.ID) || !strings.Contains(lines[1][3], "acme@") {
 		t.Errorf("the timeline: exit %d, lines %q\n%s", exit, lines, text)
 	}
-	for _, want := range []string{"trace r***@example.com", "searched /aws/lambda/otp-create", "SES suppression list: unknown"} {
+	for _, want := range []string{"trace r***@example.com", "searched /aws/lambda/otp-create", "SES suppression list: r***@example.com is not suppressed"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the report lacks %q:\n%s", want, text)
 		}
@@ -153,7 +155,7 @@ func TestTraceASignIn(t *testing.T) {
 	assertNoSecrets(t, text, code, "rosa@example.com")
 
 	// The request id, as printed, traces the same request.
-	exit, byID, raw := traceJSON(t, []string{"enqueued", "sent"}, req.ID, "--endpoint", sys.URL)
+	exit, byID, raw := traceJSON(t, []string{"enqueued", "sent", "delivered"}, req.ID, "--endpoint", sys.URL)
 	if exit != exitOK || len(byID.Requests) != 1 || byID.Requests[0].ID != req.ID || byID.RequestID != req.ID || byID.Suppression != nil {
 		t.Errorf("trace %s: exit %d\n%s", req.ID, exit, raw)
 	}

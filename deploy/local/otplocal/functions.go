@@ -165,12 +165,13 @@ func writeTemplatesDir(data []byte) (string, error) {
 }
 
 // functionOrder is the order of System.runtimes.
-var functionOrder = []string{"define", "create", "verify", "mailer", "rotate", "tokens", "sender"}
+var functionOrder = []string{"define", "create", "verify", "mailer", "rotate", "tokens", "sender", "feedback"}
 
 // FunctionPackages are the Lambda mains, by function name.
 var FunctionPackages = map[string]string{
 	"define": "triggers/define", "create": "triggers/create", "verify": "triggers/verify", "mailer": "mailer/function",
 	"rotate": "triggers/rotate", "tokens": "triggers/tokens", "sender": "triggers/sender/function",
+	"feedback": "mailer/feedback/function",
 }
 
 // BuildFunctions compiles the Lambda mains for this machine into

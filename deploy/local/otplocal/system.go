@@ -39,6 +39,7 @@ import (
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/s3local"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/secretslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/seslocal"
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/snslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/sqslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/stslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/web"
@@ -134,6 +135,12 @@ type Options struct {
 	// into an empty template store at start (make run: acme, globex).
 	TemplatesRefresh time.Duration
 	PublishSets      []string
+	// SESEventDelay is how long after acceptance SES reports a delivery or
+	// a bounce (default DefaultSESEventDelay); FeedbackRetryDelays are the
+	// waits before the retries of a failed feedback invocation (default
+	// Lambda's: 1 and 2 minutes).
+	SESEventDelay       time.Duration
+	FeedbackRetryDelays []time.Duration
 	// MetricsInterval is how often the queues are sampled for CloudWatch's
 	// AWS/SQS metrics. Default a minute, at the top of the minute, as SQS
 	// publishes them; tests that cannot wait shorten it or call
@@ -157,6 +164,10 @@ type System struct {
 	S3        *s3local.Server
 	STS       *stslocal.Server
 	Templates *store.Live
+	// SNS carries SES's delivery events (EventsTopicARN) to the feedback
+	// function (feedback.go).
+	SNS            *snslocal.Server
+	EventsTopicARN string
 	// KMS is otp-local's KMS, holding the user pool's custom sender key.
 	KMS *kmslocal.Server
 	// CustomSenderKeyARN is the ARN of that key (alias CustomSenderKeyAlias),
@@ -368,6 +379,9 @@ func (sys *System) buildServices(ctx context.Context, o Options) (b built, err e
 	if err != nil {
 		return b, err
 	}
+	if err := sys.withEvents(o, &sesOpts); err != nil { // feedback.go: SNS and the configuration set's destination
+		return b, err
+	}
 	if sys.SES, err = seslocal.New(sesOpts); err != nil {
 		return b, err
 	}
@@ -471,8 +485,9 @@ func (sys *System) buildFunctions(ctx context.Context, o Options, b built) (err 
 		}
 		return newEMFSink(o.Logs, sys.Metrics, stats, sys.Logs.Stream(LogGroup(fn)))
 	}
-	mailerCfg := mailer.Config{DLQURL: dlqURL, FromAddress: FromAddress, Concurrency: 10,
+	mailerCfg := mailer.Config{DLQURL: dlqURL, FromAddress: FromAddress, Concurrency: 10, ConfigurationSet: EventsConfigurationSet,
 		RetryBudget: o.MailerRetryBudget, MetricsNamespace: MetricsNamespace, MaxReceives: MaxReceiveCnt}
+	feedbackCfg := feedbackConfig(b.keyARN, keyCfg.KeyRefresh)
 	tokensCfg := triggers.TokensConfig{Common: common, Tenants: tenants}
 	senderCfg := sender.Config{LogLevel: slog.LevelInfo, QueueURL: queueURL, DLQURL: dlqURL, KMSKeyARN: sys.CustomSenderKeyARN,
 		UserPoolID: PoolID, InvitationValidDays: 7, Tenants: tenants, MFACodeTTL: 3 * time.Minute}
@@ -482,13 +497,21 @@ func (sys *System) buildFunctions(ctx context.Context, o Options, b built) (err 
 	kmsClient := kms.NewFromConfig(awsCfg)
 	var define, create, verify, rotate, tokens, senderFn lambda.Handler
 	var mailerFn esm.Function
+	var feedbackFn snslocal.Function
 	if o.FunctionsDir != "" {
 		fns, err := sys.startFunctions(o, defineCfg, createCfg, verifyCfg, mailerCfg, senderCfg, dirBundle, logs)
 		if err != nil {
 			return err
 		}
 		define, create, verify, mailerFn, rotate, tokens, senderFn = fns[0], fns[1], fns[2], fns[3], fns[4], fns[5], fns[6]
+		feedbackFn, err = sys.startFeedback(o, feedbackCfg, logs)
+		if err != nil {
+			return err
+		}
 	} else {
+		if feedbackFn, err = inProcessFeedback(ctx, feedbackCfg, awsCfg, logs("feedback")); err != nil {
+			return err
+		}
 		dec, err := ciphertext.NewDecrypter(kmsClient, ciphertext.DecrypterConfig{KeyARN: sys.CustomSenderKeyARN, UserPoolID: PoolID})
 		if err != nil {
 			return fmt.Errorf("otp-local: custom email sender: %w", err)
@@ -509,6 +532,9 @@ func (sys *System) buildFunctions(ctx context.Context, o Options, b built) (err 
 		mailerFn = lambdart.NewInProcess(h.Handle)
 		rotate = lambdart.NewInProcess(smsecret.Rotator{Client: secretsmanager.NewFromConfig(awsCfg), Log: triggers.NewLogger(logs("rotate"), slog.LevelInfo)}.Handle)
 		tokens = lambdart.NewInProcess(triggers.NewTokens(tokensCfg, triggers.NewLogger(logs("tokens"), slog.LevelInfo)).Handle)
+	}
+	if err := sys.subscribeFeedback(feedbackFn); err != nil {
+		return err
 	}
 	sys.Cognito.SetTriggers(cognitoidp.Triggers{Define: define, Create: create, Verify: verify, PreTokenGeneration: tokens})
 	// Cognito's side of the custom email sender: every email the pool
@@ -635,6 +661,9 @@ func (sys *System) Close() error {
 // closeChildren stops what runs beside the HTTP server: the function
 // processes and dynalite.
 func (sys *System) closeChildren() {
+	if sys.SNS != nil {
+		sys.SNS.Close() // retries waiting for a function that is going away
+	}
 	for _, rt := range sys.runtimes {
 		_ = rt.Close()
 	}

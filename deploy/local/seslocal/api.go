@@ -217,6 +217,9 @@ type operation func(body []byte) (any, *apiError)
 func (s *Server) route(r *http.Request) (op operation, ok bool) {
 	const identities, configSets = PathPrefix + "identities", PathPrefix + "configuration-sets/"
 	p, ep := r.URL.Path, r.URL.EscapedPath() // labels are cut from the escaped path, then unescaped once
+	if op, ok := s.routeEvents(r, ep); ok {
+		return op, true
+	}
 	switch {
 	case r.Method == http.MethodGet && p == PathPrefix+"account":
 		return func([]byte) (any, *apiError) { return s.getAccount() }, true
@@ -269,6 +272,79 @@ func (s *Server) route(r *http.Request) (op operation, ok bool) {
 			}
 			return s.getConfigurationSet(name)
 		}, true
+	}
+	return nil, false
+}
+
+// routeEvents finds the event destination and suppression list
+// operations.
+func (s *Server) routeEvents(r *http.Request, ep string) (operation, bool) {
+	const suppression, configSets = PathPrefix + "suppression/addresses", PathPrefix + "configuration-sets/"
+	label := func(l string) (string, *apiError) {
+		v, err := url.PathUnescape(l)
+		if err != nil || v == "" {
+			return "", badRequest("Invalid path label in %s.", ep)
+		}
+		return v, nil
+	}
+	with := func(l string, f func(string) (any, *apiError)) operation {
+		return func([]byte) (any, *apiError) {
+			v, aerr := label(l)
+			if aerr != nil {
+				return nil, aerr
+			}
+			return f(v)
+		}
+	}
+	switch {
+	case ep == suppression && r.Method == http.MethodPut:
+		return s.putSuppressedDestination, true
+	case ep == suppression && r.Method == http.MethodGet:
+		return func([]byte) (any, *apiError) { return s.listSuppressedDestinations(r.URL.Query()) }, true
+	case strings.HasPrefix(ep, suppression+"/") && !strings.Contains(ep[len(suppression)+1:], "/"):
+		addr := ep[len(suppression)+1:]
+		switch r.Method {
+		case http.MethodGet:
+			return with(addr, s.getSuppressedDestination), true
+		case http.MethodDelete:
+			return with(addr, s.deleteSuppressedDestination), true
+		}
+	case strings.HasPrefix(ep, configSets):
+		set, rest, _ := strings.Cut(ep[len(configSets):], "/")
+		name, found := strings.CutPrefix(rest, "event-destinations")
+		if !found || set == "" {
+			return nil, false
+		}
+		switch {
+		case name == "" && r.Method == http.MethodPost:
+			return func(body []byte) (any, *apiError) {
+				v, aerr := label(set)
+				if aerr != nil {
+					return nil, aerr
+				}
+				return s.createEventDestination(v, body)
+			}, true
+		case name == "" && r.Method == http.MethodGet:
+			return with(set, s.getEventDestinations), true
+		case strings.HasPrefix(name, "/") && !strings.Contains(name[1:], "/"):
+			setName, aerr := label(set)
+			switch r.Method {
+			case http.MethodPut:
+				return func(body []byte) (any, *apiError) {
+					if aerr != nil {
+						return nil, aerr
+					}
+					return with(name[1:], func(n string) (any, *apiError) { return s.updateEventDestination(setName, n, body) })(body)
+				}, true
+			case http.MethodDelete:
+				return func(body []byte) (any, *apiError) {
+					if aerr != nil {
+						return nil, aerr
+					}
+					return with(name[1:], func(n string) (any, *apiError) { return s.deleteEventDestination(setName, n) })(body)
+				}, true
+			}
+		}
 	}
 	return nil, false
 }

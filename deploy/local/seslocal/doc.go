@@ -5,11 +5,20 @@
 //
 // It speaks REST JSON exactly as aws-sdk-go-v2/service/sesv2 and the AWS JS
 // SDK v3 send it (SendEmail, GetAccount, GetEmailIdentity,
-// ListEmailIdentities, GetConfigurationSet), answers errors in the shape
+// ListEmailIdentities, GetConfigurationSet, the event destination and
+// suppression list operations), answers errors in the shape
 // the SDKs turn into typed errors (MessageRejected, NotFoundException,
 // LimitExceededException, TooManyRequestsException, ...), and can inject
 // latency, throttling and server failures at runtime so that the mailer's
 // retries can be watched.
+//
+// Accepted emails produce the events SES publishes through a configuration
+// set's SNS event destination, in SES's record format (a Send at once, a
+// Delivery or Bounce a moment later, a Complaint after the Delivery), with
+// the mailbox simulator's outcomes; hard bounces and complaints of real
+// addresses put them on the account-level suppression list, which the SES
+// v2 suppression operations read and change, and a send to a listed
+// address bounces without being attempted.
 //
 // Options can describe the SES account: verified and pending identities,
 // configuration sets, the sandbox and the sending quota. SendEmail then

@@ -65,6 +65,9 @@ const (
 	// OutcomeOOTO: delivered, and an out-of-the-office reply comes back
 	// (ooto@).
 	OutcomeOOTO Outcome = "ooto"
+	// OutcomeAccountSuppressed: the address is on the account's
+	// suppression list; SES accepted the email and did not attempt it.
+	OutcomeAccountSuppressed Outcome = "account_suppressed"
 )
 
 // Delivery is the outcome for one recipient.

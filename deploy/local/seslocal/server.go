@@ -115,6 +115,21 @@ type Options struct {
 	// rejects with MessageRejected: a local stand-in for a recipient SES
 	// will not send to.
 	RejectRecipients []string
+	// BounceRecipients and ComplaintRecipients are addresses, or
+	// "@domain" entries, whose mailboxes hard-bounce or complain as the
+	// simulator's bounce@ and complaint@ do; unlike those, they go on the
+	// account's suppression list, as a real address does.
+	BounceRecipients, ComplaintRecipients []string
+	// Publisher receives the events of configuration sets with an SNS
+	// event destination (EventDestinations, or
+	// CreateConfigurationSetEventDestination). Nil: no events.
+	Publisher Publisher
+	// EventDestinations are the configuration sets' initial event
+	// destinations.
+	EventDestinations []EventDestination
+	// EventDelay is how long after acceptance the recipient's server
+	// answers (the Delivery or Bounce event). Default DefaultEventDelay.
+	EventDelay time.Duration
 	// Faults are the initial fault settings.
 	Faults Faults
 	// DataDir, when set, keeps one JSON file per email there; the outbox is
@@ -146,6 +161,15 @@ type Server struct {
 	faultsMu  sync.RWMutex
 	faults    Faults
 	sendCalls atomic.Int64
+
+	bounce, complain map[string]bool
+	destinations     destinations
+	suppression      suppressionList
+	publisher        Publisher
+	eventDelay       time.Duration
+	pending          sync.WaitGroup
+	repliesMu        sync.Mutex
+	replies          []AutoReply
 }
 
 // New returns a Server; with Options.DataDir it loads the emails kept there.
@@ -173,6 +197,23 @@ func New(opts Options) (*Server, error) {
 		log:     opts.Logger,
 		rand:    opts.Rand,
 		faults:  opts.Faults,
+
+		bounce:     lowerSet(opts.BounceRecipients),
+		complain:   lowerSet(opts.ComplaintRecipients),
+		publisher:  opts.Publisher,
+		eventDelay: opts.EventDelay,
+	}
+	s.suppression.now = now
+	if s.eventDelay <= 0 {
+		s.eventDelay = DefaultEventDelay
+	}
+	for _, d := range opts.EventDestinations {
+		if !acct.configSets[d.ConfigurationSet] {
+			return nil, fmt.Errorf("seslocal: event destination %s: configuration set %q is not in ConfigurationSets", d.Name, d.ConfigurationSet)
+		}
+		if err := s.destinations.put(d, true); err != nil {
+			return nil, fmt.Errorf("seslocal: event destination %s: %s", d.Name, err.message)
+		}
 	}
 	if s.region == "" {
 		s.region = "us-east-1"
@@ -268,8 +309,10 @@ func writeJSON(w http.ResponseWriter, requestID string, status int, v any) {
 const maxReadRequestBytes = 1 << 20
 
 // ServeHTTP answers SES v2 API requests (paths under PathPrefix):
-// SendEmail, GetAccount, GetEmailIdentity, ListEmailIdentities and
-// GetConfigurationSet. Other operations get an UnknownOperationException.
+// SendEmail, GetAccount, GetEmailIdentity, ListEmailIdentities,
+// GetConfigurationSet, the configuration sets' event destinations and the
+// account's suppression list. Other operations get an
+// UnknownOperationException.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	requestID := newID()
 	if r.URL.Path == sendPath && r.Method == http.MethodPost {
@@ -279,7 +322,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op, ok := s.route(r)
 	if !ok {
 		writeError(w, requestID, &apiError{http.StatusNotFound, "UnknownOperationException",
-			fmt.Sprintf("seslocal implements SendEmail, GetAccount, GetEmailIdentity, ListEmailIdentities and GetConfigurationSet; got %s %s", r.Method, r.URL.Path)})
+			fmt.Sprintf("seslocal implements SendEmail, GetAccount, GetEmailIdentity, ListEmailIdentities, GetConfigurationSet, "+
+				"{Create,Get,Update,Delete}ConfigurationSetEventDestination(s) and {Put,Get,Delete,List}SuppressedDestination(s); got %s %s", r.Method, r.URL.Path)})
 		return
 	}
 	if _, aerr := checkSigV4(r); aerr != nil {
@@ -491,11 +535,15 @@ func (s *Server) accept(body []byte, region string) (Email, *apiError) {
 	if qerr != nil {
 		return Email{}, qerr
 	}
+	for i, d := range e.Deliveries {
+		e.Deliveries[i].Outcome = s.outcome(d)
+	}
 	if err := s.outbox.add(e); err != nil {
 		release()
 		s.log.Error("seslocal: store email", "message_id", e.ID, "error", err)
 		return Email{}, &apiError{http.StatusInternalServerError, "InternalFailure", "seslocal could not store the email; see its log."}
 	}
+	s.publish(e, region, hasVirus(&in))
 	return e, nil
 }
 
