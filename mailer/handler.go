@@ -34,9 +34,13 @@ type Email struct {
 	// version, or "embedded-…"/"dir-…"): every email says what rendered it,
 	// in its SES tags, the log and any dead letter.
 	Version string
+	// Kind is the email's kind, as the request asked.
+	Kind contract.Kind
 	// SetFallback and LocaleFallback report that the request's tenant or
-	// locale was unknown and a default stood in; the mailer logs why.
-	SetFallback, LocaleFallback bool
+	// locale was unknown and a default stood in; KindFallback, that the
+	// set has no wording for the kind and the default set's stood in. The
+	// mailer logs why.
+	SetFallback, LocaleFallback, KindFallback bool
 }
 
 // Renderer turns a send request into an email. The templates package

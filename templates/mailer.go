@@ -16,12 +16,16 @@ type mailerRenderer struct{ lib *Library }
 
 func (m mailerRenderer) Render(_ context.Context, r contract.SendRequest) (mailer.Email, error) {
 	e, err := m.lib.Render(Message{
-		Tenant: r.Tenant,
-		Locale: r.Locale,
-		Name:   r.Name,
-		Email:  r.To,
-		Code:   r.Code.Reveal(),
-		TTL:    r.ExpiresAt.Sub(r.IssuedAt),
+		Tenant:            r.Tenant,
+		Locale:            r.Locale,
+		Kind:              r.Kind,
+		Name:              r.Name,
+		Email:             r.To,
+		Code:              r.Code.Reveal(),
+		Username:          r.Username,
+		TemporaryPassword: r.TemporaryPassword.Reveal(),
+		Takeover:          r.Takeover,
+		TTL:               r.ExpiresAt.Sub(r.IssuedAt),
 	})
 	if err != nil {
 		return mailer.Email{}, err
@@ -29,7 +33,7 @@ func (m mailerRenderer) Render(_ context.Context, r contract.SendRequest) (maile
 	return mailer.Email{
 		Subject: e.Subject, HTML: e.HTML, Text: e.Text,
 		FromAddress: e.FromAddress, FromName: e.FromName,
-		Set: e.Set, Locale: e.Locale,
-		SetFallback: e.SetFallback, LocaleFallback: e.LocaleFallback,
+		Set: e.Set, Locale: e.Locale, Kind: e.Kind,
+		SetFallback: e.SetFallback, LocaleFallback: e.LocaleFallback, KindFallback: e.KindFallback,
 	}, nil
 }
