@@ -125,7 +125,7 @@ func (lib *Library) checkWording(ps problems, s *set, loc *locale, kl *kindLocal
 	if n := utf8.RuneCountInString(kl.subject); n > MaxSubjectRunes {
 		ps.add(spec.keyName("subject"), 0, "is %d characters; keep it to %d so it is not cut off", n, MaxSubjectRunes)
 	}
-	for _, key := range spec.keys {
+	for _, key := range append(slices.Clone(spec.keys), sectionGreetings...) {
 		p, ok := kt.phrases[key]
 		if !ok {
 			continue

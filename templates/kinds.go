@@ -28,7 +28,7 @@ import (
 type kindSpec struct {
 	kind    contract.Kind
 	section string   // the YAML key; "" for the sign-in code's top-level keys
-	keys    []string // every key, in the order problems and docs list them
+	keys    []string // every required key, in the order problems and docs list them
 	// units are what the kind's expiry sentence may count; nil when the
 	// kind has no expiry sentence.
 	units []render.Unit
@@ -82,8 +82,16 @@ var kindSpecs = func() map[contract.Kind]*kindSpec {
 	return m
 }()
 
+// sectionGreetings are the keys a section may have beyond its kind's: a
+// greeting of its own where the file's does not fit (a sign-up email
+// should not say "welcome back").
+var sectionGreetings = []string{"greeting", "greeting_no_name"}
+
 // rule is the placeholder rule of one of the kind's keys.
 func (k *kindSpec) rule(key string) keyRule {
+	if slices.Contains(sectionGreetings, key) {
+		return keyRules[key]
+	}
 	if r, ok := k.rules[key]; ok {
 		return r
 	}
@@ -176,8 +184,9 @@ func parseSection(spec *kindSpec, sec *section, ps problems) *kindText {
 		case seen[e.key]:
 			ps.add(spec.keyName(e.key), e.line, "appears twice")
 			continue
-		case !slices.Contains(spec.keys, e.key):
-			ps.add(spec.keyName(e.key), e.line, "unknown key (the %s email has: %s; see docs/rendering.md)", spec.kind, strings.Join(spec.keys, ", "))
+		case !slices.Contains(spec.keys, e.key) && !slices.Contains(sectionGreetings, e.key):
+			ps.add(spec.keyName(e.key), e.line, "unknown key (the %s email has: %s, and may have its own %s; see docs/rendering.md)",
+				spec.kind, strings.Join(spec.keys, ", "), strings.Join(sectionGreetings, " and "))
 			continue
 		}
 		seen[e.key] = true
@@ -207,6 +216,13 @@ func parseKindText(spec *kindSpec, texts map[string]text, expiry pluralText, ps 
 		}
 		if p := checkPhrase(spec.keyName(key), t, spec.rule(key), ps); p != nil {
 			kt.phrases[key] = p
+		}
+	}
+	for _, key := range sectionGreetings {
+		if t, ok := texts[key]; ok && t.set {
+			if p := checkPhrase(spec.keyName(key), t, spec.rule(key), ps); p != nil {
+				kt.phrases[key] = p
+			}
 		}
 	}
 	if spec.units != nil {

@@ -164,18 +164,27 @@ func (s *set) kindLocale(l *locale, kind contract.Kind, def *set) (*kindLocale, 
 			kl.localeFallback, from, kl.id, kl.rtl = true, dl, dl.id, dl.rtl
 		}
 	}
+	greeting, noName := from.greeting, from.noName
+	if p, ok := kt.phrases["greeting"]; ok {
+		greeting = p
+	}
+	if p, ok := kt.phrases["greeting_no_name"]; ok {
+		noName = p
+	}
 	bind := func(p phrase) phrase { return p.bind(phProduct, s.product) }
 	kl.subject = bind(kt.phrases["subject"]).text()
 	kl.signature = bind(from.sign).text()
 	kl.texts = map[string]string{}
 	for key, p := range kt.phrases {
-		kl.texts[key] = bind(p).text()
+		if !slices.Contains(sectionGreetings, key) {
+			kl.texts[key] = bind(p).text()
+		}
 	}
 	if p, ok := kt.phrases["button_help"]; ok {
 		// hermes puts the button's label in for "{ACTION}".
 		kl.texts["button_help"] = bind(p).fill(phButton, "{ACTION}")
 	}
-	w := render.Wording{Tag: kl.wording.tag, RTL: kl.rtl, GreetingNoName: bind(from.noName).text(), Unit: kt.unit}
+	w := render.Wording{Tag: kl.wording.tag, RTL: kl.rtl, GreetingNoName: bind(noName).text(), Unit: kt.unit}
 	var err error
 	split := func(p phrase, ph string) []string {
 		parts, e := splitAt(bind(p), ph)
@@ -184,7 +193,7 @@ func (s *set) kindLocale(l *locale, kind contract.Kind, def *set) (*kindLocale, 
 		}
 		return parts
 	}
-	w.Greeting = split(from.greeting, phName)
+	w.Greeting = split(greeting, phName)
 	if kt.unit != "" {
 		w.Expiry = make(map[plural.Form][]string, len(kt.expiry))
 		for form, p := range kt.expiry {
@@ -463,4 +472,3 @@ func formsUsed(tag language.Tag, max int) map[plural.Form]int {
 }
 
 var formNames = render.FormNames
-

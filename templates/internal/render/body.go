@@ -68,9 +68,10 @@ import (
 // is, and leaving items out is joining the others with it.
 //
 // Where a marker sits inside an HTML comment (the Outlook-only copy of the
-// code box and of the buttons, in <!--[if mso]> ... <![endif]-->),
-// premailer does not parse and serialise it: the value stays as
-// html/template escaped it, which escapes "+" too (TemplateEscape).
+// code box and of the buttons, in <!--[if mso]> ... <![endif]-->), the
+// value is escaped as x/net/html escapes comments (CommentEscape). Where
+// it sits in a link, html/template has percent-encoded it; FromHermes
+// decodes the markers back.
 const (
 	MarkOpen     = "\uE000"
 	MarkClose    = "\uE001"
@@ -229,8 +230,12 @@ func FromHermes(sh Shape, htmlOut, textOut string) (*Body, error) {
 		return nil, fmt.Errorf("plain text: expected the title framed by dashes once, found it %d times", n)
 	}
 	textOut = strings.Replace(textOut, framed, MarkDivider+"\n"+MarkGreeting+"\n"+MarkDivider, 1)
+	// A marker in an href, as html/template's URL normaliser writes it.
+	htmlOut = urlMarks.Replace(htmlOut)
 	return Parse(sh, htmlOut, textOut)
 }
+
+var urlMarks = strings.NewReplacer("%ee%80%80", MarkOpen, "%ee%80%81", MarkClose, "%EE%80%80", MarkOpen, "%EE%80%81", MarkClose)
 
 // Parse cuts marked bodies (as Marked returns them) and checks that they
 // have the shape Render relies on.
@@ -347,6 +352,15 @@ func split(s string, html bool) (layout, error) {
 	lit(s)
 	if len(flat) == 0 {
 		return l, errors.New("empty")
+	}
+	for i, p := range flat {
+		if !p.comment || p.slot == slotLiteral {
+			continue
+		}
+		if i > 0 && flat[i-1].slot == slotLiteral && strings.HasSuffix(flat[i-1].lit, "!") || i > 0 && strings.HasSuffix(flat[i-1].lit, "-") ||
+			i+1 < len(flat) && strings.HasPrefix(flat[i+1].lit, ">") {
+			return l, fmt.Errorf("marker %s in a comment next to \"!\", \"-\" or \">\", whose escaping depends on the value", slotNames[p.slot])
+		}
 	}
 	pieces, err := groupLists(flat)
 	if err != nil {
@@ -501,7 +515,7 @@ func (b *Body) Render(v *Values) (htmlOut, textOut string) {
 		}
 		present[s] = true
 		html[s] = EscapeHTML(v[s])
-		hcom[s] = TemplateEscape(v[s])
+		hcom[s] = CommentEscape(v[s])
 		text[s] = TextNode(v[s])
 	}
 	htmlOut = b.html.fill(&html, &hcom, &present)
@@ -650,24 +664,27 @@ func EscapeHTML(s string) string {
 	return htmlEscaper.Replace(s)
 }
 
-var templateEscaper = strings.NewReplacer(
-	"\x00", "\uFFFD",
-	`"`, "&#34;",
-	`&`, "&amp;",
-	`'`, "&#39;",
-	`+`, "&#43;",
-	`<`, "&lt;",
-	`>`, "&gt;",
-)
-
-// TemplateEscape is html/template's escaping of text and quoted attribute
-// values: what a value looks like where premailer leaves it alone, inside
-// an HTML comment.
-func TemplateEscape(s string) string {
-	if !strings.ContainsAny(s, "\x00\"&'+<>") {
+// CommentEscape is what a value becomes inside an HTML comment: premailer's
+// parser decodes html/template's entities and x/net/html writes the
+// comment back escaping every "&", and a ">" after "!" or "-" (which could
+// end the comment). Parse makes sure no marker in a comment sits right
+// after a "!" or "-" or right before a ">", so the value alone decides.
+func CommentEscape(s string) string {
+	if !strings.ContainsAny(s, "&>") {
 		return s
 	}
-	return templateEscaper.Replace(s)
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '&':
+			b.WriteString("&amp;")
+		case c == '>' && (i == 0 || s[i-1] == '!' || s[i-1] == '-'):
+			b.WriteString("&gt;")
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // TextNode is what html2text makes of a text node outside <pre>: runs of
