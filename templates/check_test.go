@@ -27,7 +27,7 @@ func TestCheckBrokenSet(t *testing.T) {
 	r := Check(Embedded(), SetDir("testdata/broken"))
 	want := []Problem{
 		{Set: "broken", Source: "set dir testdata/broken", File: "locales/de.yaml", Key: "intro", Message: `missing key "intro"`},
-		{Set: "broken", Source: "set dir testdata/broken", File: "locales/en.yaml", Key: "greeting", Line: 2, Message: `key "greeting": unknown placeholder "{nmae}" (known: {name}, {minutes}, {product})`},
+		{Set: "broken", Source: "set dir testdata/broken", File: "locales/en.yaml", Key: "greeting", Line: 2, Message: `key "greeting": unknown placeholder "{nmae}" (known: {name}, {minutes}, {hours}, {days}, {username}, {time}, {ip}, {location}, {device}, {button}, {product})`},
 	}
 	if len(r.Problems) != len(want) {
 		t.Fatalf("got %d problems, want %d:\n%v", len(r.Problems), len(want), r.Problems)
@@ -125,7 +125,7 @@ func TestCheckFindsRenderTimeProblems(t *testing.T) {
 		{
 			name:  "HTML over Gmail's clipping limit",
 			edits: map[string]string{"acme/locales/en.yaml": strings.Replace(validLocale, "Sign-in requested.", strings.Repeat("Sign-in requested. ", 6000), 1)},
-			want:  []string{`set "acme": locales/en.yaml: rendered with a lifetime of 2 min: the HTML is 1`},
+			want:  []string{`set "acme": locales/en.yaml: rendered with a lifetime of 2 minutes: the HTML is 1`},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

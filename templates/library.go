@@ -108,8 +108,12 @@ func load(sources []Source) (*Library, []Problem, []SetReport) {
 		}
 		for _, l := range s.locales {
 			if err := s.prepare(l, def); err != nil {
-				list = append(list, Problem{Set: name, Source: s.source, File: l.file, Message: err.Error()})
+				// Without a default set, the problem listed below says it all.
+				if def != nil || !errors.Is(err, errNoDefault) {
+					list = append(list, Problem{Set: name, Source: s.source, File: l.file, Message: err.Error()})
+				}
 				ok = false
+				break
 			}
 		}
 		if ok {
@@ -141,6 +145,8 @@ func (s *set) prepare(l *locale, def *set) error {
 	return nil
 }
 
+var errNoDefault = errors.New("no wording, and no default set to borrow it from")
+
 // kindLocale puts together a kind's wording for a locale of s. Without a
 // section of its own, the locale takes the default set's wording for its
 // language, and keeps its own greeting, signature and direction; when the
@@ -152,7 +158,7 @@ func (s *set) kindLocale(l *locale, kind contract.Kind, def *set) (*kindLocale, 
 	kt := l.own[kind]
 	if kt == nil {
 		if def == nil || def == s {
-			return nil, errors.New("no wording, and no default set to borrow it from")
+			return nil, errNoDefault
 		}
 		dl, fallback := def.pickLocale(l.id)
 		kt = dl.own[kind]

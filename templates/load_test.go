@@ -77,7 +77,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name:  "misspelled placeholder",
 			edits: map[string]string{"acme/locales/en.yaml": strings.Replace(validLocale, "{name}", "{nmae}", 1)},
-			want:  `load template set "acme": locales/en.yaml:2: key "greeting": unknown placeholder "{nmae}" (known: {name}, {minutes}, {product})`,
+			want:  `load template set "acme": locales/en.yaml:2: key "greeting": unknown placeholder "{nmae}" (known: {name}, {minutes}, {hours}, {days}, {username}, {time}, {ip}, {location}, {device}, {button}, {product})`,
 		},
 		{
 			name:  "unclosed brace",
@@ -321,9 +321,9 @@ func TestParsePhrase(t *testing.T) {
 		{"literal braces", "a {{b}} c", "a {b} c", ""},
 		{"placeholder", "Hi {name}!", "Hi Zoë!", ""},
 		{"placeholder at both ends", "{name}{name}", "ZoëZoë", ""},
-		{"unknown", "{nom}", "", `unknown placeholder "{nom}" (known: {name}, {minutes}, {product})`},
-		{"empty", "{}", "", `unknown placeholder "{}" (known: {name}, {minutes}, {product})`},
-		{"spaces inside", "{ name }", "", `unknown placeholder "{ name }" (known: {name}, {minutes}, {product})`},
+		{"unknown", "{nom}", "", `unknown placeholder "{nom}" (known: {name}, {minutes}, {hours}, {days}, {username}, {time}, {ip}, {location}, {device}, {button}, {product})`},
+		{"empty", "{}", "", `unknown placeholder "{}" (known: {name}, {minutes}, {hours}, {days}, {username}, {time}, {ip}, {location}, {device}, {button}, {product})`},
+		{"spaces inside", "{ name }", "", `unknown placeholder "{ name }" (known: {name}, {minutes}, {hours}, {days}, {username}, {time}, {ip}, {location}, {device}, {button}, {product})`},
 		{"stray closing", "a } b", "", `stray "}" (write "}}" for a literal brace)`},
 		{"unclosed", "a {name", "", `unclosed "{" (write "{{" for a literal brace)`},
 	} {

@@ -383,13 +383,13 @@ func (s *set) applyLocale(tag language.Tag, file string, lf localeFile, ps probl
 		return checkPhrase(key, t, keyRules[key], ps)
 	}
 	loc := &locale{id: tag.String(), tag: tag, file: file, own: map[contract.Kind]*kindText{}}
+	texts, expiry := lf.signInValues()
+	signIn := parseKindText(kindSpecs[contract.KindSignInCode], texts, expiry, ps)
 	loc.greeting = str("greeting", lf.Greeting)
 	loc.noName = str("greeting_no_name", lf.GreetingNoName)
 	loc.sign = str("signature", lf.Signature)
-
-	texts, expiry := lf.signInValues()
-	if kt := parseKindText(kindSpecs[contract.KindSignInCode], texts, expiry, ps); kt != nil {
-		loc.own[contract.KindSignInCode] = kt
+	if signIn != nil {
+		loc.own[contract.KindSignInCode] = signIn
 	}
 	for kind, sec := range lf.sections() {
 		if !sec.set {

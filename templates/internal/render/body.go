@@ -216,7 +216,7 @@ var (
 		map[Slot]int{SlotGreeting: 1, SlotHappened: 1, SlotDetail0: 1, SlotDetail1: 1, SlotDetail2: 1, SlotDetail3: 1})
 	ShapeTakeover = shape("account takeover",
 		map[Slot]int{SlotGreeting: 1, SlotHappened: 1, SlotDetail0: 1, SlotDetail1: 1, SlotDetail2: 1, SlotDetail3: 1,
-			SlotLinkInstructions0: 1, SlotLinkInstructions1: 1, SlotLinkLabel0: -1, SlotLinkLabel1: -1, SlotLink0: -1, SlotLink1: -1},
+			SlotLinkInstructions0: 1, SlotLinkInstructions1: 1, SlotLinkLabel0: 3, SlotLinkLabel1: 3, SlotLink0: 4, SlotLink1: 4},
 		map[Slot]int{SlotGreeting: 1, SlotHappened: 1, SlotDetail0: 1, SlotDetail1: 1, SlotDetail2: 1, SlotDetail3: 1,
 			SlotLinkInstructions0: 1, SlotLinkInstructions1: 1, SlotLink0: 1, SlotLink1: 1})
 )
