@@ -161,7 +161,18 @@ func (lf *localeFile) sections() map[contract.Kind]*section {
 	}
 }
 
-// signInSection is the sign-in code's wording, the file's top-level keys,
+// sectionKinds lists the kinds the file has a section for.
+func (lf *localeFile) sectionKinds() []contract.Kind {
+	var out []contract.Kind
+	for _, kind := range contract.Kinds {
+		if sec, ok := lf.sections()[kind]; ok && sec.set {
+			out = append(out, kind)
+		}
+	}
+	return out
+}
+
+// signInValues is the sign-in code's wording, the file's top-level keys,
 // as a section.
 func (lf *localeFile) signInValues() (map[string]text, pluralText) {
 	return map[string]text{
@@ -198,11 +209,13 @@ func parseSection(spec *kindSpec, sec *section, ps problems) *kindText {
 		_ = t.UnmarshalYAML(e.node)
 		texts[e.key] = t
 	}
-	return parseKindText(spec, texts, expiry, ps)
+	return parseKindText(spec, texts, expiry, sec.line, ps)
 }
 
 // parseKindText checks a kind's strings and expiry sentence.
-func parseKindText(spec *kindSpec, texts map[string]text, expiry pluralText, ps problems) *kindText {
+// line is the section's, where a missing key is reported (0 for the
+// top-level keys).
+func parseKindText(spec *kindSpec, texts map[string]text, expiry pluralText, line int, ps problems) *kindText {
 	before := len(*ps.list)
 	kt := &kindText{spec: spec, phrases: map[string]phrase{}}
 	for _, key := range spec.keys {
@@ -211,7 +224,7 @@ func parseKindText(spec *kindSpec, texts map[string]text, expiry pluralText, ps 
 		}
 		t, ok := texts[key]
 		if !ok || !t.set {
-			ps.missing(spec.keyName(key))
+			ps.missingAt(spec.keyName(key), line)
 			continue
 		}
 		if p := checkPhrase(spec.keyName(key), t, spec.rule(key), ps); p != nil {
@@ -226,7 +239,7 @@ func parseKindText(spec *kindSpec, texts map[string]text, expiry pluralText, ps 
 		}
 	}
 	if spec.units != nil {
-		kt.expiry, kt.unit = checkExpiry(spec, expiry, ps)
+		kt.expiry, kt.unit = checkExpiry(spec, expiry, line, ps)
 	}
 	if len(*ps.list) > before {
 		return nil
@@ -237,12 +250,12 @@ func parseKindText(spec *kindSpec, texts map[string]text, expiry pluralText, ps 
 // checkExpiry checks an expiry sentence per plural category. Its "other"
 // form picks the unit, one of those the kind allows; every form counts in
 // that unit.
-func checkExpiry(spec *kindSpec, e pluralText, ps problems) (map[plural.Form]phrase, render.Unit) {
+func checkExpiry(spec *kindSpec, e pluralText, line int, ps problems) (map[plural.Form]phrase, render.Unit) {
 	key := spec.keyName("expiry")
 	out := map[plural.Form]phrase{}
 	switch {
 	case !e.set:
-		ps.missing(key)
+		ps.missingAt(key, line)
 		return out, ""
 	case e.bad != "":
 		ps.add(key, e.line, "%s", e.bad)

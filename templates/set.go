@@ -208,14 +208,15 @@ func parseSet(name, source string, fsys fs.FS) (*set, []Problem) {
 		return s, list
 	}
 	seen := map[string]bool{}
-	files, err := fs.ReadDir(fsys, "locales")
+	var files []fileKinds
+	entries, err = fs.ReadDir(fsys, "locales")
 	if err != nil {
 		lp := ps
 		lp.file = "locales"
 		lp.at(0, "cannot read: %v", err)
 		return s, list
 	}
-	for _, e := range files {
+	for _, e := range entries {
 		lp := ps
 		lp.file = path.Join("locales", e.Name())
 		if ignorable(e.Name()) {
@@ -243,6 +244,7 @@ func parseSet(name, source string, fsys fs.FS) (*set, []Problem) {
 		}
 		var lf localeFile
 		decodeStrict(data, &lf, lp, nil)
+		files = append(files, fileKinds{file: lp.file, kinds: lf.sectionKinds()})
 		if loc := s.applyLocale(tag, lp.file, lf, lp); loc != nil {
 			s.locales = append(s.locales, loc)
 		}
@@ -252,6 +254,8 @@ func parseSet(name, source string, fsys fs.FS) (*set, []Problem) {
 		lp.file = "locales"
 		lp.at(0, "no locale files; add locales/en.yaml at least")
 	}
+
+	s.checkKinds(files, ps)
 
 	// The matcher breaks ties by order: with fr-CA listed before fr, a
 	// request for fr-BE gets Québec French. So plain languages go before
@@ -270,7 +274,6 @@ func parseSet(name, source string, fsys fs.FS) (*set, []Problem) {
 		}
 		return s, list
 	}
-	s.checkKinds(ps)
 	s.def = s.locales[idx]
 	ordered := append([]*locale{s.def}, slices.Delete(slices.Clone(s.locales), idx, idx+1)...)
 	tags := make([]language.Tag, len(ordered))
@@ -286,33 +289,40 @@ func parseSet(name, source string, fsys fs.FS) (*set, []Problem) {
 // locale or in none, so that whether an email is the set's own or a kind
 // fallback does not depend on the reader's language. The default set is
 // every other set's fallback, so it needs every kind.
-func (s *set) checkKinds(ps problems) {
+func (s *set) checkKinds(files []fileKinds, ps problems) {
 	for _, kind := range contract.Kinds {
 		spec := kindSpecs[kind]
 		if spec.section == "" {
 			continue
 		}
-		var have, lack []*locale
-		for _, l := range s.locales {
-			if l.own[kind] != nil {
-				have = append(have, l)
+		var have, lack []string
+		for _, f := range files {
+			if slices.Contains(f.kinds, kind) {
+				have = append(have, f.file)
 			} else {
-				lack = append(lack, l)
+				lack = append(lack, f.file)
 			}
 		}
 		if len(lack) == 0 || len(have) == 0 && s.name != DefaultSet {
 			continue
 		}
-		for _, l := range lack {
+		for _, file := range lack {
 			p := ps
-			p.file = l.file
+			p.file = file
 			if s.name == DefaultSet {
 				p.at(0, "missing section %q: the default set lends its wording to every set without one, so it needs every kind (see templates/sets/default)", spec.section)
 			} else {
-				p.at(0, "missing section %q, which %s has: a set has a kind's wording in every locale or in none", spec.section, have[0].file)
+				p.at(0, "missing section %q, which %s has: a set has a kind's wording in every locale or in none", spec.section, have[0])
 			}
 		}
 	}
+}
+
+// fileKinds are the kind sections a locale file has, whether or not they
+// are valid.
+type fileKinds struct {
+	file  string
+	kinds []contract.Kind
 }
 
 // applyTheme validates theme.yaml into s and returns the default locale.
@@ -384,15 +394,17 @@ func (s *set) applyLocale(tag language.Tag, file string, lf localeFile, ps probl
 	}
 	loc := &locale{id: tag.String(), tag: tag, file: file, own: map[contract.Kind]*kindText{}}
 	texts, expiry := lf.signInValues()
-	signIn := parseKindText(kindSpecs[contract.KindSignInCode], texts, expiry, ps)
+	signIn := parseKindText(kindSpecs[contract.KindSignInCode], texts, expiry, 0, ps)
 	loc.greeting = str("greeting", lf.Greeting)
 	loc.noName = str("greeting_no_name", lf.GreetingNoName)
 	loc.sign = str("signature", lf.Signature)
 	if signIn != nil {
 		loc.own[contract.KindSignInCode] = signIn
 	}
-	for kind, sec := range lf.sections() {
-		if !sec.set {
+	sections := lf.sections()
+	for _, kind := range contract.Kinds {
+		sec, ok := sections[kind]
+		if !ok || !sec.set {
 			continue
 		}
 		if kt := parseSection(kindSpecs[kind], sec, ps); kt != nil {

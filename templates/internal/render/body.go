@@ -678,7 +678,7 @@ func CommentEscape(s string) string {
 		switch c := s[i]; {
 		case c == '&':
 			b.WriteString("&amp;")
-		case c == '>' && (i == 0 || s[i-1] == '!' || s[i-1] == '-'):
+		case c == '>' && i > 0 && (s[i-1] == '!' || s[i-1] == '-'):
 			b.WriteString("&gt;")
 		default:
 			b.WriteByte(c)
