@@ -158,7 +158,7 @@ func TestCheckFindsRenderTimeProblems(t *testing.T) {
 			name: "French: a plain space before a colon in a kind's sentence",
 			edits: map[string]string{"acme/locales/en.yaml": "", "acme/locales/de.yaml": "", "acme/theme.yaml": validTheme + "default_locale: fr\n",
 				"acme/locales/fr.yaml": strings.Replace(validLocale, "Not you? Change your password.", "Ce n’est pas vous\u00A0? Changez de mot de passe.", 1) +
-				"mfa_code:\n  subject: \"Votre code\"\n  intro: \"Connexion.\"\n  instructions: \"Votre code :\"\n  expiry: {one: \"{minutes} minute.\", other: \"{minutes} minutes.\"}\n  not_requested: \"Ignorez cet e-mail.\"\n"},
+					"mfa_code:\n  subject: \"Votre code\"\n  intro: \"Connexion.\"\n  instructions: \"Votre code :\"\n  expiry: {one: \"{minutes} minute.\", other: \"{minutes} minutes.\"}\n  not_requested: \"Ignorez cet e-mail.\"\n"},
 			want: []string{`set "acme": locales/fr.yaml: key "mfa_code.instructions": has a plain space before ":"`},
 		},
 		{

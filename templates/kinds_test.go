@@ -79,7 +79,7 @@ func takeoverVariants() []struct {
 	return out
 }
 
-var hostilePasswords = []string{">x", 
+var hostilePasswords = []string{">x",
 	`<script>alert(1)</script>`, `a&b "q" 'x' +`, "&amp;&lt;&#43;", "--><!--", "-->", "!>x", "p@ss w0rd", "Zoë€😀", strings.Repeat("&<", 128), "\uE000C\uE001",
 }
 
