@@ -78,21 +78,21 @@ type Options struct {
 // Page is one rendered (set, locale) in the gallery. Paths are relative to
 // the gallery directory.
 type Page struct {
-	Set      string        `json:"set"`
-	Locale   string        `json:"locale"`
-	Kind     contract.Kind `json:"kind"`
+	Set    string        `json:"set"`
+	Locale string        `json:"locale"`
+	Kind   contract.Kind `json:"kind"`
 	// KindFallback says the set has no wording of its own for the kind:
 	// the page shows the default set's, in the set's theme.
-	KindFallback bool `json:"kindFallback,omitempty"`
-	Language string `json:"language"` // the locale's name in English, then in itself
-	Dir      string `json:"dir"`      // "ltr" or "rtl"
-	Subject  string `json:"subject"`
-	HTMLFile string `json:"html"`
-	TextFile string `json:"text"`
-	PNGFile  string `json:"png,omitempty"`
-	HTMLSize int    `json:"htmlBytes"`
-	Name     string `json:"sampleName"`
-	text     string // the plain-text part, shown on the index page
+	KindFallback bool   `json:"kindFallback,omitempty"`
+	Language     string `json:"language"` // the locale's name in English, then in itself
+	Dir          string `json:"dir"`      // "ltr" or "rtl"
+	Subject      string `json:"subject"`
+	HTMLFile     string `json:"html"`
+	TextFile     string `json:"text"`
+	PNGFile      string `json:"png,omitempty"`
+	HTMLSize     int    `json:"htmlBytes"`
+	Name         string `json:"sampleName"`
+	text         string // the plain-text part, shown on the index page
 }
 
 // sampleNames gives each language a plausible recipient, so that a
