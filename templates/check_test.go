@@ -186,7 +186,7 @@ func TestCheckFindsRenderTimeProblems(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := Check(Embedded(), FromFS("test", acmeFS(tc.edits)))
+			r := Check(smallDefault(), FromFS("test", acmeFS(tc.edits)))
 			var got []string
 			for _, p := range r.Problems {
 				got = append(got, p.String())

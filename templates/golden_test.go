@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
@@ -25,16 +27,34 @@ func goldenMessage(set, locale string) Message {
 	return Message{Tenant: set, Locale: locale, Name: "Zoë O'Brien", Code: "123456", TTL: 10 * time.Minute}
 }
 
+// mustLoad loads the sources, by default the embedded sets: those once
+// per test binary (a Library is immutable), since loading renders every
+// set x locale x kind through hermes.
 func mustLoad(t testing.TB, sources ...Source) *Library {
 	t.Helper()
 	if len(sources) == 0 {
-		sources = []Source{Embedded()}
+		lib, err := embeddedLib()
+		if err != nil {
+			t.Fatalf("Load: %v", err)
+		}
+		return lib
 	}
 	lib, err := Load(sources...)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
 	return lib
+}
+
+var embeddedLib = sync.OnceValues(func() (*Library, error) { return Load(Embedded()) })
+
+// smallDefault is the embedded default set with its English locale only:
+// enough for the kind fallbacks of a set under test, and quick to load
+// and check.
+func smallDefault() Source {
+	th, _ := fs.ReadFile(embedded, "sets/default/theme.yaml")
+	en, _ := fs.ReadFile(embedded, "sets/default/locales/en.yaml")
+	return FromFS("small default", fstest.MapFS{"default/theme.yaml": {Data: th}, "default/locales/en.yaml": {Data: en}})
 }
 
 // TestGolden pins every set x locale x kind's HTML and text: the sign-in

@@ -337,3 +337,33 @@ func TestKindMessagesRejected(t *testing.T) {
 		})
 	}
 }
+
+// FuzzKindCachedMatchesUncached: whatever an invitation's username and
+// temporary password, and whatever a takeover notice's details and links,
+// the cache and hermes agree (both render the same bytes, or both refuse).
+//
+//	go test ./templates -run '^$' -fuzz FuzzKindCachedMatchesUncached -fuzztime 2m
+func FuzzKindCachedMatchesUncached(f *testing.F) {
+	lib := mustLoad(f)
+	for i, pw := range hostilePasswords {
+		f.Add(uint8(i), hostileUsernames[i%len(hostileUsernames)], pw, "Lyon <x>", "Firefox & co", "https://example.com/a?b=c&d=e+f")
+	}
+	f.Add(uint8(200), "rosa", "-->", "", "\u202e", "javascript:alert(1)")
+	f.Fuzz(func(t *testing.T, pick uint8, username, password, city, device, link string) {
+		sets := lib.Sets()
+		set := sets[int(pick)%len(sets)]
+		locs := lib.Locales(set)
+		loc := locs[int(pick/3)%len(locs)]
+		inv := sampleMessage(contract.KindInvitation)
+		inv.Tenant, inv.Locale, inv.Username, inv.TemporaryPassword = set, loc, username, password
+		assertSame(t, lib, inv)
+		to := sampleMessage(contract.KindAccountTakeover)
+		to.Tenant, to.Locale = set, loc
+		to.Takeover.Action = contract.TakeoverActions[int(pick)%len(contract.TakeoverActions)]
+		to.Takeover.City, to.Takeover.Device, to.Takeover.ThisWasMe = city, device, contract.Secret(link)
+		if pick%2 == 0 {
+			to.Takeover.ThisWasNotMe = ""
+		}
+		assertSame(t, lib, to)
+	})
+}

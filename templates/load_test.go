@@ -206,7 +206,7 @@ func TestLoadErrors(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Load(Embedded(), FromFS("test", acmeFS(tc.edits)))
+			_, err := Load(smallDefault(), FromFS("test", acmeFS(tc.edits)))
 			if err == nil {
 				t.Fatal("Load succeeded")
 			}
@@ -223,7 +223,7 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestLoadReportsEveryProblem(t *testing.T) {
-	_, err := Load(Embedded(), FromFS("test", acmeFS(map[string]string{
+	_, err := Load(smallDefault(), FromFS("test", acmeFS(map[string]string{
 		"acme/locales/de.yaml": withoutLine(withoutLine(validLocale, "intro:"), "signature:"),
 		"acme/theme.yaml":      validTheme + "theme: fancy\n",
 	})))
