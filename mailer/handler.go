@@ -34,9 +34,13 @@ type Email struct {
 	// version, or "embedded-…"/"dir-…"): every email says what rendered it,
 	// in its SES tags, the log and any dead letter.
 	Version string
+	// Kind is the email's kind, as the request asked.
+	Kind contract.Kind
 	// SetFallback and LocaleFallback report that the request's tenant or
-	// locale was unknown and a default stood in; the mailer logs why.
-	SetFallback, LocaleFallback bool
+	// locale was unknown and a default stood in; KindFallback, that the
+	// set has no wording for the kind and the default set's stood in. The
+	// mailer logs why.
+	SetFallback, LocaleFallback, KindFallback bool
 }
 
 // Renderer turns a send request into an email. The templates package
@@ -94,6 +98,9 @@ const (
 	fieldAttempts  = "attempts"
 	fieldSESID     = "ses_message_id"
 	fieldError     = "error"
+	// The email's kind: on every line once the request decoded, and an
+	// SES tag.
+	fieldKind = "kind"
 	// The set and version that rendered the email, on every line after
 	// rendering; also the SES tags' names.
 	fieldTemplateSet     = "template_set"
@@ -168,12 +175,8 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) result {
 	if err != nil {
 		return h.deadLetter(ctx, log, msg, "", nil, permanent(decodeReason(err), err), 0)
 	}
-	log = log.With(slog.String(fieldRequestID, req.ID), slog.String("tenant", req.Tenant))
+	log = log.With(slog.String(fieldRequestID, req.ID), slog.String("tenant", req.Tenant), slog.String(fieldKind, string(req.Kind)))
 	res := result{tenant: req.Tenant}
-	if !renderable(req.Kind) {
-		return h.deadLetter(ctx, log, msg, req.Tenant, nil, permanent(ReasonUnknownKind,
-			fmt.Errorf("the template sets of this build have no %s email", req.Kind)), 0)
-	}
 
 	if !h.now().Before(req.ExpiresAt) {
 		res.outcome = OutcomeExpired
@@ -200,6 +203,10 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) result {
 	if email.LocaleFallback && req.Locale != "" {
 		log.InfoContext(ctx, "locale not in the template set: rendered in its default locale",
 			slog.String("requested_locale", req.Locale), slog.String(fieldLocale, email.Locale))
+	}
+	if email.KindFallback {
+		log.InfoContext(ctx, "the template set has no wording for this kind: rendered with the default set's",
+			append(rendered, slog.String(fieldLocale, email.Locale))...)
 	}
 	in, err := h.sendInput(req, email)
 	if err != nil {
@@ -267,6 +274,7 @@ func (h *Handler) sendInput(req contract.SendRequest, e Email) (*sesv2.SendEmail
 			{Name: aws.String("tenant"), Value: aws.String(req.Tenant)},
 			{Name: aws.String("locale"), Value: aws.String(tagValue(e.Locale))},
 			{Name: aws.String("request_id"), Value: aws.String(req.ID)},
+			{Name: aws.String(fieldKind), Value: aws.String(tagValue(string(req.Kind)))},
 			{Name: aws.String(fieldTemplateSet), Value: aws.String(tagValue(e.Set))},
 			{Name: aws.String(fieldTemplateVersion), Value: aws.String(tagValue(e.Version))},
 		},
@@ -398,6 +406,11 @@ func (h *Handler) deadLetter(ctx context.Context, log *slog.Logger, msg events.S
 	if tenant != "" {
 		attrs[contract.AttrTenant] = stringAttr(tenant)
 	}
+	if a, ok := msg.MessageAttributes[contract.AttrKind]; ok && a.StringValue != nil && len(*a.StringValue) <= 64 && validTag(*a.StringValue) {
+		// The kind the trigger said it wrote, for otpctl dlq list: a
+		// dead letter's body may not decode.
+		attrs[contract.AttrKind] = stringAttr(*a.StringValue)
+	}
 	if email != nil && email.Set != "" {
 		attrs[AttrTemplateSet] = stringAttr(email.Set)
 		attrs[AttrTemplateVersion] = stringAttr(tagValue(email.Version))
@@ -528,10 +541,3 @@ func (r *recentIDs) add(id string, expires, now time.Time) {
 	}
 	r.ids[id] = expires
 }
-
-// renderable reports whether the template sets have an email for kind. The
-// contract knows every kind the user pool sends; the sets so far have only
-// the sign-in code, and rendering an invitation with it would send the
-// wrong words around a temporary password, so every other kind goes to the
-// dead-letter queue with its reason until its templates exist.
-func renderable(kind contract.Kind) bool { return kind == contract.KindSignInCode }

@@ -155,6 +155,18 @@ func invitation(i int) contract.SendRequest {
 	return r
 }
 
+// feedbackToken is in both of takeover's links: it must reach no log and
+// no dead letter.
+const feedbackToken = "fbtok-7Qz"
+
+func takeover(i int) contract.SendRequest {
+	r := request(i)
+	r.Kind, r.Code = contract.KindAccountTakeover, ""
+	r.Takeover = &contract.Takeover{EventID: "ev-1", Action: "BLOCK", LoginTime: t0, IPAddress: "203.0.113.9",
+		ThisWasMe: "https://feedback.example/ok?t=" + feedbackToken, ThisWasNotMe: "https://feedback.example/no?t=" + feedbackToken}
+	return r
+}
+
 func record(id, body string) events.SQSMessage {
 	return events.SQSMessage{MessageId: id, Body: body, Attributes: map[string]string{"SentTimestamp": "1795510800000", "ApproximateReceiveCount": "1"}}
 }
@@ -199,8 +211,15 @@ func TestHandleOneMessage(t *testing.T) {
 			wantOutcome: OutcomeSent, wantSESCall: 1},
 		{name: "unknown kind is dead-lettered", body: strings.Replace(body(request(1)), `"kind":"signin_code"`, `"kind":"newsletter"`, 1),
 			wantOutcome: DeadLettered(ReasonUnknownKind), wantDLQ: true},
-		{name: "a kind without templates is dead-lettered, not sent as a sign-in code", body: body(invitation(1)),
-			wantOutcome: DeadLettered(ReasonUnknownKind), wantDLQ: true},
+		{name: "an invitation is sent", body: body(invitation(1)), wantOutcome: OutcomeSent, wantSESCall: 1},
+		{name: "a takeover notice is sent", body: body(takeover(1)), wantOutcome: OutcomeSent, wantSESCall: 1},
+		{name: "an invitation that does not render is dead-lettered without its password", body: body(invitation(1)), render: errors.New("no template"),
+			wantOutcome: DeadLettered(ReasonRenderFailed), wantDLQ: true},
+		{name: "a takeover notice SES refuses is dead-lettered without its links", body: body(takeover(1)),
+			ses: func(int) error {
+				return apiError(400, &sestypes.MessageRejected{Message: aws.String("Address blacklisted.")})
+			},
+			wantOutcome: DeadLettered(ReasonRejected), wantSESCall: 1, wantDLQ: true},
 		{name: "invalid recipient is dead-lettered", body: strings.Replace(body(request(1)), `user1@example.com`, `user1@example.com, eve@example.com`, 1),
 			wantOutcome: DeadLettered(ReasonInvalidRecipient), wantDLQ: true},
 		{name: "render failure is dead-lettered", body: body(request(1)), render: errors.New("no template"),
@@ -319,13 +338,13 @@ func assertNoSecrets(t *testing.T, x *harness) {
 		if strings.Contains(text, "user1@example.com") {
 			t.Fatalf("%s contain a full address:\n%s", name, text)
 		}
-		if strings.Contains(text, "Tmp-9xQ") {
-			t.Fatalf("%s contain the temporary password:\n%s", name, text)
+		if strings.Contains(text, "Tmp-9xQ") || strings.Contains(text, feedbackToken) {
+			t.Fatalf("%s contain the temporary password or a feedback link:\n%s", name, text)
 		}
 	}
 	for _, m := range x.dlq.msgs {
-		if strings.Contains(aws.ToString(m.MessageBody), "Tmp-9xQ") {
-			t.Fatalf("a dead letter holds the temporary password: %s", aws.ToString(m.MessageBody))
+		if b := aws.ToString(m.MessageBody); strings.Contains(b, "Tmp-9xQ") || strings.Contains(b, feedbackToken) {
+			t.Fatalf("a dead letter holds the temporary password or a feedback link: %s", b)
 		}
 	}
 }
@@ -355,7 +374,7 @@ func TestSESRequestShape(t *testing.T) {
 		{"subject", aws.ToString(in.Content.Simple.Subject.Data), "Dein contract.Code"},
 		{"configuration set", aws.ToString(in.ConfigurationSetName), "otp-events"},
 		{"ref header", aws.ToString(in.Content.Simple.Headers[0].Name) + ": " + aws.ToString(in.Content.Simple.Headers[0].Value), "X-Entity-Ref-ID: req-0007"},
-		{"tags", fmt.Sprint(tags), "map[locale:de request_id:req-0007 template_set:acme template_version:none tenant:acme]"},
+		{"tags", fmt.Sprint(tags), "map[kind:signin_code locale:de request_id:req-0007 template_set:acme template_version:none tenant:acme]"},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -648,4 +667,44 @@ func TestMetricsAreEMF(t *testing.T) {
 	if fmt.Sprint(meta["Dimensions"]) != "[[tenant outcome] [outcome]]" || meta["Namespace"] != "Test" {
 		t.Errorf("EMF directive %v", meta)
 	}
+}
+
+// TestKindOnTheEmailAndTheLog: the kind is an SES tag and on the log
+// lines, and a kind fallback is logged with the set that rendered it.
+func TestKindOnTheEmailAndTheLog(t *testing.T) {
+	x := newHarness()
+	x.h.Renderer = rendererFunc(func(r contract.SendRequest) Email {
+		return Email{Subject: "Konto", HTML: "<p>x</p>", Text: "x", Set: "acme", Version: "v9", Locale: "de", Kind: r.Kind, KindFallback: true}
+	})
+	if _, err := x.h.Handle(t.Context(), events.SQSEvent{Records: []events.SQSMessage{record("m-1", body(invitation(3)))}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(x.ses.sent) != 1 {
+		t.Fatalf("%d emails sent", len(x.ses.sent))
+	}
+	kind := ""
+	for _, tag := range x.ses.sent[0].EmailTags {
+		if aws.ToString(tag.Name) == "kind" {
+			kind = aws.ToString(tag.Value)
+		}
+	}
+	if kind != "invitation" {
+		t.Errorf("kind tag %q, want invitation", kind)
+	}
+	var fallback, sent bool
+	for _, line := range strings.Split(strings.TrimSpace(x.logs.String()), "\n") {
+		var l map[string]any
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if l["kind"] != "invitation" {
+			t.Errorf("log line without the kind: %s", line)
+		}
+		fallback = fallback || strings.Contains(fmt.Sprint(l["msg"]), "no wording for this kind") && l[fieldTemplateSet] == "acme"
+		sent = sent || l["msg"] == "sent"
+	}
+	if !fallback || !sent {
+		t.Errorf("want a kind fallback line naming the set and a sent line:\n%s", x.logs.String())
+	}
+	assertNoSecrets(t, x)
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
 	"github.com/cognito-email-otp/cognito-email-otp/templates/internal/render"
 )
 
@@ -133,22 +134,29 @@ func TestCacheTitleShapes(t *testing.T) {
 	}
 	for _, name := range lib.Sets() {
 		s := lib.sets[name]
-		for _, loc := range s.locales {
-			expiry := loc.expiryFor(10)
-			for _, g := range greetings {
-				t.Run(name+"/"+loc.id+"/"+g.name, func(t *testing.T) {
-					wantHTML, wantText, err := s.renderUncached(loc, g.value, expiry, "0123456789")
-					if err != nil {
-						t.Fatal(err)
-					}
-					gotHTML, gotText := loc.cache.Render(g.value, expiry, "0123456789")
-					if gotHTML != wantHTML {
-						t.Errorf("HTML differs from hermes:\n%s", firstDiff(wantHTML, gotHTML))
-					}
-					if gotText != wantText {
-						t.Errorf("text differs from hermes:\n%s", firstDiff(wantText, gotText))
-					}
-				})
+		for i, loc := range s.locales {
+			// The sign-in code everywhere, and each other kind in turn:
+			// the title's frame is the same code for every kind.
+			for _, kind := range []contract.Kind{contract.KindSignInCode, contract.Kinds[1+i%(len(contract.Kinds)-1)]} {
+				kl := loc.kinds[kind]
+				m := sampleMessage(kind)
+				for _, g := range greetings {
+					t.Run(name+"/"+loc.id+"/"+string(kind)+"/"+g.name, func(t *testing.T) {
+						v := kl.w.Values(kind, m.renderMessage())
+						v[render.SlotGreeting] = g.value
+						wantHTML, wantText, err := s.renderUncached(kl, v)
+						if err != nil {
+							t.Fatal(err)
+						}
+						gotHTML, gotText := kl.cache.Render(v)
+						if gotHTML != wantHTML {
+							t.Errorf("HTML differs from hermes:\n%s", firstDiff(wantHTML, gotHTML))
+						}
+						if gotText != wantText {
+							t.Errorf("text differs from hermes:\n%s", firstDiff(wantText, gotText))
+						}
+					})
+				}
 			}
 		}
 	}

@@ -20,14 +20,25 @@ func TestCheckEmbeddedSetsPass(t *testing.T) {
 	}
 }
 
-// TestCheckBrokenSet runs the checker over testdata/broken, which lacks a
-// key in one locale and misspells a placeholder in another: both problems,
-// not just the first, with set, file and key.
+// TestCheckBrokenSet runs the checker over testdata/broken (its
+// theme.yaml lists what is wrong with it): every problem, not just the
+// first, with set, file, key and line.
 func TestCheckBrokenSet(t *testing.T) {
 	r := Check(Embedded(), SetDir("testdata/broken"))
+	const src = "set dir testdata/broken"
+	known := "(known: {name}, {minutes}, {hours}, {days}, {username}, {time}, {ip}, {location}, {device}, {button}, {product})"
 	want := []Problem{
-		{Set: "broken", Source: "set dir testdata/broken", File: "locales/de.yaml", Key: "intro", Message: `missing key "intro"`},
-		{Set: "broken", Source: "set dir testdata/broken", File: "locales/en.yaml", Key: "greeting", Line: 2, Message: `key "greeting": unknown placeholder "{nmae}" (known: {name}, {minutes}, {product})`},
+		{Set: "broken", Source: src, File: "locales/de.yaml", Key: "intro", Message: `missing key "intro"`},
+		{Set: "broken", Source: src, File: "locales/en.yaml", Key: "greeting", Line: 2, Message: `key "greeting": unknown placeholder "{nmae}" ` + known},
+		{Set: "broken", Source: src, File: "locales/en.yaml", Key: "invitation.username", Line: 12, Message: `missing key "invitation.username"`},
+		{Set: "broken", Source: src, File: "locales/en.yaml", Key: "invitation.instructions", Line: 14, Message: `key "invitation.instructions": {password} is not a placeholder: a code or temporary password appears only in the box, never in a sentence or the subject (and an account takeover notice has none)`},
+		{Set: "broken", Source: src, File: "locales/en.yaml", Key: "invitation.expiry.other", Line: 15, Message: `key "invitation.expiry.other": placeholder {minutes} is not allowed here (allowed: {product}, {days})`},
+		{Set: "broken", Source: src, File: "locales/en.yaml", Key: "account_takeover.code", Line: 32, Message: `key "account_takeover.code": unknown key (the account_takeover email has: subject, blocked, challenged, allowed, time, ip, location, device, confirm_instructions, confirm_button, report_instructions, report_button, button_help, what_to_do, and may have its own greeting and greeting_no_name; see docs/rendering.md)`},
+		{Set: "broken", Source: src, File: "locales/en.yaml", Key: "account_takeover.time", Line: 22, Message: `key "account_takeover.time": placeholder {ip} is not allowed here (allowed: {time}, {product})`},
+		{Set: "broken", Source: src, File: "locales/en.yaml", Key: "account_takeover.time", Line: 22, Message: `key "account_takeover.time": must contain {time}`},
+		{Set: "broken", Source: src, File: "locales/en.yaml", Key: "account_takeover.button_help", Line: 30, Message: `key "account_takeover.button_help": must contain {button}`},
+		{Set: "broken", Source: src, File: "locales/de.yaml", Message: `missing section "invitation", which locales/en.yaml has: a set has a kind's wording in every locale or in none`},
+		{Set: "broken", Source: src, File: "locales/de.yaml", Message: `missing section "account_takeover", which locales/en.yaml has: a set has a kind's wording in every locale or in none`},
 	}
 	if len(r.Problems) != len(want) {
 		t.Fatalf("got %d problems, want %d:\n%v", len(r.Problems), len(want), r.Problems)
@@ -56,6 +67,16 @@ expiry:
   other: "تنتهي صلاحيته خلال {minutes} دقيقة."
 not_requested: "ألم تحاول تسجيل الدخول؟ غيّر كلمة المرور."
 signature: "شكرًا،"
+`
+
+// enInvitation is a valid invitation section in English.
+const enInvitation = `invitation:
+  subject: "Your account"
+  intro: "Your account is ready."
+  username: "Username: {username}"
+  instructions: "Temporary password:"
+  expiry: {one: "Valid for {days} day.", other: "Valid for {days} days."}
+  sign_in: "Sign in."
 `
 
 // TestCheckFindsRenderTimeProblems edits a valid set and expects exactly
@@ -123,13 +144,49 @@ func TestCheckFindsRenderTimeProblems(t *testing.T) {
 			want:  []string{`set "acme": locales/fr.yaml: key "greeting": has a space before ","`},
 		},
 		{
+			name: "a kind's expiry without the plural categories the language uses",
+			edits: map[string]string{"acme/locales/en.yaml": validLocale + enInvitation, "acme/locales/de.yaml": validLocale + enInvitation, "acme/locales/ar.yaml": validArabic + "invitation:\n  subject: \"حسابك\"\n  intro: \"أُنشئ حسابك.\"\n  username: \"اسم المستخدم: {username}\"\n" +
+				"  instructions: \"كلمة المرور المؤقتة:\"\n  expiry: \"صالحة لمدة {days} يوم.\"\n  sign_in: \"سجّل الدخول.\"\n"},
+			want: []string{
+				`set "acme": locales/ar.yaml: key "invitation.expiry": has no "one" form, which ar uses for a count of 1 (and others); "other" is used instead`,
+				`set "acme": locales/ar.yaml: key "invitation.expiry": has no "two" form`,
+				`set "acme": locales/ar.yaml: key "invitation.expiry": has no "few" form`,
+				`set "acme": locales/ar.yaml: key "invitation.expiry": has no "many" form`,
+			},
+		},
+		{
+			name: "French: a plain space before a colon in a kind's sentence",
+			edits: map[string]string{"acme/locales/en.yaml": "", "acme/locales/de.yaml": "", "acme/theme.yaml": validTheme + "default_locale: fr\n",
+				"acme/locales/fr.yaml": strings.Replace(validLocale, "Not you? Change your password.", "Ce n’est pas vous\u00A0? Changez de mot de passe.", 1) +
+					"mfa_code:\n  subject: \"Votre code\"\n  intro: \"Connexion.\"\n  instructions: \"Votre code :\"\n  expiry: {one: \"{minutes} minute.\", other: \"{minutes} minutes.\"}\n  not_requested: \"Ignorez cet e-mail.\"\n"},
+			want: []string{`set "acme": locales/fr.yaml: key "mfa_code.instructions": has a plain space before ":"`},
+		},
+		{
+			name: "a kind's long subject",
+			edits: map[string]string{"acme/locales/de.yaml": "", "acme/locales/en.yaml": validLocale + "password_reset:\n  subject: \"" + strings.Repeat("Reset ", 14) + "\"\n  intro: \"Reset.\"\n" +
+				"  instructions: \"Enter this code:\"\n  expiry: {one: \"{hours} hour.\", other: \"{hours} hours.\"}\n  not_requested: \"Ignore it.\"\n"},
+			want: []string{`set "acme": locales/en.yaml: key "password_reset.subject": is 83 characters`},
+		},
+		{
+			name:  "a default set without every kind",
+			edits: map[string]string{"default/theme.yaml": validTheme, "default/locales/en.yaml": validLocale},
+			want: []string{
+				`set "default": locales/en.yaml: missing section "signup_verification": the default set lends its wording to every set without one`,
+				`set "default": locales/en.yaml: missing section "invitation"`,
+				`set "default": locales/en.yaml: missing section "attribute_verification"`,
+				`set "default": locales/en.yaml: missing section "password_reset"`,
+				`set "default": locales/en.yaml: missing section "mfa_code"`,
+				`set "default": locales/en.yaml: missing section "account_takeover"`,
+			},
+		},
+		{
 			name:  "HTML over Gmail's clipping limit",
 			edits: map[string]string{"acme/locales/en.yaml": strings.Replace(validLocale, "Sign-in requested.", strings.Repeat("Sign-in requested. ", 6000), 1)},
-			want:  []string{`set "acme": locales/en.yaml: rendered with a lifetime of 2 min: the HTML is 1`},
+			want:  []string{`set "acme": locales/en.yaml: rendered with a lifetime of 2 minutes: the HTML is 1`},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := Check(Embedded(), FromFS("test", acmeFS(tc.edits)))
+			r := Check(smallDefault(), FromFS("test", acmeFS(tc.edits)))
 			var got []string
 			for _, p := range r.Problems {
 				got = append(got, p.String())

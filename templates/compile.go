@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"sort"
 
+	"golang.org/x/text/feature/plural"
+
+	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
 	"github.com/cognito-email-otp/cognito-email-otp/templates/internal/render"
 )
 
@@ -53,26 +56,47 @@ func Compile(lib *Library, sets ...string) ([]byte, error) {
 func compileSet(s *set) (render.SetFile, error) {
 	sf := render.SetFile{Name: s.name, FromAddress: s.fromAddress, FromName: s.fromName}
 	for _, l := range s.locales {
-		greeting, err := splitAt(l.greeting, phName)
-		if err != nil {
-			return sf, fmt.Errorf("%s: greeting: %w", l.file, err)
-		}
+		kl := l.kinds[contract.KindSignInCode]
 		lf := render.LocaleFile{
-			ID: l.id, RTL: l.rtl, Subject: l.subject,
-			Greeting: greeting, GreetingNoName: l.greetingNoName,
-			Expiry: make(map[string][]string, len(l.expiry)),
+			ID: l.id, RTL: kl.rtl, Subject: kl.subject,
+			Greeting: kl.w.Greeting, GreetingNoName: kl.w.GreetingNoName,
+			Expiry: formNamed(kl.w.Expiry),
 		}
-		for form, p := range l.expiry {
-			parts, err := splitAt(p, phMinutes)
-			if err != nil {
-				return sf, fmt.Errorf("%s: expiry.%s: %w", l.file, formNames[form], err)
+		lf.HTML, lf.Text = kl.cache.Marked()
+		for _, kind := range contract.Kinds[1:] {
+			kl := l.kinds[kind]
+			kf := render.KindFile{
+				Kind: string(kind), Fallback: kl.fallback, LocaleFallback: kl.localeFallback, RTL: kl.rtl,
+				Subject: kl.subject, Greeting: kl.w.Greeting, GreetingNoName: kl.w.GreetingNoName,
+				Unit: string(kl.w.Unit), Expiry: formNamed(kl.w.Expiry), Username: kl.w.Username,
 			}
-			lf.Expiry[formNames[form]] = parts
+			if kl.fallback {
+				kf.Wording = kl.wording.id
+			}
+			if kind == contract.KindAccountTakeover {
+				kf.Happened = kl.w.Happened[:]
+				kf.Details = kl.w.Details[:]
+				kf.LinkInstructions = kl.w.LinkInstructions[:]
+				kf.LinkLabels = kl.w.LinkLabels[:]
+				kf.NoLinksHTML, kf.NoLinksText = kl.noLinks.Marked()
+			}
+			kf.HTML, kf.Text = kl.cache.Marked()
+			lf.Kinds = append(lf.Kinds, kf)
 		}
-		lf.HTML, lf.Text = l.cache.Marked()
 		sf.Locales = append(sf.Locales, lf)
 	}
 	return sf, nil
+}
+
+func formNamed(m map[plural.Form][]string) map[string][]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string][]string, len(m))
+	for form, parts := range m {
+		out[formNames[form]] = parts
+	}
+	return out
 }
 
 // splitAt turns a phrase whose only placeholder left is ph into the

@@ -8,9 +8,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
+	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
 	"github.com/cognito-email-otp/cognito-email-otp/templates/internal/render"
 )
 
@@ -24,10 +27,17 @@ func goldenMessage(set, locale string) Message {
 	return Message{Tenant: set, Locale: locale, Name: "Zoë O'Brien", Code: "123456", TTL: 10 * time.Minute}
 }
 
+// mustLoad loads the sources, by default the embedded sets: those once
+// per test binary (a Library is immutable), since loading renders every
+// set x locale x kind through hermes.
 func mustLoad(t testing.TB, sources ...Source) *Library {
 	t.Helper()
 	if len(sources) == 0 {
-		sources = []Source{Embedded()}
+		lib, err := embeddedLib()
+		if err != nil {
+			t.Fatalf("Load: %v", err)
+		}
+		return lib
 	}
 	lib, err := Load(sources...)
 	if err != nil {
@@ -36,28 +46,51 @@ func mustLoad(t testing.TB, sources ...Source) *Library {
 	return lib
 }
 
-// TestGolden pins every set x locale's HTML and text. Refresh with
-// go test ./templates -update, then read the diff.
+var embeddedLib = sync.OnceValues(func() (*Library, error) { return Load(Embedded()) })
+
+// smallDefault is the embedded default set with its English locale only:
+// enough for the kind fallbacks of a set under test, and quick to load
+// and check.
+func smallDefault() Source {
+	th, _ := fs.ReadFile(embedded, "sets/default/theme.yaml")
+	en, _ := fs.ReadFile(embedded, "sets/default/locales/en.yaml")
+	return FromFS("small default", fstest.MapFS{"default/theme.yaml": {Data: th}, "default/locales/en.yaml": {Data: en}})
+}
+
+// TestGolden pins every set x locale x kind's HTML and text: the sign-in
+// code at <set>/<locale>, every other kind at <set>/<kind>/<locale>.
+// Refresh with go test ./templates -update, then read the diff.
 func TestGolden(t *testing.T) {
 	lib := mustLoad(t)
 	want := map[string]bool{}
 	for _, set := range lib.Sets() {
 		for _, loc := range lib.Locales(set) {
-			t.Run(set+"/"+loc, func(t *testing.T) {
-				e, err := lib.Render(goldenMessage(set, loc))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if e.Set != set || e.Locale != loc || e.SetFallback || e.LocaleFallback {
-					t.Fatalf("rendered %s/%s (fallbacks %v, %v), want %s/%s", e.Set, e.Locale, e.SetFallback, e.LocaleFallback, set, loc)
-				}
-				for ext, got := range map[string]string{".html": e.HTML, ".txt": e.Text + "\n"} {
-					path := filepath.Join(goldenDir, set, loc+ext)
-					want[filepath.ToSlash(path)] = true
-					compareGolden(t, path, got)
-				}
-				checkGoldenContent(t, e)
-			})
+			for _, kind := range contract.Kinds {
+				t.Run(set+"/"+loc+"/"+string(kind), func(t *testing.T) {
+					m := goldenMessage(set, loc)
+					if kind != contract.KindSignInCode {
+						m = sampleMessage(kind)
+						m.Tenant, m.Locale = set, loc
+					}
+					e, err := lib.Render(m)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if e.Set != set || e.Locale != loc || e.SetFallback || e.LocaleFallback || e.Kind != kind {
+						t.Fatalf("rendered %s/%s %s (fallbacks %v, %v), want %s/%s %s", e.Set, e.Locale, e.Kind, e.SetFallback, e.LocaleFallback, set, loc, kind)
+					}
+					dir := filepath.Join(goldenDir, set)
+					if kind != contract.KindSignInCode {
+						dir = filepath.Join(dir, string(kind))
+					}
+					for ext, got := range map[string]string{".html": e.HTML, ".txt": e.Text + "\n"} {
+						path := filepath.Join(dir, loc+ext)
+						want[filepath.ToSlash(path)] = true
+						compareGolden(t, path, got)
+					}
+					checkGoldenContent(t, e, m)
+				})
+			}
 		}
 	}
 
@@ -114,19 +147,38 @@ func firstDiff(want, got string) string {
 
 // checkGoldenContent asserts what every golden email must show, so that a
 // careless -update cannot bless a broken one.
-func checkGoldenContent(t *testing.T, e Email) {
+func checkGoldenContent(t *testing.T, e Email, m Message) {
 	t.Helper()
-	for _, c := range []struct {
+	checks := []struct {
 		what, body, want string
 	}{
-		{"code in HTML", e.HTML, "123456"},
-		{"code in text", e.Text, "123456"},
 		{"localized subject as the HTML title", e.HTML, "<title>" + html.EscapeString(e.Subject) + "</title>"},
 		{"lang attribute", e.HTML, `lang="` + e.Locale + `"`},
 		{"escaped name in HTML", e.HTML, "O&#39;Brien"},
 		{"name in text", e.Text, "O'Brien"},
 		{"Outlook block closed in a form Outlook reads", e.HTML, "<!--<![endif]-->"},
-	} {
+	}
+	switch e.Kind {
+	case contract.KindInvitation:
+		checks = append(checks,
+			struct{ what, body, want string }{"escaped temporary password in HTML", e.HTML, html.EscapeString(m.TemporaryPassword)},
+			struct{ what, body, want string }{"temporary password in text", e.Text, m.TemporaryPassword},
+			struct{ what, body, want string }{"username in text", e.Text, m.Username})
+	case contract.KindAccountTakeover:
+		for _, link := range []contract.Secret{m.Takeover.ThisWasMe, m.Takeover.ThisWasNotMe} {
+			checks = append(checks,
+				struct{ what, body, want string }{"link in HTML", e.HTML, `href="` + html.EscapeString(link.Reveal()) + `"`},
+				struct{ what, body, want string }{"link in text", e.Text, link.Reveal()})
+		}
+		if strings.Contains(e.HTML, `class="invite-code"`) {
+			t.Error("a takeover notice has a code box")
+		}
+	default:
+		checks = append(checks,
+			struct{ what, body, want string }{"code in HTML", e.HTML, m.Code},
+			struct{ what, body, want string }{"code in text", e.Text, m.Code})
+	}
+	for _, c := range checks {
 		if !strings.Contains(c.body, c.want) {
 			t.Errorf("%s: %q not found", c.what, c.want)
 		}

@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"golang.org/x/text/feature/plural"
 	"golang.org/x/text/language"
 
+	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
 	"github.com/cognito-email-otp/cognito-email-otp/templates/internal/render"
 )
 
@@ -83,19 +85,35 @@ func load(sources []Source) (*Library, []Problem, []SetReport) {
 	}
 	sort.Strings(names)
 	reports := make([]SetReport, 0, len(names))
+	parsed := map[string]*set{}
 	for _, name := range names {
 		w := found[name]
 		reports = append(reports, SetReport{Name: name, Source: w.source})
 		s, setProblems := parseSet(name, w.source, w.fsys)
 		list = append(list, setProblems...)
-		if len(setProblems) > 0 {
+		if len(setProblems) == 0 {
+			parsed[name] = s
+		}
+	}
+	// The default set first: the others borrow its wording for the kinds
+	// they lack.
+	def := parsed[DefaultSet]
+	if def != nil {
+		names = append([]string{DefaultSet}, slices.DeleteFunc(names, func(n string) bool { return n == DefaultSet })...)
+	}
+	for _, name := range names {
+		s, ok := parsed[name]
+		if !ok {
 			continue
 		}
-		ok := true
 		for _, l := range s.locales {
-			if err := s.prepare(l); err != nil {
-				list = append(list, Problem{Set: name, Source: w.source, File: l.file, Message: err.Error()})
+			if err := s.prepare(l, def); err != nil {
+				// Without a default set, the problem listed below says it all.
+				if def != nil || !errors.Is(err, errNoDefault) {
+					list = append(list, Problem{Set: name, Source: s.source, File: l.file, Message: err.Error()})
+				}
 				ok = false
+				break
 			}
 		}
 		if ok {
@@ -109,35 +127,163 @@ func load(sources []Source) (*Library, []Problem, []SetReport) {
 	return lib, list, reports
 }
 
-// prepare builds the locale's theme and renders it once for the cache.
-func (s *set) prepare(l *locale) error {
-	th, err := buildTheme(s, l)
+// prepare makes every kind's email of a locale: the wording, the theme,
+// and the bodies rendered once for the cache. def is the default set,
+// whose wording a set without a kind's section borrows.
+func (s *set) prepare(l *locale, def *set) error {
+	l.kinds = make(map[contract.Kind]*kindLocale, len(contract.Kinds))
+	for _, kind := range contract.Kinds {
+		kl, err := s.kindLocale(l, kind, def)
+		if err != nil {
+			return fmt.Errorf("%s: %w", kind, err)
+		}
+		if err := s.prepareKind(kl); err != nil {
+			return fmt.Errorf("%s: %w", kind, err)
+		}
+		l.kinds[kind] = kl
+	}
+	return nil
+}
+
+var errNoDefault = errors.New("no wording, and no default set to borrow it from")
+
+// kindLocale puts together a kind's wording for a locale of s. Without a
+// section of its own, the locale takes the default set's wording for its
+// language, and keeps its own greeting, signature and direction; when the
+// default set does not speak the language, the default set's default
+// locale stands in, greeting and all.
+func (s *set) kindLocale(l *locale, kind contract.Kind, def *set) (*kindLocale, error) {
+	kl := &kindLocale{kind: kind, wording: l, id: l.id, rtl: l.rtl}
+	from := l // greeting and signature
+	kt := l.own[kind]
+	if kt == nil {
+		if def == nil || def == s {
+			return nil, errNoDefault
+		}
+		dl, fallback := def.pickLocale(l.id)
+		kt = dl.own[kind]
+		if kt == nil {
+			return nil, fmt.Errorf("no wording, and the default set's %s has none either", dl.file)
+		}
+		kl.fallback, kl.wording = true, dl
+		if fallback {
+			kl.localeFallback, from, kl.id, kl.rtl = true, dl, dl.id, dl.rtl
+		}
+	}
+	greeting, noName := from.greeting, from.noName
+	if p, ok := kt.phrases["greeting"]; ok {
+		greeting = p
+	}
+	if p, ok := kt.phrases["greeting_no_name"]; ok {
+		noName = p
+	}
+	bind := func(p phrase) phrase { return p.bind(phProduct, s.product) }
+	kl.subject = bind(kt.phrases["subject"]).text()
+	kl.signature = bind(from.sign).text()
+	kl.texts = map[string]string{}
+	for key, p := range kt.phrases {
+		if !slices.Contains(sectionGreetings, key) {
+			kl.texts[key] = bind(p).text()
+		}
+	}
+	if p, ok := kt.phrases["button_help"]; ok {
+		// hermes puts the button's label in for "{ACTION}".
+		kl.texts["button_help"] = bind(p).fill(phButton, "{ACTION}")
+	}
+	w := render.Wording{Tag: kl.wording.tag, RTL: kl.rtl, GreetingNoName: bind(noName).text(), Unit: kt.unit}
+	var err error
+	split := func(p phrase, ph string) []string {
+		parts, e := splitAt(bind(p), ph)
+		if e != nil && err == nil {
+			err = e
+		}
+		return parts
+	}
+	w.Greeting = split(greeting, phName)
+	if kt.unit != "" {
+		w.Expiry = make(map[plural.Form][]string, len(kt.expiry))
+		for form, p := range kt.expiry {
+			w.Expiry[form] = split(p, string(kt.unit))
+		}
+	}
+	switch kind {
+	case contract.KindInvitation:
+		w.Username = split(kt.phrases["username"], phUsername)
+	case contract.KindAccountTakeover:
+		for i, key := range takeoverHappened {
+			w.Happened[i] = kl.texts[key]
+		}
+		for i, ph := range []string{phTime, phIP, phLocation, phDevice} {
+			w.Details[i] = split(kt.phrases[takeoverDetails[i]], ph)
+		}
+		w.LinkInstructions = [2]string{kl.texts["confirm_instructions"], kl.texts["report_instructions"]}
+		w.LinkLabels = [2]string{kl.texts["confirm_button"], kl.texts["report_button"]}
+	}
+	if err != nil {
+		return nil, err
+	}
+	kl.w = w
+	return kl, nil
+}
+
+// markers are the values a body is rendered with for the cache.
+func (kl *kindLocale) markers(links bool) *render.Values {
+	v := new(render.Values)
+	for sl := render.SlotGreeting; sl < render.NSlots; sl++ {
+		v[sl] = render.Mark(sl)
+	}
+	if kl.kind != contract.KindAccountTakeover {
+		return v
+	}
+	for i := range 2 {
+		// hermes sizes a button by its label's bytes.
+		v[render.SlotLinkLabel0+render.Slot(i)] = render.MarkPadded(render.SlotLinkLabel0+render.Slot(i), len(kl.w.LinkLabels[i]))
+		if !links {
+			v[render.SlotLink0+render.Slot(i)] = ""
+		}
+	}
+	return v
+}
+
+// prepareKind builds the email's theme and renders it once for the cache.
+func (s *set) prepareKind(kl *kindLocale) error {
+	th, err := buildTheme(s, kl)
 	if err != nil {
 		return fmt.Errorf("internal: %w", err)
 	}
-	l.theme = th
-	htmlOut, textOut, err := s.renderHermes(l, render.MarkGreeting, render.MarkExpiry, render.MarkCode)
-	if err != nil {
-		return fmt.Errorf("render: %w", err)
+	kl.theme = th
+	cut := func(sh render.Shape, v *render.Values) (*render.Body, error) {
+		htmlOut, textOut, err := s.renderHermes(kl, v)
+		if err != nil {
+			return nil, fmt.Errorf("render: %w", err)
+		}
+		c, err := render.FromHermes(sh, htmlOut, textOut)
+		if err != nil {
+			return nil, fmt.Errorf("internal: build render cache: %w", err)
+		}
+		return c, nil
 	}
-	c, err := render.FromHermes(htmlOut, textOut)
-	if err != nil {
-		return fmt.Errorf("internal: build render cache: %w", err)
+	if kl.cache, err = cut(kindSpecs[kl.kind].shape, kl.markers(true)); err != nil {
+		return err
 	}
-	l.cache = c
+	if kl.kind == contract.KindAccountTakeover {
+		if kl.noLinks, err = cut(render.ShapeTakeoverNoLinks, kl.markers(false)); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
 // renderHermes renders through hermes, premailer and html2text: the slow path.
-func (s *set) renderHermes(l *locale, greeting, expiry, code string) (htmlOut, textOut string, err error) {
+func (s *set) renderHermes(kl *kindLocale, v *render.Values) (htmlOut, textOut string, err error) {
 	dir := hermes.TDLeftToRight
-	if l.rtl {
+	if kl.rtl {
 		dir = hermes.TDRightToLeft
 	}
 	// A fresh Hermes per call: GenerateHTML merges defaults into its
 	// receiver, so sharing one between goroutines would race.
 	h := hermes.Hermes{
-		Theme:         l.theme,
+		Theme:         kl.theme,
 		TextDirection: dir,
 		Product: hermes.Product{
 			Name: s.product,
@@ -147,16 +293,39 @@ func (s *set) renderHermes(l *locale, greeting, expiry, code string) (htmlOut, t
 			// Corporation"): in a right-to-left email the bidi algorithm
 			// would put the leading "©" after the name. An isolate lets the
 			// phrase take its own direction, as it does for the name.
-			Copyright: render.IsolateName(s.copyright, l.rtl),
+			Copyright: render.IsolateName(s.copyright, kl.rtl),
 		},
 	}
-	e := hermes.Email{Body: hermes.Body{
-		Title:     greeting,
-		Intros:    []string{l.intro},
-		Actions:   []hermes.Action{{Instructions: l.instructions, InviteCode: code}},
-		Outros:    []string{expiry, l.notRequested},
-		Signature: l.signature,
-	}}
+	t := kl.texts
+	body := hermes.Body{Title: v[render.SlotGreeting], Signature: kl.signature}
+	switch kl.kind {
+	case contract.KindInvitation:
+		body.Intros = []string{t["intro"], v[render.SlotUsername]}
+		body.Actions = []hermes.Action{{Instructions: t["instructions"], InviteCode: v[render.SlotCode]}}
+		body.Outros = []string{v[render.SlotExpiry], t["sign_in"]}
+	case contract.KindAccountTakeover:
+		body.Intros = []string{v[render.SlotHappened]}
+		for i := range 4 {
+			if d := v[render.SlotDetail0+render.Slot(i)]; d != "" {
+				body.Intros = append(body.Intros, d)
+			}
+		}
+		for i := range 2 {
+			if link := v[render.SlotLink0+render.Slot(i)]; link != "" {
+				body.Actions = append(body.Actions, hermes.Action{
+					Instructions: v[render.SlotLinkInstructions0+render.Slot(i)],
+					Button:       hermes.Button{Text: v[render.SlotLinkLabel0+render.Slot(i)], Link: link, Color: s.colors.accent},
+				})
+			}
+		}
+		body.Outros = []string{t["what_to_do"]}
+		h.Product.TroubleText = t["button_help"]
+	default:
+		body.Intros = []string{t["intro"]}
+		body.Actions = []hermes.Action{{Instructions: t["instructions"], InviteCode: v[render.SlotCode]}}
+		body.Outros = []string{v[render.SlotExpiry], t["not_requested"]}
+	}
+	e := hermes.Email{Body: body}
 	h2 := h
 	if htmlOut, err = h.GenerateHTML(e); err != nil {
 		return "", "", err
@@ -170,12 +339,12 @@ func (s *set) renderHermes(l *locale, greeting, expiry, code string) (htmlOut, t
 // renderUncached is renderHermes with the title's plain-text frame as
 // wide as the title on screen (render.Reframe), the output Render's cache
 // reproduces.
-func (s *set) renderUncached(l *locale, greeting, expiry, code string) (htmlOut, textOut string, err error) {
-	htmlOut, textOut, err = s.renderHermes(l, greeting, expiry, code)
+func (s *set) renderUncached(kl *kindLocale, v *render.Values) (htmlOut, textOut string, err error) {
+	htmlOut, textOut, err = s.renderHermes(kl, v)
 	if err != nil {
 		return "", "", err
 	}
-	if textOut, err = render.Reframe(textOut, greeting); err != nil {
+	if textOut, err = render.Reframe(textOut, v[render.SlotGreeting]); err != nil {
 		return "", "", err
 	}
 	return htmlOut, textOut, nil
@@ -241,37 +410,41 @@ func (l *Library) render(m Message, cached bool) (Email, error) {
 	if l == nil || l.def == nil {
 		return Email{}, fmt.Errorf("templates: render with an unloaded library")
 	}
-	if err := checkMessage(m); err != nil {
+	kind := render.KindOf(m.Kind)
+	rm := m.renderMessage()
+	if err := render.Check(kind, rm); err != nil {
 		return Email{}, err
 	}
 	s, setFallback := l.pickSet(m.Tenant)
 	loc, localeFallback := s.pickLocale(m.Locale)
-
-	greeting := loc.greetingNoName
-	if name := CleanName(m.Name); name != "" {
-		greeting = loc.greeting.fill(phName, isolateName(name, loc.rtl))
-	}
-	expiry := loc.expiryFor(minutes(m.TTL))
+	kl := loc.kinds[kind]
+	v := kl.w.Values(kind, rm)
 
 	var htmlOut, textOut string
 	if cached {
-		htmlOut, textOut = loc.cache.Render(greeting, expiry, m.Code)
+		body := kl.cache
+		if kind == contract.KindAccountTakeover && !render.HasLinks(v) {
+			body = kl.noLinks
+		}
+		htmlOut, textOut = body.Render(v)
 	} else {
 		var err error
-		if htmlOut, textOut, err = s.renderUncached(loc, greeting, expiry, m.Code); err != nil {
-			return Email{}, fmt.Errorf("render set %q locale %s: %w", s.name, loc.id, err)
+		if htmlOut, textOut, err = s.renderUncached(kl, v); err != nil {
+			return Email{}, fmt.Errorf("render set %q locale %s %s: %w", s.name, loc.id, kind, err)
 		}
 	}
 	return Email{
-		Subject:        loc.subject,
+		Subject:        kl.subject,
 		HTML:           htmlOut,
 		Text:           textOut,
 		FromAddress:    s.fromAddress,
 		FromName:       s.fromName,
 		Set:            s.name,
-		Locale:         loc.id,
+		Locale:         kl.id,
+		Kind:           kind,
 		SetFallback:    setFallback,
-		LocaleFallback: localeFallback,
+		LocaleFallback: localeFallback || kl.localeFallback,
+		KindFallback:   kl.fallback,
 	}, nil
 }
 
@@ -291,15 +464,6 @@ func (s *set) pickLocale(requested string) (*locale, bool) {
 	return s.locales[idx], fallback
 }
 
-// expiryFor picks the plural form for the count and fills it in.
-func (l *locale) expiryFor(mins int64) string {
-	p, ok := l.expiry[render.PluralForm(l.tag, mins)]
-	if !ok {
-		p = l.expiry[plural.Other]
-	}
-	return p.fill(phMinutes, render.FormatMinutes(mins))
-}
-
 // formsUsed lists the plural categories the locale's language uses for
 // counts from 1 to max, with the smallest count of each.
 func formsUsed(tag language.Tag, max int) map[plural.Form]int {
@@ -314,12 +478,3 @@ func formsUsed(tag language.Tag, max int) map[plural.Form]int {
 }
 
 var formNames = render.FormNames
-
-func sortedForms(m map[plural.Form]int) []plural.Form {
-	forms := make([]plural.Form, 0, len(m))
-	for f := range m {
-		forms = append(forms, f)
-	}
-	slices.Sort(forms)
-	return forms
-}

@@ -77,7 +77,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name:  "misspelled placeholder",
 			edits: map[string]string{"acme/locales/en.yaml": strings.Replace(validLocale, "{name}", "{nmae}", 1)},
-			want:  `load template set "acme": locales/en.yaml:2: key "greeting": unknown placeholder "{nmae}" (known: {name}, {minutes}, {product})`,
+			want:  `load template set "acme": locales/en.yaml:2: key "greeting": unknown placeholder "{nmae}" (known: {name}, {minutes}, {hours}, {days}, {username}, {time}, {ip}, {location}, {device}, {button}, {product})`,
 		},
 		{
 			name:  "unclosed brace",
@@ -206,7 +206,7 @@ func TestLoadErrors(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Load(Embedded(), FromFS("test", acmeFS(tc.edits)))
+			_, err := Load(smallDefault(), FromFS("test", acmeFS(tc.edits)))
 			if err == nil {
 				t.Fatal("Load succeeded")
 			}
@@ -223,7 +223,7 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestLoadReportsEveryProblem(t *testing.T) {
-	_, err := Load(Embedded(), FromFS("test", acmeFS(map[string]string{
+	_, err := Load(smallDefault(), FromFS("test", acmeFS(map[string]string{
 		"acme/locales/de.yaml": withoutLine(withoutLine(validLocale, "intro:"), "signature:"),
 		"acme/theme.yaml":      validTheme + "theme: fancy\n",
 	})))
@@ -321,9 +321,9 @@ func TestParsePhrase(t *testing.T) {
 		{"literal braces", "a {{b}} c", "a {b} c", ""},
 		{"placeholder", "Hi {name}!", "Hi Zoë!", ""},
 		{"placeholder at both ends", "{name}{name}", "ZoëZoë", ""},
-		{"unknown", "{nom}", "", `unknown placeholder "{nom}" (known: {name}, {minutes}, {product})`},
-		{"empty", "{}", "", `unknown placeholder "{}" (known: {name}, {minutes}, {product})`},
-		{"spaces inside", "{ name }", "", `unknown placeholder "{ name }" (known: {name}, {minutes}, {product})`},
+		{"unknown", "{nom}", "", `unknown placeholder "{nom}" (known: {name}, {minutes}, {hours}, {days}, {username}, {time}, {ip}, {location}, {device}, {button}, {product})`},
+		{"empty", "{}", "", `unknown placeholder "{}" (known: {name}, {minutes}, {hours}, {days}, {username}, {time}, {ip}, {location}, {device}, {button}, {product})`},
+		{"spaces inside", "{ name }", "", `unknown placeholder "{ name }" (known: {name}, {minutes}, {hours}, {days}, {username}, {time}, {ip}, {location}, {device}, {button}, {product})`},
 		{"stray closing", "a } b", "", `stray "}" (write "}}" for a literal brace)`},
 		{"unclosed", "a {name", "", `unclosed "{" (write "{{" for a literal brace)`},
 	} {

@@ -2,6 +2,7 @@ package templates
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -9,10 +10,20 @@ import (
 // keyRules; a string with any other "{...}" fails to load, so that a typo
 // such as "{nmae}" is caught by the checker instead of reaching a user.
 const (
-	phName    = "name"    // the recipient's cleaned display name (greeting only)
-	phMinutes = "minutes" // the code's lifetime in whole minutes (expiry only)
-	phProduct = "product" // the set's product name (everywhere)
+	phName     = "name"     // the recipient's cleaned display name (greeting only)
+	phMinutes  = "minutes"  // the code's lifetime in whole minutes (expiry only)
+	phHours    = "hours"    // the code's lifetime in whole hours (other code kinds' expiry)
+	phDays     = "days"     // an invitation's validity in whole days (its expiry)
+	phUsername = "username" // an invitation's username (invitation.username only)
+	phTime     = "time"     // a takeover notice's sign-in time (account_takeover.time only)
+	phIP       = "ip"       // its IP address (account_takeover.ip)
+	phLocation = "location" // its city and country (account_takeover.location)
+	phDevice   = "device"   // its device (account_takeover.device)
+	phButton   = "button"   // a button's label (account_takeover.button_help)
+	phProduct  = "product"  // the set's product name (everywhere)
 )
+
+var knownPlaceholders = []string{phName, phMinutes, phHours, phDays, phUsername, phTime, phIP, phLocation, phDevice, phButton, phProduct}
 
 // part is a piece of a parsed locale string: literal text, or a placeholder.
 type part struct {
@@ -48,10 +59,11 @@ func parsePhrase(s string) (phrase, error) {
 				return nil, fmt.Errorf(`unclosed "{" (write "{{" for a literal brace)`)
 			}
 			name := s[i+1 : i+end]
-			switch name {
-			case phName, phMinutes, phProduct:
-			default:
-				return nil, fmt.Errorf("unknown placeholder %q (known: {name}, {minutes}, {product})", "{"+name+"}")
+			switch {
+			case name == "code" || name == "password":
+				return nil, fmt.Errorf("{%s} is not a placeholder: a code or temporary password appears only in the box, never in a sentence or the subject (and an account takeover notice has none)", name)
+			case !slices.Contains(knownPlaceholders, name):
+				return nil, fmt.Errorf("unknown placeholder %q (known: %s)", "{"+name+"}", braceList(knownPlaceholders))
 			}
 			if lit.Len() > 0 {
 				p = append(p, part{lit: lit.String()})

@@ -84,6 +84,11 @@ func (ps problems) missing(key string) {
 	*ps.list = append(*ps.list, Problem{Set: ps.set, Source: ps.source, File: ps.file, Key: key, Message: fmt.Sprintf("missing key %q", key)})
 }
 
+// missingAt is missing for a key of a section, at the section's line.
+func (ps problems) missingAt(key string, line int) {
+	*ps.list = append(*ps.list, Problem{Set: ps.set, Source: ps.source, File: ps.file, Key: key, Line: line, Message: fmt.Sprintf("missing key %q", key)})
+}
+
 func (ps problems) at(line int, format string, args ...any) {
 	*ps.list = append(*ps.list, Problem{Set: ps.set, Source: ps.source, File: ps.file, Line: line, Message: fmt.Sprintf(format, args...)})
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
 )
 
 func TestCleanName(t *testing.T) {
@@ -317,7 +319,7 @@ func TestEmailMetadata(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Email{Subject: "Ihr Acme-Bestätigungscode", FromAddress: "security@acme.example", FromName: "Acme Security", Set: "acme", Locale: "de"}
+	want := Email{Subject: "Ihr Acme-Bestätigungscode", FromAddress: "security@acme.example", FromName: "Acme Security", Set: "acme", Locale: "de", Kind: contract.KindSignInCode}
 	e.HTML, e.Text = "", ""
 	if e != want {
 		t.Errorf("got  %+v\nwant %+v", e, want)

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/text/feature/plural"
 	"golang.org/x/text/language"
 
+	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
 	"github.com/cognito-email-otp/cognito-email-otp/templates/internal/render"
 )
 
@@ -54,6 +55,14 @@ type localeFile struct {
 	NotRequested   text       `yaml:"not_requested"`
 	Signature      text       `yaml:"signature"`
 	Direction      text       `yaml:"direction"`
+
+	// The other kinds' sections; see kinds.go.
+	SignUpVerification    section `yaml:"signup_verification"`
+	Invitation            section `yaml:"invitation"`
+	AttributeVerification section `yaml:"attribute_verification"`
+	PasswordReset         section `yaml:"password_reset"`
+	MFACode               section `yaml:"mfa_code"`
+	AccountTakeover       section `yaml:"account_takeover"`
 }
 
 var pluralForms = map[string]plural.Form{
@@ -104,23 +113,44 @@ type colors struct {
 	background, masthead, accent, code, codeBackground string
 }
 
-// locale is one loaded locale file, with {product} already filled in.
+// locale is one loaded locale file. Its phrases keep {product} unfilled:
+// a set lacking a kind borrows the default set's wording, with its own
+// product filled in.
 type locale struct {
-	id             string // canonical BCP 47 tag, e.g. "zh-Hans"
-	tag            language.Tag
-	file           string
+	id       string // canonical BCP 47 tag, e.g. "zh-Hans"
+	tag      language.Tag
+	file     string
+	rtl      bool
+	greeting phrase // contains {name}
+	noName   phrase
+	sign     phrase
+	own      map[contract.Kind]*kindText // the kinds this file has wording for
+
+	// kinds are every kind's email, prepared at load: its own wording or
+	// a kind fallback's.
+	kinds map[contract.Kind]*kindLocale
+}
+
+// kindLocale is one (set, locale, kind)'s email, ready to render.
+type kindLocale struct {
+	kind contract.Kind
+	// fallback is true when the wording is the default set's: the set has
+	// none for the kind. wording names the locale it came from, and
+	// localeFallback says that the default set had no match for this
+	// locale, so its default locale's wording stood in.
+	fallback       bool
+	wording        *locale
+	localeFallback bool
+	id             string // the language the email is in: the locale's, or the wording's after a locale fallback
 	rtl            bool
 	subject        string
-	greeting       phrase // contains {name}
-	greetingNoName string
-	intro          string
-	instructions   string
-	expiry         map[plural.Form]phrase // contains {minutes} at least in Other
-	notRequested   string
+	texts          map[string]string // the kind's fixed strings, {product} filled in
 	signature      string
+	w              render.Wording
 
-	theme *theme       // hermes theme patched for this locale (lang, title, colours)
-	cache *render.Body // the pre-rendered bodies, built by prepare at load
+	theme   *theme       // hermes theme patched for this email (lang, title, colours)
+	cache   *render.Body // the pre-rendered bodies, built by prepare at load
+	noLinks *render.Body // a takeover notice's bodies when it has no valid link
 }
 
 var setNameRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,63}$`)
@@ -178,14 +208,15 @@ func parseSet(name, source string, fsys fs.FS) (*set, []Problem) {
 		return s, list
 	}
 	seen := map[string]bool{}
-	files, err := fs.ReadDir(fsys, "locales")
+	var files []fileKinds
+	entries, err = fs.ReadDir(fsys, "locales")
 	if err != nil {
 		lp := ps
 		lp.file = "locales"
 		lp.at(0, "cannot read: %v", err)
 		return s, list
 	}
-	for _, e := range files {
+	for _, e := range entries {
 		lp := ps
 		lp.file = path.Join("locales", e.Name())
 		if ignorable(e.Name()) {
@@ -213,6 +244,7 @@ func parseSet(name, source string, fsys fs.FS) (*set, []Problem) {
 		}
 		var lf localeFile
 		decodeStrict(data, &lf, lp, nil)
+		files = append(files, fileKinds{file: lp.file, kinds: lf.sectionKinds()})
 		if loc := s.applyLocale(tag, lp.file, lf, lp); loc != nil {
 			s.locales = append(s.locales, loc)
 		}
@@ -222,6 +254,8 @@ func parseSet(name, source string, fsys fs.FS) (*set, []Problem) {
 		lp.file = "locales"
 		lp.at(0, "no locale files; add locales/en.yaml at least")
 	}
+
+	s.checkKinds(files, ps)
 
 	// The matcher breaks ties by order: with fr-CA listed before fr, a
 	// request for fr-BE gets Québec French. So plain languages go before
@@ -249,6 +283,46 @@ func parseSet(name, source string, fsys fs.FS) (*set, []Problem) {
 	s.matcher = language.NewMatcher(tags)
 	s.locales = ordered
 	return s, list
+}
+
+// checkKinds holds a set to one rule: it has a kind's wording in every
+// locale or in none, so that whether an email is the set's own or a kind
+// fallback does not depend on the reader's language. The default set is
+// every other set's fallback, so it needs every kind.
+func (s *set) checkKinds(files []fileKinds, ps problems) {
+	for _, kind := range contract.Kinds {
+		spec := kindSpecs[kind]
+		if spec.section == "" {
+			continue
+		}
+		var have, lack []string
+		for _, f := range files {
+			if slices.Contains(f.kinds, kind) {
+				have = append(have, f.file)
+			} else {
+				lack = append(lack, f.file)
+			}
+		}
+		if len(lack) == 0 || len(have) == 0 && s.name != DefaultSet {
+			continue
+		}
+		for _, file := range lack {
+			p := ps
+			p.file = file
+			if s.name == DefaultSet {
+				p.at(0, "missing section %q: the default set lends its wording to every set without one, so it needs every kind (see templates/sets/default)", spec.section)
+			} else {
+				p.at(0, "missing section %q, which %s has: a set has a kind's wording in every locale or in none", spec.section, have[0])
+			}
+		}
+	}
+}
+
+// fileKinds are the kind sections a locale file has, whether or not they
+// are valid.
+type fileKinds struct {
+	file  string
+	kinds []contract.Kind
 }
 
 // applyTheme validates theme.yaml into s and returns the default locale.
@@ -311,7 +385,6 @@ func (s *set) applyTheme(tf themeFile, ps problems) (defaultLocale string) {
 // is unusable, after recording why.
 func (s *set) applyLocale(tag language.Tag, file string, lf localeFile, ps problems) *locale {
 	before := len(*ps.list)
-	product := s.product
 	str := func(key string, t text) phrase {
 		if !t.set {
 			ps.missing(key)
@@ -319,36 +392,23 @@ func (s *set) applyLocale(tag language.Tag, file string, lf localeFile, ps probl
 		}
 		return checkPhrase(key, t, keyRules[key], ps)
 	}
-	loc := &locale{id: tag.String(), tag: tag, file: file}
-	subject := str("subject", lf.Subject)
-	greeting := str("greeting", lf.Greeting)
-	noName := str("greeting_no_name", lf.GreetingNoName)
-	intro := str("intro", lf.Intro)
-	instructions := str("instructions", lf.Instructions)
-	notRequested := str("not_requested", lf.NotRequested)
-	signature := str("signature", lf.Signature)
-
-	loc.expiry = map[plural.Form]phrase{}
-	switch e := lf.Expiry; {
-	case !e.set:
-		ps.missing("expiry")
-	case e.bad != "":
-		ps.add("expiry", e.line, "%s", e.bad)
-	default:
-		for _, u := range e.unknown {
-			ps.add("expiry."+u.key, u.line, "not a plural category; use zero, one, two, few, many or other")
+	loc := &locale{id: tag.String(), tag: tag, file: file, own: map[contract.Kind]*kindText{}}
+	texts, expiry := lf.signInValues()
+	signIn := parseKindText(kindSpecs[contract.KindSignInCode], texts, expiry, 0, ps)
+	loc.greeting = str("greeting", lf.Greeting)
+	loc.noName = str("greeting_no_name", lf.GreetingNoName)
+	loc.sign = str("signature", lf.Signature)
+	if signIn != nil {
+		loc.own[contract.KindSignInCode] = signIn
+	}
+	sections := lf.sections()
+	for _, kind := range contract.Kinds {
+		sec, ok := sections[kind]
+		if !ok || !sec.set {
+			continue
 		}
-		for _, form := range e.order {
-			rule := keyRules["expiry"]
-			if form == "other" {
-				rule.required = phMinutes
-			}
-			if p := checkPhrase("expiry."+form, e.forms[form], rule, ps); p != nil {
-				loc.expiry[pluralForms[form]] = p.bind(phProduct, product)
-			}
-		}
-		if _, ok := e.forms["other"]; !ok {
-			ps.add("expiry", e.line, "missing plural category \"other\"; it is used for every count no other category covers")
+		if kt := parseSection(kindSpecs[kind], sec, ps); kt != nil {
+			loc.own[kind] = kt
 		}
 	}
 
@@ -361,13 +421,6 @@ func (s *set) applyLocale(tag language.Tag, file string, lf localeFile, ps probl
 	if len(*ps.list) > before {
 		return nil
 	}
-	loc.subject = subject.bind(phProduct, product).text()
-	loc.greeting = greeting.bind(phProduct, product)
-	loc.greetingNoName = noName.bind(phProduct, product).text()
-	loc.intro = intro.bind(phProduct, product).text()
-	loc.instructions = instructions.bind(phProduct, product).text()
-	loc.notRequested = notRequested.bind(phProduct, product).text()
-	loc.signature = signature.bind(phProduct, product).text()
 	return loc
 }
 

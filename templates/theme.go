@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/matcornic/hermes/v2"
+
+	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
 )
 
 // theme is a hermes theme (default or flat) with a few edits for one
@@ -32,7 +34,7 @@ func (t *theme) PlainTextTemplate() string { return t.text }
 // occurrence of after (or in the whole template when after is empty).
 type edit struct{ old, new, after string }
 
-func buildTheme(s *set, l *locale) (*theme, error) {
+func buildTheme(s *set, kl *kindLocale) (*theme, error) {
 	var base hermes.Theme = new(hermes.Default)
 	flat := s.hermesTheme == "flat"
 	if flat {
@@ -47,17 +49,17 @@ func buildTheme(s *set, l *locale) (*theme, error) {
 		// table: hermes puts it on <body> only, which Gmail, Outlook.com
 		// and most webmail drop along with <html>, so an Arabic email would
 		// lose its direction everywhere but in desktop clients.
-		{`<html xmlns="http://www.w3.org/1999/xhtml">`, `<html xmlns="http://www.w3.org/1999/xhtml" lang="` + l.id + `" dir="{{.Hermes.TextDirection}}">`, ""},
+		{`<html xmlns="http://www.w3.org/1999/xhtml">`, `<html xmlns="http://www.w3.org/1999/xhtml" lang="` + kl.id + `" dir="{{.Hermes.TextDirection}}">`, ""},
 		{`<table class="email-wrapper" width="100%" cellpadding="0" cellspacing="0">`, `<table class="email-wrapper" dir="{{.Hermes.TextDirection}}" width="100%" cellpadding="0" cellspacing="0">`, ""},
 		// The subject as the document title: shown by some clients and by
 		// every browser preview. It goes in as a Go string literal so that
 		// braces in it cannot become template actions.
-		{"<head>\n", "<head>\n  <title>{{ " + strconv.Quote(l.subject) + " }}</title>\n", ""},
+		{"<head>\n", "<head>\n  <title>{{ " + strconv.Quote(kl.subject) + " }}</title>\n", ""},
 		{`<img src="{{.Hermes.Product.Logo | url }}" class="email-logo" />`, `<img src="{{.Hermes.Product.Logo | url }}" class="email-logo" alt="{{.Hermes.Product.Name}}" />`, ""},
 		// hermes writes "{{Signature}}," but a closing's punctuation is the
 		// translator's: German "Viele Grüße" takes none, Japanese ends in "。".
 		{"{{.Email.Body.Signature}},\n", "{{.Email.Body.Signature}}\n", ""},
-		{"  </style>\n", brandCSS(c) + "  </style>\n", ""},
+		{"  </style>\n", brandCSS(c) + kindCSS(kl.kind) + "  </style>\n", ""},
 		// hermes closes the block Outlook must skip with "<![endif]-->",
 		// which an HTML5 parser (premailer's) reads as a bogus comment and
 		// writes back as "<!--[endif]---->"; Outlook then never sees the end
@@ -111,6 +113,16 @@ func applyEdits(tmpl string, edits []edit) (string, error) {
 		tmpl = head + strings.Replace(tail, e.old, e.new, 1)
 	}
 	return tmpl, nil
+}
+
+// kindCSS is what one kind's email adds to the style sheet. A temporary
+// password is up to 256 characters, not ten digits: it wraps inside its
+// box rather than push the card wider than the screen.
+func kindCSS(kind contract.Kind) string {
+	if kind != contract.KindInvitation {
+		return ""
+	}
+	return "    .invite-code { letter-spacing: 2px; overflow-wrap: anywhere; word-break: break-all; }\n"
 }
 
 // brandCSS is appended to the theme's style sheet. premailer inlines it

@@ -69,14 +69,17 @@ type set struct {
 }
 
 type locale struct {
-	id             string
-	tag            language.Tag
-	rtl            bool
-	subject        string
-	greeting       []string
-	greetingNoName string
-	expiry         map[plural.Form][]string
-	body           *render.Body
+	id    string
+	kinds map[contract.Kind]*kind // every kind a version 2 bundle has; only the sign-in code in version 1
+}
+
+// kind is one kind's email in one locale.
+type kind struct {
+	id                       string // the language the email is in
+	subject                  string
+	fallback, localeFallback bool
+	w                        render.Wording
+	body, noLinks            *render.Body
 }
 
 var _ mailer.Renderer = (*Bundle)(nil)
@@ -174,8 +177,8 @@ func parse(name string, data []byte, version string) (*Bundle, error) {
 	switch {
 	case head.Version == nil:
 		return nil, fail("no version field; not a bundle written by otpctl templates compile")
-	case *head.Version != Version:
-		return nil, fail("version %d, this mailer reads version %d: compile the sets with the otpctl of this release", *head.Version, Version)
+	case *head.Version != Version && *head.Version != render.VersionSignInOnly:
+		return nil, fail("version %d, this mailer reads versions %d and %d: compile the sets with the otpctl of this release", *head.Version, render.VersionSignInOnly, Version)
 	}
 	var f render.File
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -194,7 +197,7 @@ func parse(name string, data []byte, version string) (*Bundle, error) {
 		if _, dup := b.sets[sf.Name]; dup {
 			return nil, fail("set %q appears twice", sf.Name)
 		}
-		s, err := parseSet(sf)
+		s, err := parseSet(sf, *head.Version)
 		if err != nil {
 			return nil, fail("set %q: %w", sf.Name, err)
 		}
@@ -204,7 +207,7 @@ func parse(name string, data []byte, version string) (*Bundle, error) {
 	return b, nil
 }
 
-func parseSet(sf render.SetFile) (*set, error) {
+func parseSet(sf render.SetFile, version int) (*set, error) {
 	if err := oneLine(sf.FromAddress, sf.FromName); err != nil {
 		return nil, fmt.Errorf("from: %w", err)
 	}
@@ -215,7 +218,10 @@ func parseSet(sf render.SetFile) (*set, error) {
 	tags := make([]language.Tag, 0, len(sf.Locales))
 	seen := map[string]bool{}
 	for _, lf := range sf.Locales {
-		l, err := parseLocale(lf)
+		if version == render.VersionSignInOnly && len(lf.Kinds) > 0 {
+			return nil, fmt.Errorf("locale %q: a version %d bundle has no kinds", lf.ID, version)
+		}
+		l, tag, err := parseLocale(lf)
 		if err != nil {
 			return nil, fmt.Errorf("locale %q: %w", lf.ID, err)
 		}
@@ -224,7 +230,7 @@ func parseSet(sf render.SetFile) (*set, error) {
 		}
 		seen[l.id] = true
 		s.locales = append(s.locales, l)
-		tags = append(tags, l.tag)
+		tags = append(tags, tag)
 	}
 	s.matcher = language.NewMatcher(tags)
 	return s, nil
@@ -238,46 +244,124 @@ var formsByName = func() map[string]plural.Form {
 	return m
 }()
 
-func parseLocale(lf render.LocaleFile) (*locale, error) {
+func parseLocale(lf render.LocaleFile) (*locale, language.Tag, error) {
 	tag, err := language.Parse(lf.ID)
 	if err != nil {
-		return nil, fmt.Errorf("not a BCP 47 tag: %w", err)
+		return nil, tag, fmt.Errorf("not a BCP 47 tag: %w", err)
 	}
 	if tag.String() != lf.ID {
-		return nil, fmt.Errorf("not the canonical tag (%s)", tag)
+		return nil, tag, fmt.Errorf("not the canonical tag (%s)", tag)
+	}
+	l := &locale{id: lf.ID, kinds: make(map[contract.Kind]*kind, len(contract.Kinds))}
+	signIn := render.KindFile{
+		Kind: string(contract.KindSignInCode), RTL: lf.RTL, Subject: lf.Subject, Greeting: lf.Greeting, GreetingNoName: lf.GreetingNoName,
+		Unit: string(render.UnitMinutes), Expiry: lf.Expiry, HTML: lf.HTML, Text: lf.Text,
+	}
+	for _, kf := range append([]render.KindFile{signIn}, lf.Kinds...) {
+		k, err := parseKind(tag, kf)
+		if err != nil {
+			if kf.Kind == string(contract.KindSignInCode) {
+				return nil, tag, err
+			}
+			return nil, tag, fmt.Errorf("%s: %w", kf.Kind, err)
+		}
+		kk := contract.Kind(kf.Kind)
+		if _, dup := l.kinds[kk]; dup {
+			return nil, tag, fmt.Errorf("kind %s appears twice", kf.Kind)
+		}
+		k.id = lf.ID
+		if k.localeFallback {
+			k.id = kf.Wording
+		}
+		l.kinds[kk] = k
+	}
+	return l, tag, nil
+}
+
+func parseKind(tag language.Tag, kf render.KindFile) (*kind, error) {
+	kk := contract.Kind(kf.Kind)
+	if !kk.Known() {
+		return nil, errors.New("not a kind this mailer knows")
+	}
+	k := &kind{subject: kf.Subject, fallback: kf.Fallback, localeFallback: kf.LocaleFallback}
+	w := render.Wording{Tag: tag, RTL: kf.RTL, Greeting: kf.Greeting, GreetingNoName: kf.GreetingNoName, Unit: render.Unit(kf.Unit), Username: kf.Username}
+	if kf.Fallback {
+		wt, err := language.Parse(kf.Wording)
+		if err != nil || wt.String() != kf.Wording {
+			return nil, fmt.Errorf("wording %q: not a canonical BCP 47 tag", kf.Wording)
+		}
+		w.Tag = wt
+	} else if kf.Wording != "" || kf.LocaleFallback {
+		return nil, errors.New("wording or locale_fallback without fallback")
 	}
 	switch {
-	case lf.Subject == "":
+	case kf.Subject == "":
 		return nil, errors.New("empty subject")
-	case len(lf.Greeting) < 2:
+	case len(kf.Greeting) < 2:
 		return nil, errors.New("greeting has no {name}")
-	case lf.GreetingNoName == "":
+	case kf.GreetingNoName == "":
 		return nil, errors.New("empty greeting_no_name")
-	case len(lf.Expiry["other"]) < 2:
-		return nil, errors.New(`expiry has no "other" form with {minutes}`)
 	}
-	if err := oneLine(append([]string{lf.Subject, lf.GreetingNoName}, lf.Greeting...)...); err != nil {
+	lines := append([]string{kf.Subject, kf.GreetingNoName}, kf.Greeting...)
+	shape := render.ShapeCode
+	switch kk {
+	case contract.KindAccountTakeover:
+		shape = render.ShapeTakeover
+		if len(kf.Happened) != len(w.Happened) || len(kf.Details) != len(w.Details) || len(kf.LinkInstructions) != 2 || len(kf.LinkLabels) != 2 {
+			return nil, errors.New("a takeover notice needs 3 happened sentences, 4 details, 2 link instructions and 2 link labels")
+		}
+		copy(w.Happened[:], kf.Happened)
+		copy(w.LinkInstructions[:], kf.LinkInstructions)
+		copy(w.LinkLabels[:], kf.LinkLabels)
+		for i, d := range kf.Details {
+			if len(d) != 2 {
+				return nil, fmt.Errorf("details[%d] has no placeholder", i)
+			}
+			w.Details[i] = d
+			lines = append(lines, d...)
+		}
+		lines = append(append(append(lines, kf.Happened...), kf.LinkInstructions...), kf.LinkLabels...)
+		var err error
+		if k.noLinks, err = render.Parse(render.ShapeTakeoverNoLinks, kf.NoLinksHTML, kf.NoLinksText); err != nil {
+			return nil, fmt.Errorf("no links: %w", err)
+		}
+	case contract.KindInvitation:
+		shape = render.ShapeInvitation
+		if len(kf.Username) != 2 {
+			return nil, errors.New("username has no {username}")
+		}
+		lines = append(lines, kf.Username...)
+	}
+	if kk != contract.KindAccountTakeover {
+		switch w.Unit {
+		case render.UnitMinutes, render.UnitHours, render.UnitDays:
+		default:
+			return nil, fmt.Errorf("unit %q: want minutes, hours or days", kf.Unit)
+		}
+		if len(kf.Expiry["other"]) < 2 {
+			return nil, errors.New(`expiry has no "other" form with its count`)
+		}
+		w.Expiry = make(map[plural.Form][]string, len(kf.Expiry))
+		for name, parts := range kf.Expiry {
+			form, ok := formsByName[name]
+			if !ok {
+				return nil, fmt.Errorf("expiry.%s: not a plural category", name)
+			}
+			if err := oneLine(parts...); err != nil {
+				return nil, fmt.Errorf("expiry.%s: %w", name, err)
+			}
+			w.Expiry[form] = parts
+		}
+	}
+	if err := oneLine(lines...); err != nil {
 		return nil, err
 	}
-	l := &locale{
-		id: lf.ID, tag: tag, rtl: lf.RTL, subject: lf.Subject,
-		greeting: lf.Greeting, greetingNoName: lf.GreetingNoName,
-		expiry: make(map[plural.Form][]string, len(lf.Expiry)),
-	}
-	for name, parts := range lf.Expiry {
-		form, ok := formsByName[name]
-		if !ok {
-			return nil, fmt.Errorf("expiry.%s: not a plural category", name)
-		}
-		if err := oneLine(parts...); err != nil {
-			return nil, fmt.Errorf("expiry.%s: %w", name, err)
-		}
-		l.expiry[form] = parts
-	}
-	if l.body, err = render.Parse(lf.HTML, lf.Text); err != nil {
+	var err error
+	if k.body, err = render.Parse(shape, kf.HTML, kf.Text); err != nil {
 		return nil, err
 	}
-	return l, nil
+	k.w = w
+	return k, nil
 }
 
 // oneLine keeps a hand-edited bundle from putting a line break into a mail
@@ -348,14 +432,19 @@ func (b *Bundle) Locales(setName string) []string {
 
 // Render renders a send request's email. Unknown tenants get the default
 // set (SetFallback), unmatched locales the set's default (LocaleFallback),
-// exactly as templates.Library.Render chooses.
+// kinds the set has no wording for the default set's wording in the set's
+// theme (KindFallback), exactly as templates.Library.Render chooses. A set
+// from a version 1 bundle has only the sign-in code: its other kinds are
+// the default set's emails, theme and all.
 func (b *Bundle) Render(_ context.Context, r contract.SendRequest) (mailer.Email, error) {
 	def := b.sets[DefaultSet]
 	if def == nil {
 		return mailer.Email{}, fmt.Errorf("templates: bundle has no %q set", DefaultSet)
 	}
-	code, ttl := r.Code.Reveal(), r.ExpiresAt.Sub(r.IssuedAt)
-	if err := render.CheckMessage(code, ttl); err != nil {
+	kk := render.KindOf(r.Kind)
+	m := render.Message{Name: r.Name, Code: r.Code.Reveal(), Username: r.Username, Password: r.TemporaryPassword.Reveal(),
+		TTL: r.ExpiresAt.Sub(r.IssuedAt), Takeover: r.Takeover}
+	if err := render.Check(kk, m); err != nil {
 		return mailer.Email{}, err
 	}
 	s, setFallback := b.sets[r.Tenant], false
@@ -363,22 +452,26 @@ func (b *Bundle) Render(_ context.Context, r contract.SendRequest) (mailer.Email
 		s, setFallback = def, r.Tenant != ""
 	}
 	idx, localeFallback := render.PickLocale(s.matcher, len(s.locales), r.Locale)
-	l := s.locales[idx]
-
-	greeting := l.greetingNoName
-	if name := contract.CleanName(r.Name); name != "" {
-		greeting = strings.Join(l.greeting, render.IsolateName(name, l.rtl))
-	}
-	mins := render.Minutes(ttl)
-	parts, ok := l.expiry[render.PluralForm(l.tag, mins)]
+	k, ok := s.locales[idx].kinds[kk]
+	kindFallback := false
 	if !ok {
-		parts = l.expiry[plural.Other]
+		// A set published before kinds: the default set's email.
+		di, fb := render.PickLocale(def.matcher, len(def.locales), s.locales[idx].id)
+		if k, ok = def.locales[di].kinds[kk]; !ok {
+			return mailer.Email{}, fmt.Errorf("templates: neither set %q nor the default set has a %s email", s.name, kk)
+		}
+		s, kindFallback, localeFallback = def, true, localeFallback || fb
 	}
-	htmlOut, textOut := l.body.Render(greeting, strings.Join(parts, render.FormatMinutes(mins)), code)
+	v := k.w.Values(kk, m)
+	body := k.body
+	if kk == contract.KindAccountTakeover && !render.HasLinks(v) {
+		body = k.noLinks
+	}
+	htmlOut, textOut := body.Render(v)
 	return mailer.Email{
-		Subject: l.subject, HTML: htmlOut, Text: textOut,
+		Subject: k.subject, HTML: htmlOut, Text: textOut,
 		FromAddress: s.fromAddress, FromName: s.fromName,
-		Set: s.name, Version: s.version, Locale: l.id,
-		SetFallback: setFallback, LocaleFallback: localeFallback,
+		Set: s.name, Version: s.version, Locale: k.id, Kind: kk,
+		SetFallback: setFallback, LocaleFallback: localeFallback || k.localeFallback, KindFallback: kindFallback || k.fallback,
 	}, nil
 }

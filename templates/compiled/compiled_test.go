@@ -223,17 +223,11 @@ func TestTitleShapesMatchHermes(t *testing.T) {
 type uncached struct{ lib *templates.Library }
 
 func (u uncached) Render(_ context.Context, r contract.SendRequest) (mailer.Email, error) {
-	e, err := u.lib.RenderUncached(templates.Message{
-		Tenant: r.Tenant, Locale: r.Locale, Name: r.Name, Email: r.To,
-		Code: r.Code.Reveal(), TTL: r.ExpiresAt.Sub(r.IssuedAt),
-	})
+	e, err := u.lib.RenderUncached(templates.MessageOf(r))
 	if err != nil {
 		return mailer.Email{}, err
 	}
-	return mailer.Email{
-		Subject: e.Subject, HTML: e.HTML, Text: e.Text, FromAddress: e.FromAddress, FromName: e.FromName,
-		Set: e.Set, Locale: e.Locale, SetFallback: e.SetFallback, LocaleFallback: e.LocaleFallback,
-	}, nil
+	return e.ForMailer(), nil
 }
 
 // TestEmbeddedBundleFresh fails when the YAML sets changed and the bundle
@@ -293,8 +287,16 @@ func TestBadBundles(t *testing.T) {
 	}{
 		{"not JSON", "theme: flat\n", "not a bundle (JSON)"},
 		{"no version", `{"sets":[]}`, "no version field"},
-		{"wrong version", strings.Replace(good, `"version": 1`, `"version": 2`, 1), "version 2, this mailer reads version 1"},
-		{"unknown field", strings.Replace(good, `"version": 1,`, `"version": 1, "extra": true,`, 1), `unknown field "extra"`},
+		{"wrong version", strings.Replace(good, `"version": 2`, `"version": 3`, 1), "version 3, this mailer reads versions 1 and 2"},
+		{"unknown field", strings.Replace(good, `"version": 2,`, `"version": 2, "extra": true,`, 1), `unknown field "extra"`},
+		{"kinds in a version 1 bundle", strings.Replace(good, `"version": 2`, `"version": 1`, 1), "a version 1 bundle has no kinds"},
+		{"unknown kind", strings.Replace(good, `"kind": "mfa_code"`, `"kind": "carrier_pigeon"`, 1), `locale "en": carrier_pigeon: not a kind this mailer knows`},
+		{"kind twice", strings.Replace(good, `"kind": "mfa_code"`, `"kind": "password_reset"`, 1), `kind password_reset appears twice`},
+		{"invitation without its username marker", strings.Replace(good, "\uE000U\uE001", "", 1), `invitation: HTML username: marker found 0 times`},
+		{"takeover without a link marker", strings.Replace(good, "\uE000L1\uE001", "", 1), `account_takeover: HTML marker L1: marker found`},
+		{"takeover items out of order", strings.Replace(good, "\uE000T0\uE001", "\uE000T2\uE001", 1), `account_takeover: HTML: `},
+		{"fallback without a canonical wording locale", strings.Replace(good, `"wording": "en"`, `"wording": "EN"`, 1), `wording "EN": not a canonical BCP 47 tag`},
+		{"unknown unit", strings.Replace(good, `"unit": "days"`, `"unit": "weeks"`, 1), `unit "weeks": want minutes, hours or days`},
 		{"no sets", `{"version":1,"sets":[]}`, "holds no sets"},
 		{"trailing data", good + "{}", "after top-level value"},
 		{"bad set name", strings.Replace(good, `"name": "acme"`, `"name": "../acme"`, 1), `set name "../acme"`},

@@ -1,4 +1,5 @@
-// Package preview writes a gallery of every template set in every locale:
+// Package preview writes a gallery of every template set in every locale
+// and every kind of email:
 // HTML and plain text side by side with an index page, and optionally PNG
 // screenshots taken with headless Chromium, for reviewing copy and branding
 // and for the README's pictures.
@@ -20,11 +21,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
 	"github.com/cognito-email-otp/cognito-email-otp/templates"
 	"golang.org/x/text/language"
 	"golang.org/x/text/language/display"
@@ -51,6 +54,10 @@ type Options struct {
 	TTL  time.Duration
 	// Sets, when not empty, limits the gallery to these set names.
 	Sets []string
+	// Kinds, when not empty, limits it to these kinds of email; by
+	// default every kind is shown. TTL is the sign-in code's lifetime;
+	// the other kinds show the lifetimes in KindTTL.
+	Kinds []contract.Kind
 	// Locales, when not empty, limits it to these BCP 47 tags: a tag
 	// selects the locale of that name ("fr-CA"), and a bare language also
 	// selects its regional and script variants ("fr" selects fr and fr-CA,
@@ -71,17 +78,21 @@ type Options struct {
 // Page is one rendered (set, locale) in the gallery. Paths are relative to
 // the gallery directory.
 type Page struct {
-	Set      string `json:"set"`
-	Locale   string `json:"locale"`
-	Language string `json:"language"` // the locale's name in English, then in itself
-	Dir      string `json:"dir"`      // "ltr" or "rtl"
-	Subject  string `json:"subject"`
-	HTMLFile string `json:"html"`
-	TextFile string `json:"text"`
-	PNGFile  string `json:"png,omitempty"`
-	HTMLSize int    `json:"htmlBytes"`
-	Name     string `json:"sampleName"`
-	text     string // the plain-text part, shown on the index page
+	Set    string        `json:"set"`
+	Locale string        `json:"locale"`
+	Kind   contract.Kind `json:"kind"`
+	// KindFallback says the set has no wording of its own for the kind:
+	// the page shows the default set's, in the set's theme.
+	KindFallback bool   `json:"kindFallback,omitempty"`
+	Language     string `json:"language"` // the locale's name in English, then in itself
+	Dir          string `json:"dir"`      // "ltr" or "rtl"
+	Subject      string `json:"subject"`
+	HTMLFile     string `json:"html"`
+	TextFile     string `json:"text"`
+	PNGFile      string `json:"png,omitempty"`
+	HTMLSize     int    `json:"htmlBytes"`
+	Name         string `json:"sampleName"`
+	text         string // the plain-text part, shown on the index page
 }
 
 // sampleNames gives each language a plausible recipient, so that a
@@ -113,11 +124,71 @@ func languageName(locale string) string {
 	return en + " · " + self
 }
 
-type pick struct{ set, locale string }
+type pick struct {
+	set, locale string
+	kind        contract.Kind
+}
 
-// selectPages lists the (set, locale) pairs the filters let through, in
-// set then locale order.
-func selectPages(lib *templates.Library, sets, locales []string) ([]pick, error) {
+// KindTTL is the lifetime a preview shows for each kind but the sign-in
+// code (whose lifetime is Options.TTL): what a user pool with Cognito's
+// defaults gives its codes and temporary passwords (a sign-up or attribute
+// code lasts 24 hours, a password reset code one hour, a temporary
+// password 7 days). The Custom Email Sender trigger sets the real ones.
+var KindTTL = map[contract.Kind]time.Duration{
+	contract.KindSignUpVerification:    24 * time.Hour,
+	contract.KindInvitation:            7 * 24 * time.Hour,
+	contract.KindAttributeVerification: 24 * time.Hour,
+	contract.KindPasswordReset:         time.Hour,
+	contract.KindMFACode:               3 * time.Minute,
+	contract.KindAccountTakeover:       time.Hour,
+}
+
+// SampleTakeover is what a preview's takeover notice reports.
+func SampleTakeover() *contract.Takeover {
+	return &contract.Takeover{EventID: "preview", Action: "BLOCK", LoginTime: time.Date(2026, 3, 14, 15, 9, 0, 0, time.UTC),
+		IPAddress: "203.0.113.24", City: "Lyon", Country: "France", Device: "Firefox 128, Windows 11",
+		ThisWasMe:    "https://example.com/feedback?answer=valid",
+		ThisWasNotMe: "https://example.com/feedback?answer=invalid"}
+}
+
+// SampleUsername and SamplePassword are an invitation's, the password with
+// the symbols that need escaping.
+const (
+	SampleUsername = "alex.martin"
+	SamplePassword = "Tmp-7&k<Q9\"x!"
+)
+
+// sampleMessage is the message a page renders.
+func sampleMessage(pk pick, opt Options) templates.Message {
+	m := templates.Message{Tenant: pk.set, Locale: pk.locale, Kind: pk.kind, Name: sampleName(pk.locale), Code: opt.Code, TTL: opt.TTL}
+	if pk.kind == contract.KindSignInCode {
+		return m
+	}
+	m.TTL = KindTTL[pk.kind]
+	switch pk.kind {
+	case contract.KindInvitation:
+		m.Code, m.Username, m.TemporaryPassword = "", SampleUsername, SamplePassword
+	case contract.KindAccountTakeover:
+		m.Code, m.Takeover = "", SampleTakeover()
+	}
+	return m
+}
+
+// selectPages lists the (set, locale, kind) triples the filters let
+// through, in set, kind, then locale order.
+func selectPages(lib *templates.Library, sets, locales []string, kinds []contract.Kind) ([]pick, error) {
+	for _, k := range kinds {
+		if !k.Known() {
+			var names []string
+			for _, known := range contract.Kinds {
+				names = append(names, string(known))
+			}
+			return nil, fmt.Errorf("%w: kind %s: no such kind; there are %s", ErrFilter, k, strings.Join(names, ", "))
+		}
+	}
+	if len(kinds) == 0 {
+		kinds = contract.Kinds
+	}
 	all := lib.Sets()
 	for _, s := range sets {
 		if !slices.Contains(all, s) {
@@ -156,9 +227,27 @@ func selectPages(lib *templates.Library, sets, locales []string) ([]pick, error)
 				}
 			}
 			if keep {
-				picks = append(picks, pick{s, loc})
+				picks = append(picks, pick{set: s, locale: loc})
 			}
 		}
+	}
+	// Every kind of each set, its locales together.
+	var out []pick
+	for i := 0; i < len(picks); {
+		j := i
+		for j < len(picks) && picks[j].set == picks[i].set {
+			j++
+		}
+		for _, k := range contract.Kinds {
+			if !slices.Contains(kinds, k) {
+				continue
+			}
+			for _, p := range picks[i:j] {
+				p.kind = k
+				out = append(out, p)
+			}
+		}
+		i = j
 	}
 	for _, f := range filters {
 		if !f.used {
@@ -171,7 +260,7 @@ func selectPages(lib *templates.Library, sets, locales []string) ([]pick, error)
 			return nil, fmt.Errorf("%w: locale %s: no such locale in %s", ErrFilter, f.arg, strings.Join(have, "; "))
 		}
 	}
-	return picks, nil
+	return out, nil
 }
 
 // Write renders every set x locale of lib (or those opt's filters select)
@@ -189,7 +278,7 @@ func Write(ctx context.Context, lib *templates.Library, dir string, opt Options)
 	if opt.TTL < 0 {
 		return nil, fmt.Errorf("preview: lifetime %s: want a positive duration", opt.TTL)
 	}
-	picks, err := selectPages(lib, opt.Sets, opt.Locales)
+	picks, err := selectPages(lib, opt.Sets, opt.Locales, opt.Kinds)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +298,7 @@ func Write(ctx context.Context, lib *templates.Library, dir string, opt Options)
 			if opt.Screenshots {
 				took = " " + time.Since(started).Round(100*time.Millisecond).String()
 			}
-			fmt.Fprintf(opt.Progress, "[%*d/%d] %s/%s%s\n", len(fmt.Sprint(len(picks))), i+1, len(picks), pk.set, pk.locale, took)
+			fmt.Fprintf(opt.Progress, "[%*d/%d] %s%s\n", len(fmt.Sprint(len(picks))), i+1, len(picks), pk, took)
 		}
 	}
 	var b bytes.Buffer
@@ -222,23 +311,43 @@ func Write(ctx context.Context, lib *templates.Library, dir string, opt Options)
 	return pages, nil
 }
 
-// writePage renders one (set, locale) as the mailer would and writes its
-// files.
+// String is "acme/de" for the sign-in code, "acme/de invitation" for
+// another kind.
+func (pk pick) String() string {
+	if pk.kind == contract.KindSignInCode {
+		return pk.set + "/" + pk.locale
+	}
+	return pk.set + "/" + pk.locale + " " + string(pk.kind)
+}
+
+// path is the page's files' path without the extension: <set>/<locale>
+// for the sign-in code, <set>/<kind>/<locale> for the others (as the
+// golden files are laid out).
+func (pk pick) path() string {
+	if pk.kind == contract.KindSignInCode {
+		return pk.set + "/" + pk.locale
+	}
+	return pk.set + "/" + string(pk.kind) + "/" + pk.locale
+}
+
+// writePage renders one (set, locale, kind) as the mailer would and
+// writes its files.
 func writePage(ctx context.Context, lib *templates.Library, dir string, pk pick, opt Options) (Page, error) {
-	if err := os.MkdirAll(filepath.Join(dir, pk.set), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, filepath.FromSlash(path.Dir(pk.path()))), 0o755); err != nil {
 		return Page{}, fmt.Errorf("preview: %w", err)
 	}
-	name := sampleName(pk.locale)
-	e, err := lib.Render(templates.Message{Tenant: pk.set, Locale: pk.locale, Name: name, Code: opt.Code, TTL: opt.TTL})
+	m := sampleMessage(pk, opt)
+	e, err := lib.Render(m)
 	if err != nil {
-		return Page{}, fmt.Errorf("render %s/%s: %w", pk.set, pk.locale, err)
+		return Page{}, fmt.Errorf("render %s: %w", pk, err)
 	}
 	dirAttr := direction(lib, pk.set, pk.locale)
 	p := Page{
-		Set: pk.set, Locale: pk.locale, Language: languageName(pk.locale), Dir: dirAttr,
-		Subject: e.Subject, Name: name,
-		HTMLFile: pk.set + "/" + pk.locale + ".html",
-		TextFile: pk.set + "/" + pk.locale + ".txt",
+		Set: pk.set, Locale: pk.locale, Kind: pk.kind, KindFallback: e.KindFallback,
+		Language: languageName(pk.locale), Dir: dirAttr,
+		Subject: e.Subject, Name: m.Name,
+		HTMLFile: pk.path() + ".html",
+		TextFile: pk.path() + ".txt",
 		HTMLSize: len(e.HTML),
 		text:     e.Text,
 	}
@@ -251,7 +360,7 @@ func writePage(ctx context.Context, lib *templates.Library, dir string, pk pick,
 	if opt.Screenshots {
 		png := strings.TrimSuffix(p.HTMLFile, ".html") + ".png"
 		if err := Screenshot(ctx, opt.Chromium, filepath.Join(dir, filepath.FromSlash(p.HTMLFile)), filepath.Join(dir, filepath.FromSlash(png)), opt.Width); err != nil {
-			return Page{}, fmt.Errorf("screenshot %s/%s: %w", p.Set, p.Locale, err)
+			return Page{}, fmt.Errorf("screenshot %s: %w", pk, err)
 		}
 		p.PNGFile = png
 	}
@@ -314,6 +423,7 @@ h2 small { font-weight: normal; color: #666; font-size: .9rem; }
 .card { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: .9rem; }
 .card h3 { margin: 0 0 .5rem; font-size: 1.05rem; }
 .card h3 span { font-weight: normal; color: #555; }
+.card h3 .kind { float: right; font-size: .85rem; font-family: monospace; }
 .thumb { display: block; margin: .3rem 0 .6rem; }
 .thumb img { width: 100%; max-width: 360px; border: 1px solid #ccc; }
 .subject { font-size: 1.05rem; margin: .4rem 0; }
@@ -325,14 +435,15 @@ pre { white-space: pre-wrap; background: #fafafa; border: 1px solid #eee; paddin
 </head>
 <body>
 <h1>OTP email previews</h1>
-<p>{{len .Pages}} email{{if ne (len .Pages) 1}}s{{end}}, rendered as the mailer renders them: sample code {{.Code}}, code lifetime {{ttl .TTL}}
-(the expiry sentence reads as in an email from a Create trigger with <code>OTP_CODE_TTL={{ttl .TTL}}</code>).</p>
+<p>{{len .Pages}} email{{if ne (len .Pages) 1}}s{{end}}, rendered as the mailer renders them: sample code {{.Code}}, sign-in code lifetime {{ttl .TTL}}
+(the expiry sentence reads as in an email from a Create trigger with <code>OTP_CODE_TTL={{ttl .TTL}}</code>); the other kinds with Cognito's default lifetimes.
+A kind marked "the default set's wording" is one the set has no wording for: it borrows the default set's, in the set's own theme.</p>
 <nav>{{range .Sets}}<a href="#set-{{.Name}}">{{.Name}}</a> {{end}}</nav>
 {{range .Sets}}
-<h2 id="set-{{.Name}}">{{.Name}} <small>{{len .Pages}} locale{{if ne (len .Pages) 1}}s{{end}} · {{.Source}}</small></h2>
+<h2 id="set-{{.Name}}">{{.Name}} <small>{{len .Pages}} email{{if ne (len .Pages) 1}}s{{end}} · {{.Source}}</small></h2>
 <div class="grid">
-{{range .Pages}}<section class="card" id="{{.Set}}-{{.Locale}}">
-<h3>{{.Locale}} <span>{{.Language}}</span></h3>
+{{range .Pages}}<section class="card" id="{{.Set}}-{{if ne .Kind "signin_code"}}{{.Kind}}-{{end}}{{.Locale}}">
+<h3>{{.Locale}} <span>{{.Language}}</span> <span class="kind">{{.Kind}}{{if .KindFallback}} · the default set's wording{{end}}</span></h3>
 <p class="subject" lang="{{.Locale}}" dir="{{.Dir}}">{{.Subject}}</p>
 {{if .PNGFile}}<a class="thumb" href="{{.HTMLFile}}"><img src="{{.PNGFile}}" alt="{{.Set}} {{.Locale}} screenshot" loading="lazy"></a>{{end}}
 <p class="meta"><a href="{{.HTMLFile}}">HTML</a> · <a href="{{.TextFile}}">text</a>{{if .PNGFile}} · <a href="{{.PNGFile}}">PNG</a>{{end}}

@@ -33,18 +33,22 @@ func TestWrite(t *testing.T) {
 	}
 	want := 0
 	for _, set := range lib.Sets() {
-		want += len(lib.Locales(set))
+		want += len(lib.Locales(set)) * len(contract.Kinds)
 	}
 	if len(pages) != want {
-		t.Errorf("%d pages, want one per set and locale (%d)", len(pages), want)
+		t.Errorf("%d pages, want one per set, locale and kind (%d)", len(pages), want)
 	}
-	// One line per page, counting: "[ 1/17] acme/de" ... "[17/17] globex/ja".
+	// One line per page, counting: "[  1/119] acme/de" ... "[119/119] globex/ja account_takeover".
 	lines := strings.Split(strings.TrimSpace(progress.String()), "\n")
 	if len(lines) != len(pages) {
 		t.Fatalf("%d progress lines for %d pages:\n%s", len(lines), len(pages), progress.String())
 	}
 	for i, p := range pages {
-		if want := fmt.Sprintf("[%*d/%d] %s/%s", len(fmt.Sprint(len(pages))), i+1, len(pages), p.Set, p.Locale); lines[i] != want {
+		what := p.Set + "/" + p.Locale
+		if p.Kind != contract.KindSignInCode {
+			what += " " + string(p.Kind)
+		}
+		if want := fmt.Sprintf("[%*d/%d] %s", len(fmt.Sprint(len(pages))), i+1, len(pages), what); lines[i] != want {
 			t.Errorf("progress line %d is %q, want %q", i+1, lines[i], want)
 		}
 	}
@@ -58,8 +62,15 @@ func TestWrite(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !strings.Contains(string(b), DefaultCode) {
-				t.Errorf("%s lacks the sample code", f)
+			want := DefaultCode
+			switch p.Kind {
+			case contract.KindInvitation:
+				want = SampleUsername
+			case contract.KindAccountTakeover:
+				want = SampleTakeover().IPAddress
+			}
+			if !strings.Contains(string(b), want) {
+				t.Errorf("%s lacks the sample code, username or IP address", f)
 			}
 		}
 		for _, want := range []string{
@@ -96,9 +107,14 @@ func TestFilters(t *testing.T) {
 	for _, tc := range []struct {
 		name          string
 		sets, locales []string
-		want          []string // set/locale
+		kinds         []contract.Kind
+		want          []string // set/locale, or set/locale kind
 		err           string
 	}{
+		{name: "one kind", sets: []string{"globex"}, locales: []string{"ja"}, kinds: []contract.Kind{contract.KindInvitation}, want: []string{"globex/ja invitation"}},
+		{name: "every kind by default", sets: []string{"acme"}, locales: []string{"de"}, kinds: []contract.Kind{},
+			want: []string{"acme/de", "acme/de signup_verification", "acme/de invitation", "acme/de attribute_verification", "acme/de password_reset", "acme/de mfa_code", "acme/de account_takeover"}},
+		{name: "unknown kind", kinds: []contract.Kind{"newsletter"}, err: "kind newsletter: no such kind; there are signin_code, signup_verification"},
 		{name: "one set", sets: []string{"acme"}, want: []string{"acme/de", "acme/en", "acme/fr"}},
 		{name: "one locale everywhere", locales: []string{"ar"}, want: []string{"default/ar", "globex/ar"}},
 		{name: "a set and a locale", sets: []string{"globex"}, locales: []string{"es"}, want: []string{"globex/es"}},
@@ -112,7 +128,11 @@ func TestFilters(t *testing.T) {
 		{name: "not a tag", locales: []string{"en_US!"}, err: "locale en_US!:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			picks, err := selectPages(lib, tc.sets, tc.locales)
+			kinds := tc.kinds
+			if kinds == nil {
+				kinds = []contract.Kind{contract.KindSignInCode}
+			}
+			picks, err := selectPages(lib, tc.sets, tc.locales, kinds)
 			if tc.err != "" {
 				if !errors.Is(err, ErrFilter) || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("error %v, want ErrFilter saying %q", err, tc.err)
@@ -124,7 +144,7 @@ func TestFilters(t *testing.T) {
 			}
 			var got []string
 			for _, p := range picks {
-				got = append(got, p.set+"/"+p.locale)
+				got = append(got, p.String())
 			}
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("got %v, want %v", got, tc.want)
@@ -181,10 +201,10 @@ func TestExpiryMatchesRealEmail(t *testing.T) {
 		opt  Options
 		ttl  time.Duration // the deployment's OTP_CODE_TTL
 	}{
-		{"defaults", Options{}, createDefaultTTL(t)},
-		{"--ttl 5m", Options{TTL: 5 * time.Minute}, 5 * time.Minute},
-		{"--ttl 90s", Options{TTL: 90 * time.Second}, 90 * time.Second},
-		{"--ttl 1m", Options{TTL: time.Minute}, time.Minute},
+		{"defaults", Options{Kinds: signIn}, createDefaultTTL(t)},
+		{"--ttl 5m", Options{TTL: 5 * time.Minute, Kinds: signIn}, 5 * time.Minute},
+		{"--ttl 90s", Options{TTL: 90 * time.Second, Kinds: signIn}, 90 * time.Second},
+		{"--ttl 1m", Options{TTL: time.Minute, Kinds: signIn}, time.Minute},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -218,6 +238,53 @@ func TestExpiryMatchesRealEmail(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+var signIn = []contract.Kind{contract.KindSignInCode}
+
+// TestKindPagesAreRealEmails: every other kind's page is the email the
+// mailer sends for the same request, through templates.ForMailer and the
+// compiled bundle, and a kind the set borrows says so.
+func TestKindPagesAreRealEmails(t *testing.T) {
+	lib := mustLoad(t)
+	bundle, err := compiled.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	pages, err := Write(context.Background(), lib, dir, Options{Kinds: contract.Kinds[1:], Locales: []string{"de", "ar", "ja"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	index := readFile(t, dir, "index.html")
+	for _, p := range pages {
+		m := sampleMessage(pick{set: p.Set, locale: p.Locale, kind: p.Kind}, Options{Code: DefaultCode, TTL: DefaultTTL})
+		r := contract.SendRequest{V: contract.SendRequestVersion, Kind: p.Kind, ID: "preview-test", Tenant: p.Set, Locale: p.Locale,
+			To: "someone@example.com", Name: m.Name, Code: contract.Code(m.Code), Username: m.Username,
+			TemporaryPassword: contract.Secret(m.TemporaryPassword), Takeover: m.Takeover, IssuedAt: issued, ExpiresAt: issued.Add(m.TTL)}
+		for rname, rr := range map[string]mailer.Renderer{"templates.ForMailer": templates.ForMailer(lib), "compiled bundle": bundle} {
+			real, err := rr.Render(context.Background(), r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if readFile(t, dir, p.TextFile) != real.Text+"\n" || readFile(t, dir, p.HTMLFile) != real.HTML || p.Subject != real.Subject || p.KindFallback != real.KindFallback {
+				t.Errorf("%s/%s %s: the preview differs from the real email (%s)", p.Set, p.Locale, p.Kind, rname)
+			}
+		}
+		if want := p.Set + "/" + string(p.Kind) + "/" + p.Locale + ".html"; p.HTMLFile != want {
+			t.Errorf("page file %s, want %s", p.HTMLFile, want)
+		}
+		if borrowed := p.Set != "default" && !(p.Set == "globex" && p.Kind == contract.KindSignUpVerification); borrowed != p.KindFallback {
+			t.Errorf("%s/%s %s: kind fallback %v", p.Set, p.Locale, p.Kind, p.KindFallback)
+		}
+		if !strings.Contains(index, `id="`+p.Set+"-"+string(p.Kind)+"-"+p.Locale+`"`) {
+			t.Errorf("index.html has no card for %s/%s %s", p.Set, p.Locale, p.Kind)
+		}
+	}
+	if !strings.Contains(index, "invitation · the default set's wording") {
+		t.Error("index.html does not mark the borrowed kinds")
 	}
 }
 

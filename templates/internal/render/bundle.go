@@ -5,8 +5,14 @@ package render
 // reads it without hermes. Bump Version on any change a reader of the
 // previous version would misread.
 
-// Version is the bundle format this code writes and reads.
-const Version = 1
+// Version is the bundle format this code writes. Version 2 added the
+// kinds; it reads version 1 too (a set published before kinds renders its
+// sign-in codes as before, and every other kind from the default set).
+const Version = 2
+
+// VersionSignInOnly is the version before kinds, which this code still
+// reads.
+const VersionSignInOnly = 1
 
 // BundleFile is the bundle's file name in OTP_TEMPLATES_DIR.
 const BundleFile = "templates.bundle.json"
@@ -27,7 +33,8 @@ type SetFile struct {
 	Locales []LocaleFile `json:"locales"`
 }
 
-// LocaleFile is one locale of a set, with {product} filled in.
+// LocaleFile is one locale of a set, with {product} filled in. Its own
+// fields are the sign-in code email, as in version 1.
 type LocaleFile struct {
 	ID             string   `json:"id"` // canonical BCP 47 tag
 	RTL            bool     `json:"rtl,omitempty"`
@@ -41,4 +48,37 @@ type LocaleFile struct {
 	// and (text only) MarkDivider where the per-message values go.
 	HTML string `json:"html"`
 	Text string `json:"text"`
+	// Kinds are every other kind's email (version 2), in contract.Kinds
+	// order.
+	Kinds []KindFile `json:"kinds,omitempty"`
+}
+
+// KindFile is one kind's email in one locale of a set: a render.Wording
+// and the bodies, cut at markers as LocaleFile's are.
+type KindFile struct {
+	Kind string `json:"kind"`
+	// Fallback says the wording is the default set's, from its locale
+	// Wording; LocaleFallback, that the default set has no match for the
+	// locale, so the email is in Wording's language instead.
+	Fallback       bool   `json:"fallback,omitempty"`
+	Wording        string `json:"wording,omitempty"`
+	LocaleFallback bool   `json:"locale_fallback,omitempty"`
+	RTL            bool   `json:"rtl,omitempty"`
+	Subject        string `json:"subject"`
+	// Greeting is split at {name}; the others at their one placeholder.
+	Greeting         []string            `json:"greeting"`
+	GreetingNoName   string              `json:"greeting_no_name"`
+	Unit             string              `json:"unit,omitempty"`
+	Expiry           map[string][]string `json:"expiry,omitempty"`
+	Username         []string            `json:"username,omitempty"`
+	Happened         []string            `json:"happened,omitempty"`
+	Details          [][]string          `json:"details,omitempty"`
+	LinkInstructions []string            `json:"link_instructions,omitempty"`
+	LinkLabels       []string            `json:"link_labels,omitempty"`
+	HTML             string              `json:"html"`
+	Text             string              `json:"text"`
+	// NoLinksHTML and NoLinksText are a takeover notice's bodies when it
+	// has no valid link.
+	NoLinksHTML string `json:"no_links_html,omitempty"`
+	NoLinksText string `json:"no_links_text,omitempty"`
 }

@@ -36,7 +36,7 @@ func TestParseRejects(t *testing.T) {
 		html = "<h1>" + MarkGreeting + "</h1><p>" + MarkExpiry + "</p><b>" + MarkCode + "</b>"
 		text = MarkDivider + "\n" + MarkGreeting + "\n" + MarkDivider + "\n\n" + MarkExpiry + "\n\n" + MarkCode + "\n\nBye"
 	)
-	if _, err := Parse(html, text); err != nil {
+	if _, err := Parse(ShapeCode, html, text); err != nil {
 		t.Fatalf("the good shape: %v", err)
 	}
 	for _, tc := range []struct{ name, html, text, want string }{
@@ -52,7 +52,7 @@ func TestParseRejects(t *testing.T) {
 		{"unknown", html + MarkOpen + "Q" + MarkClose, text, "unknown marker"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse(tc.html, tc.text)
+			_, err := Parse(ShapeCode, tc.html, tc.text)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want one saying %q", err, tc.want)
 			}
