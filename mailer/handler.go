@@ -105,6 +105,9 @@ const (
 	// rendering; also the SES tags' names.
 	fieldTemplateSet     = "template_set"
 	fieldTemplateVersion = "template_version"
+	// TagIssuedAt is the email tag with the code's issue time, Unix
+	// milliseconds, as the feedback function reads it.
+	TagIssuedAt = "issued_at"
 )
 
 // Dead-letter message attributes, read by otpctl.
@@ -277,6 +280,9 @@ func (h *Handler) sendInput(req contract.SendRequest, e Email) (*sesv2.SendEmail
 			{Name: aws.String(fieldKind), Value: aws.String(tagValue(string(req.Kind)))},
 			{Name: aws.String(fieldTemplateSet), Value: aws.String(tagValue(e.Set))},
 			{Name: aws.String(fieldTemplateVersion), Value: aws.String(tagValue(e.Version))},
+			// SES hands the tags back in every delivery event: the feedback
+			// function measures time to delivery from the code's issue.
+			{Name: aws.String(TagIssuedAt), Value: aws.String(strconv.FormatInt(req.IssuedAt.UnixMilli(), 10))},
 		},
 	}
 	if h.Config.ConfigurationSet != "" {

@@ -25,6 +25,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
+	"github.com/cognito-email-otp/cognito-email-otp/mailer/feedback"
 )
 
 var t0 = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
@@ -374,7 +375,15 @@ func TestSESRequestShape(t *testing.T) {
 		{"subject", aws.ToString(in.Content.Simple.Subject.Data), "Dein contract.Code"},
 		{"configuration set", aws.ToString(in.ConfigurationSetName), "otp-events"},
 		{"ref header", aws.ToString(in.Content.Simple.Headers[0].Name) + ": " + aws.ToString(in.Content.Simple.Headers[0].Value), "X-Entity-Ref-ID: req-0007"},
-		{"tags", fmt.Sprint(tags), "map[kind:signin_code locale:de request_id:req-0007 template_set:acme template_version:none tenant:acme]"},
+		{"tags", fmt.Sprint(tags), fmt.Sprintf("map[issued_at:%d kind:signin_code locale:de request_id:req-0007 template_set:acme template_version:none tenant:acme]", request(7).IssuedAt.UnixMilli())},
+	}
+	// SES hands these tags back in each delivery event: they are the names
+	// the feedback function reads.
+	for _, name := range []string{feedback.TagTenant, feedback.TagRequestID, feedback.TagTemplateSet, feedback.TagTemplateVersion,
+		feedback.TagLocale, feedback.TagKind, feedback.TagIssuedAt} {
+		if _, ok := tags[name]; !ok {
+			t.Errorf("the email has no %s tag, which the feedback function reads", name)
+		}
 	}
 	for _, c := range checks {
 		if c.got != c.want {

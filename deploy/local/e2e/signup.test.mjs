@@ -78,6 +78,9 @@ try {
   await outbox.getByText('signup_verification').first().waitFor({ timeout: 10_000 });
   await outbox.getByText('signin_code').first().waitFor();
   await outbox.screenshot({ path: join(artifacts, 'signup-5-outbox-kinds.png') });
+  await outbox.goto(`${url}/outbox/${first.id}`);
+  await outbox.waitForLoadState('networkidle');
+  await outbox.screenshot({ path: join(artifacts, 'signup-6-confirmation-email.png'), fullPage: true });
 } finally {
   await browser.close();
 }

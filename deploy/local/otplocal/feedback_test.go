@@ -139,11 +139,18 @@ func TestFeedbackEndToEnd(t *testing.T) {
 		var l struct {
 			RequestID string `json:"request_id"`
 			ToHash    string `json:"to_hash"`
+			Outcome   string `json:"outcome"`
+			TTDFrom   string `json:"time_to_delivery_from"`
 		}
 		if err := json.Unmarshal([]byte(line), &l); err != nil {
 			t.Fatal(err)
 		}
 		feedbackLines++
+		// Time to delivery runs from the code's issue (the mailer's
+		// issued_at tag), not from SES's acceptance.
+		if l.Outcome == "delivered" && l.TTDFrom != "issued_at" {
+			t.Errorf("time to delivery measured from %q, want issued_at: %s", l.TTDFrom, line)
+		}
 		if strings.Contains(line, "@simulator.amazonses.com") {
 			t.Errorf("a feedback line names the address: %s", line)
 		}
