@@ -110,14 +110,16 @@ const (
 	TagIssuedAt = "issued_at"
 )
 
-// Dead-letter message attributes, read by otpctl.
+// Dead-letter message attributes, read by otpctl. SQS takes at most 10
+// attributes on a message: these eight, otp_tenant and otp_kind fill them,
+// so a new one must replace one. When a message was dead-lettered is the
+// dead letter's own SentTimestamp.
 const (
 	AttrReason          = "otp_reason"
 	AttrError           = "otp_error"
 	AttrSourceMessageID = "otp_source_message_id"
 	AttrFirstSent       = "otp_first_sent"
 	AttrReceiveCount    = "otp_receive_count"
-	AttrDeadLetteredAt  = "otp_dead_lettered_at"
 	// AttrRedacted is "true" on a dead letter whose code the mailer removed.
 	AttrRedacted = "otp_redacted"
 	// AttrTemplateSet and AttrTemplateVersion name what rendered a request
@@ -407,7 +409,6 @@ func (h *Handler) deadLetter(ctx context.Context, log *slog.Logger, msg events.S
 		AttrReason:          stringAttr(string(reason)),
 		AttrError:           stringAttr(truncate(why, 1000)),
 		AttrSourceMessageID: stringAttr(msg.MessageId),
-		AttrDeadLetteredAt:  stringAttr(h.now().UTC().Format(time.RFC3339)),
 	}
 	if tenant != "" {
 		attrs[contract.AttrTenant] = stringAttr(tenant)

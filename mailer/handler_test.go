@@ -88,6 +88,11 @@ func (f *fakeDLQ) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...
 	if f.err != nil {
 		return nil, f.err
 	}
+	// SQS's own limit: a dead letter with more attributes is refused, and
+	// would stay on the send queue forever.
+	if n := len(in.MessageAttributes); n > 10 {
+		return nil, fmt.Errorf("InvalidParameterValue: Number of message attributes [%d] exceeds the allowed maximum [10]", n)
+	}
 	f.msgs = append(f.msgs, in)
 	return &sqs.SendMessageOutput{MessageId: aws.String(fmt.Sprintf("dlq-%d", len(f.msgs)))}, nil
 }

@@ -50,9 +50,8 @@ type Handler struct {
 // and the ops page list the sender's beside the mailer's. The mailer
 // package itself is not imported: it would link SES into this function.
 const (
-	attrReason         = "otp_reason"
-	attrError          = "otp_error"
-	attrDeadLetteredAt = "otp_dead_lettered_at"
+	attrReason = "otp_reason"
+	attrError  = "otp_error"
 	// attrRedacted is "true": the dead letter carries no secret, so a
 	// redrive drops it rather than sending an email without one.
 	attrRedacted = "otp_redacted"
@@ -298,7 +297,6 @@ func (h *Handler) deadLetter(ctx context.Context, ev Event, kind contract.Kind, 
 	attrs := map[string]sqstypes.MessageAttributeValue{
 		attrReason:          stringAttr(perm.reason),
 		attrError:           stringAttr(truncate(contract.ScrubAddresses(perm.err.Error()), 1000)),
-		attrDeadLetteredAt:  stringAttr(now.Format(time.RFC3339)),
 		attrRedacted:        stringAttr("true"),
 		attrTriggerSource:   stringAttr(logSafe(ev.TriggerSource)),
 		contract.AttrTenant: stringAttr(tenant),
