@@ -81,14 +81,15 @@ func TestSESErrorsReachTheirReasons(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tc.prime != nil {
-				tc.prime(t, sesv2.NewFromConfig(awslocal.Config(srv.URL)))
-			}
-
+			// The templates load before the prime: the send-rate case needs
+			// the mailer's first try inside the prime's window.
 			cfg := mailer.Config{DLQURL: dlq, FromAddress: from, ConfigurationSet: tc.configSet, Concurrency: 1,
 				RetryBudget: 5 * time.Second, MetricsNamespace: "Test"}
 			var logs bytes.Buffer
 			h := mailer.New(cfg, awslocal.Config(srv.URL), loadTemplates(t), &logs)
+			if tc.prime != nil {
+				tc.prime(t, sesv2.NewFromConfig(awslocal.Config(srv.URL)))
+			}
 			req := newRequest(1, "unknown-tenant", "en", time.Now().UTC())
 			resp, err := h.Handle(t.Context(), records(req))
 			if err != nil || len(resp.BatchItemFailures) != 0 {
