@@ -25,6 +25,9 @@ try {
 
   await page.goto(url);
   assert.match(await page.locator('link[rel=icon]').getAttribute('href'), /^data:image\/svg\+xml/);
+  // The page brands itself once config.json is in: wait for it, as a
+  // person would, rather than read the header mid-load.
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   assert.equal(await page.locator('#product').textContent(), 'Acme');
   await page.locator('#view-signin').getByLabel('Email').fill(user);
   await page.locator('#view-signin').getByLabel('Password', { exact: true }).fill(env('OTP_PASSWORD'));
