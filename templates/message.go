@@ -68,6 +68,3 @@ const (
 // CleanName is the send-request contract's cleaner: the name the email
 // shows is cleaned exactly as the trigger cleaned it before enqueueing.
 func CleanName(s string) string { return contract.CleanName(s) }
-
-// isolateName: see render.IsolateName.
-func isolateName(name string, rtl bool) string { return render.IsolateName(name, rtl) }
