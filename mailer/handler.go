@@ -413,11 +413,6 @@ func (h *Handler) deadLetter(ctx context.Context, log *slog.Logger, msg events.S
 	if tenant != "" {
 		attrs[contract.AttrTenant] = stringAttr(tenant)
 	}
-	if a, ok := msg.MessageAttributes[contract.AttrKind]; ok && a.StringValue != nil && len(*a.StringValue) <= 64 && validTag(*a.StringValue) {
-		// The kind the trigger said it wrote, for otpctl dlq list: a
-		// dead letter's body may not decode.
-		attrs[contract.AttrKind] = stringAttr(*a.StringValue)
-	}
 	if email != nil && email.Set != "" {
 		attrs[AttrTemplateSet] = stringAttr(email.Set)
 		attrs[AttrTemplateVersion] = stringAttr(tagValue(email.Version))

@@ -20,25 +20,25 @@ func TestCheckEmbeddedSetsPass(t *testing.T) {
 	}
 }
 
-// TestCheckBrokenSet runs the checker over testdata/broken (its
-// theme.yaml lists what is wrong with it): every problem, not just the
-// first, with set, file, key and line.
+// TestCheckBrokenSet runs the checker over testdata/broken and
+// testdata/broken-kinds (their theme.yaml say what is wrong with them):
+// every problem, not just the first, with set, file, key and line.
 func TestCheckBrokenSet(t *testing.T) {
-	r := Check(Embedded(), SetDir("testdata/broken"))
-	const src = "set dir testdata/broken"
-	known := "(known: {name}, {minutes}, {hours}, {days}, {username}, {time}, {ip}, {location}, {device}, {button}, {product})"
+	r := Check(Embedded(), SetDir("testdata/broken"), SetDir("testdata/broken-kinds"))
+	const src, ksrc = "set dir testdata/broken", "set dir testdata/broken-kinds"
+	known := "(known: {name}, {minutes}, {product})"
 	want := []Problem{
 		{Set: "broken", Source: src, File: "locales/de.yaml", Key: "intro", Message: `missing key "intro"`},
 		{Set: "broken", Source: src, File: "locales/en.yaml", Key: "greeting", Line: 2, Message: `key "greeting": unknown placeholder "{nmae}" ` + known},
-		{Set: "broken", Source: src, File: "locales/en.yaml", Key: "invitation.username", Line: 12, Message: `missing key "invitation.username"`},
-		{Set: "broken", Source: src, File: "locales/en.yaml", Key: "invitation.instructions", Line: 14, Message: `key "invitation.instructions": {password} is not a placeholder: a code or temporary password appears only in the box, never in a sentence or the subject (and an account takeover notice has none)`},
-		{Set: "broken", Source: src, File: "locales/en.yaml", Key: "invitation.expiry.other", Line: 15, Message: `key "invitation.expiry.other": placeholder {minutes} is not allowed here (allowed: {product}, {days})`},
-		{Set: "broken", Source: src, File: "locales/en.yaml", Key: "account_takeover.code", Line: 32, Message: `key "account_takeover.code": unknown key (the account_takeover email has: subject, blocked, challenged, allowed, time, ip, location, device, confirm_instructions, confirm_button, report_instructions, report_button, button_help, what_to_do, and may have its own greeting and greeting_no_name; see docs/rendering.md)`},
-		{Set: "broken", Source: src, File: "locales/en.yaml", Key: "account_takeover.time", Line: 22, Message: `key "account_takeover.time": placeholder {ip} is not allowed here (allowed: {time}, {product})`},
-		{Set: "broken", Source: src, File: "locales/en.yaml", Key: "account_takeover.time", Line: 22, Message: `key "account_takeover.time": must contain {time}`},
-		{Set: "broken", Source: src, File: "locales/en.yaml", Key: "account_takeover.button_help", Line: 30, Message: `key "account_takeover.button_help": must contain {button}`},
-		{Set: "broken", Source: src, File: "locales/de.yaml", Message: `missing section "invitation", which locales/en.yaml has: a set has a kind's wording in every locale or in none`},
-		{Set: "broken", Source: src, File: "locales/de.yaml", Message: `missing section "account_takeover", which locales/en.yaml has: a set has a kind's wording in every locale or in none`},
+		{Set: "broken-kinds", Source: ksrc, File: "locales/en.yaml", Key: "invitation.username", Line: 12, Message: `missing key "invitation.username"`},
+		{Set: "broken-kinds", Source: ksrc, File: "locales/en.yaml", Key: "invitation.instructions", Line: 14, Message: `key "invitation.instructions": {password} is not a placeholder: a code or temporary password appears only in the box, never in a sentence or the subject (and an account takeover notice has none)`},
+		{Set: "broken-kinds", Source: ksrc, File: "locales/en.yaml", Key: "invitation.expiry.other", Line: 15, Message: `key "invitation.expiry.other": placeholder {minutes} is not allowed here (allowed: {product}, {days})`},
+		{Set: "broken-kinds", Source: ksrc, File: "locales/en.yaml", Key: "account_takeover.code", Line: 32, Message: `key "account_takeover.code": unknown key (the account_takeover email has: subject, blocked, challenged, allowed, time, ip, location, device, confirm_instructions, confirm_button, report_instructions, report_button, button_help, what_to_do, and may have its own greeting and greeting_no_name; see docs/rendering.md)`},
+		{Set: "broken-kinds", Source: ksrc, File: "locales/en.yaml", Key: "account_takeover.time", Line: 22, Message: `key "account_takeover.time": placeholder {ip} is not allowed here (allowed: {time}, {product})`},
+		{Set: "broken-kinds", Source: ksrc, File: "locales/en.yaml", Key: "account_takeover.time", Line: 22, Message: `key "account_takeover.time": must contain {time}`},
+		{Set: "broken-kinds", Source: ksrc, File: "locales/en.yaml", Key: "account_takeover.button_help", Line: 30, Message: `key "account_takeover.button_help": must contain {button}`},
+		{Set: "broken-kinds", Source: ksrc, File: "locales/de.yaml", Message: `missing section "invitation", which locales/en.yaml has: a set has a kind's wording in every locale or in none`},
+		{Set: "broken-kinds", Source: ksrc, File: "locales/de.yaml", Message: `missing section "account_takeover", which locales/en.yaml has: a set has a kind's wording in every locale or in none`},
 	}
 	if len(r.Problems) != len(want) {
 		t.Fatalf("got %d problems, want %d:\n%v", len(r.Problems), len(want), r.Problems)

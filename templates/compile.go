@@ -78,9 +78,13 @@ func compileSet(s *set) (render.SetFile, error) {
 				kf.Details = kl.w.Details[:]
 				kf.LinkInstructions = kl.w.LinkInstructions[:]
 				kf.LinkLabels = kl.w.LinkLabels[:]
-				kf.NoLinksHTML, kf.NoLinksText = kl.noLinks.Marked()
+				var h string
+				h, kf.NoLinksText = kl.noLinks.Marked()
+				kf.NoLinksHTML = render.MakeDelta(lf.HTML, h)
 			}
-			kf.HTML, kf.Text = kl.cache.Marked()
+			var h string
+			h, kf.Text = kl.cache.Marked()
+			kf.HTML = render.MakeDelta(lf.HTML, h)
 			lf.Kinds = append(lf.Kinds, kf)
 		}
 		sf.Locales = append(sf.Locales, lf)

@@ -238,6 +238,20 @@ func TestInvitation(t *testing.T) {
 			}
 		})
 	}
+	// In a right-to-left email the password still reads left to right,
+	// in both copies of its box, without invisible marks to copy along.
+	m := sampleMessage(contract.KindInvitation)
+	m.Tenant, m.Locale = "globex", "ar"
+	e, err := lib.Render(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(e.HTML, "direction:ltr;unicode-bidi:embed"); n != 2 {
+		t.Errorf("%d password boxes set left to right, want 2 (the box and Outlook's copy)", n)
+	}
+	if strings.ContainsAny(e.HTML, "\u2066\u2067\u2068\u2069\u200e") && strings.Contains(e.HTML, "\u2066"+html.EscapeString(m.TemporaryPassword)) {
+		t.Error("the password is wrapped in bidi marks")
+	}
 	for _, tc := range []struct {
 		ttl  time.Duration
 		want string

@@ -77,7 +77,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name:  "misspelled placeholder",
 			edits: map[string]string{"acme/locales/en.yaml": strings.Replace(validLocale, "{name}", "{nmae}", 1)},
-			want:  `load template set "acme": locales/en.yaml:2: key "greeting": unknown placeholder "{nmae}" (known: {name}, {minutes}, {hours}, {days}, {username}, {time}, {ip}, {location}, {device}, {button}, {product})`,
+			want:  `load template set "acme": locales/en.yaml:2: key "greeting": unknown placeholder "{nmae}" (known: {name}, {minutes}, {product})`,
 		},
 		{
 			name:  "unclosed brace",
@@ -342,5 +342,20 @@ func TestParsePhrase(t *testing.T) {
 				t.Errorf("fill = %q, want %q", got, tc.filled)
 			}
 		})
+	}
+}
+
+// TestUnknownPlaceholderListsTheScope: a typo is answered with the
+// placeholders of its part of the file, not every one there is.
+func TestUnknownPlaceholderListsTheScope(t *testing.T) {
+	for key, want := range map[string]string{
+		"greeting":                "{name}, {minutes}, {product}",
+		"invitation.username":     "{name}, {days}, {username}, {product}",
+		"mfa_code.intro":          "{name}, {minutes}, {hours}, {product}",
+		"account_takeover.device": "{name}, {time}, {ip}, {location}, {device}, {button}, {product}",
+	} {
+		if got := braceList(scopePlaceholders(key)); got != want {
+			t.Errorf("%s: %s, want %s", key, got, want)
+		}
 	}
 }

@@ -63,7 +63,7 @@ func parsePhrase(s string) (phrase, error) {
 			case name == "code" || name == "password":
 				return nil, fmt.Errorf("{%s} is not a placeholder: a code or temporary password appears only in the box, never in a sentence or the subject (and an account takeover notice has none)", name)
 			case !slices.Contains(knownPlaceholders, name):
-				return nil, fmt.Errorf("unknown placeholder %q (known: %s)", "{"+name+"}", braceList(knownPlaceholders))
+				return nil, unknownPlaceholder(name)
 			}
 			if lit.Len() > 0 {
 				p = append(p, part{lit: lit.String()})
@@ -80,6 +80,14 @@ func parsePhrase(s string) (phrase, error) {
 		p = append(p, part{lit: lit.String()})
 	}
 	return p, nil
+}
+
+// unknownPlaceholder is a "{...}" that names no placeholder; checkPhrase
+// lists the placeholders of the key's scope beside it.
+type unknownPlaceholder string
+
+func (u unknownPlaceholder) Error() string {
+	return fmt.Sprintf("unknown placeholder %q (known: %s)", "{"+string(u)+"}", braceList(knownPlaceholders))
 }
 
 // uses reports whether the phrase contains the placeholder.

@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/mail"
@@ -436,7 +437,12 @@ func checkPhrase(key string, t text, rule keyRule, ps problems) phrase {
 		return nil
 	}
 	p, err := parsePhrase(v)
-	if err != nil {
+	var unknown unknownPlaceholder
+	switch {
+	case errors.As(err, &unknown):
+		ps.add(key, t.line, "unknown placeholder %q (known: %s)", "{"+string(unknown)+"}", braceList(scopePlaceholders(key)))
+		return nil
+	case err != nil:
 		ps.add(key, t.line, "%v", err)
 		return nil
 	}
@@ -455,6 +461,30 @@ func checkPhrase(key string, t text, rule keyRule, ps problems) phrase {
 		return nil
 	}
 	return p
+}
+
+// scopePlaceholders are the placeholders a key's part of a locale file
+// uses: the top-level keys {name}, {minutes} and {product}; a kind's
+// section those and its own (its expiry's count, the username, the
+// takeover's details).
+func scopePlaceholders(key string) []string {
+	section, _, ok := strings.Cut(key, ".")
+	spec := kindSpecs[contract.Kind(section)]
+	if !ok || spec == nil {
+		return []string{phName, phMinutes, phProduct}
+	}
+	out := []string{phName}
+	for _, u := range spec.units {
+		out = append(out, string(u))
+	}
+	for _, k := range spec.keys {
+		for _, ph := range spec.rule(k).allowed {
+			if !slices.Contains(out, ph) && ph != phProduct {
+				out = append(out, ph)
+			}
+		}
+	}
+	return append(out, phProduct)
 }
 
 func braceList(names []string) string {

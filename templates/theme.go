@@ -78,6 +78,11 @@ func buildTheme(s *set, kl *kindLocale) (*theme, error) {
 		}
 		htmlEdits = append(htmlEdits, edit{"color:#555;background-color:#eee;", "color:" + code + ";background-color:" + bg + ";", ""})
 	}
+	if kl.kind == contract.KindInvitation {
+		// The Outlook-only copy of the password box, as kindCSS does for
+		// the other.
+		htmlEdits = append(htmlEdits, edit{"letter-spacing:8px;", "letter-spacing:2px;direction:ltr;unicode-bidi:embed;", ""})
+	}
 	textEdits := []edit{
 		{"<p>{{.Email.Body.Signature}},<br>", "<p>{{.Email.Body.Signature}}<br>", ""},
 	}
@@ -117,12 +122,16 @@ func applyEdits(tmpl string, edits []edit) (string, error) {
 
 // kindCSS is what one kind's email adds to the style sheet. A temporary
 // password is up to 256 characters, not ten digits: it wraps inside its
-// box rather than push the card wider than the screen.
+// box rather than push the card wider than the screen. And it is read
+// left to right whatever the email's direction: in an Arabic email the
+// bidi algorithm would otherwise show "Tmp-9xQ!+" as "+Tmp-9xQ!", moving
+// the punctuation at its ends to the other side. CSS does it rather than
+// isolate marks, which a reader copying the password would copy too.
 func kindCSS(kind contract.Kind) string {
 	if kind != contract.KindInvitation {
 		return ""
 	}
-	return "    .invite-code { letter-spacing: 2px; overflow-wrap: anywhere; word-break: break-all; }\n"
+	return "    .invite-code { letter-spacing: 2px; overflow-wrap: anywhere; word-break: break-all; direction: ltr; unicode-bidi: embed; }\n"
 }
 
 // brandCSS is appended to the theme's style sheet. premailer inlines it

@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -171,7 +172,11 @@ func parse(name string, data []byte, version string) (*Bundle, error) {
 	var head struct {
 		Version *int `json:"version"`
 	}
-	if err := json.Unmarshal(data, &head); err != nil {
+	if v, ok := leadingVersion(data); ok {
+		// What Compile writes: the version is the first field, so the
+		// megabyte after it need not be scanned twice.
+		head.Version = &v
+	} else if err := json.Unmarshal(data, &head); err != nil {
 		return nil, fail("not a bundle (JSON): %w", err)
 	}
 	switch {
@@ -185,6 +190,9 @@ func parse(name string, data []byte, version string) (*Bundle, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
 		return nil, fail("%w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fail("not a bundle (JSON): data after top-level value")
 	}
 	if len(f.Sets) == 0 {
 		return nil, fail("holds no sets")
@@ -205,6 +213,24 @@ func parse(name string, data []byte, version string) (*Bundle, error) {
 		b.sets[sf.Name] = s
 	}
 	return b, nil
+}
+
+// leadingVersion reads the version when it is the object's first field,
+// as Compile writes it. A bundle of any other shape gets the full decode,
+// which reports its JSON errors.
+func leadingVersion(data []byte) (int, bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return 0, false
+	}
+	if t, err := dec.Token(); err != nil || t != "version" {
+		return 0, false
+	}
+	var v int
+	if err := dec.Decode(&v); err != nil {
+		return 0, false
+	}
+	return v, true
 }
 
 func parseSet(sf render.SetFile, version int) (*set, error) {
@@ -258,7 +284,11 @@ func parseLocale(lf render.LocaleFile) (*locale, language.Tag, error) {
 		Unit: string(render.UnitMinutes), Expiry: lf.Expiry, HTML: lf.HTML, Text: lf.Text,
 	}
 	for _, kf := range append([]render.KindFile{signIn}, lf.Kinds...) {
-		k, err := parseKind(tag, kf)
+		base := lf.HTML
+		if kf.Kind == string(contract.KindSignInCode) {
+			base = "" // the sign-in body is the base itself, not a delta
+		}
+		k, err := parseKind(tag, base, kf)
 		if err != nil {
 			if kf.Kind == string(contract.KindSignInCode) {
 				return nil, tag, err
@@ -278,7 +308,7 @@ func parseLocale(lf render.LocaleFile) (*locale, language.Tag, error) {
 	return l, tag, nil
 }
 
-func parseKind(tag language.Tag, kf render.KindFile) (*kind, error) {
+func parseKind(tag language.Tag, base string, kf render.KindFile) (*kind, error) {
 	kk := contract.Kind(kf.Kind)
 	if !kk.Known() {
 		return nil, errors.New("not a kind this mailer knows")
@@ -321,8 +351,11 @@ func parseKind(tag language.Tag, kf render.KindFile) (*kind, error) {
 			lines = append(lines, d...)
 		}
 		lines = append(append(append(lines, kf.Happened...), kf.LinkInstructions...), kf.LinkLabels...)
-		var err error
-		if k.noLinks, err = render.Parse(render.ShapeTakeoverNoLinks, kf.NoLinksHTML, kf.NoLinksText); err != nil {
+		h, err := render.ApplyDelta(base, kf.NoLinksHTML)
+		if err != nil {
+			return nil, fmt.Errorf("no links: %w", err)
+		}
+		if k.noLinks, err = render.Parse(render.ShapeTakeoverNoLinks, h, kf.NoLinksText); err != nil {
 			return nil, fmt.Errorf("no links: %w", err)
 		}
 	case contract.KindInvitation:
@@ -356,8 +389,15 @@ func parseKind(tag language.Tag, kf render.KindFile) (*kind, error) {
 	if err := oneLine(lines...); err != nil {
 		return nil, err
 	}
+	h := kf.HTML
+	if base != "" {
+		var err error
+		if h, err = render.ApplyDelta(base, kf.HTML); err != nil {
+			return nil, err
+		}
+	}
 	var err error
-	if k.body, err = render.Parse(shape, kf.HTML, kf.Text); err != nil {
+	if k.body, err = render.Parse(shape, h, kf.Text); err != nil {
 		return nil, err
 	}
 	k.w = w

@@ -54,9 +54,10 @@ type Options struct {
 	TTL  time.Duration
 	// Sets, when not empty, limits the gallery to these set names.
 	Sets []string
-	// Kinds, when not empty, limits it to these kinds of email; by
-	// default every kind is shown. TTL is the sign-in code's lifetime;
-	// the other kinds show the lifetimes in KindTTL.
+	// Kinds are the kinds of email to show: contract.Kinds for every one.
+	// Empty means the sign-in code alone, as galleries were before kinds,
+	// so a caller that does not ask gets the pages it always got. TTL is
+	// the sign-in code's lifetime; the other kinds show KindTTL's.
 	Kinds []contract.Kind
 	// Locales, when not empty, limits it to these BCP 47 tags: a tag
 	// selects the locale of that name ("fr-CA"), and a bare language also
@@ -187,7 +188,7 @@ func selectPages(lib *templates.Library, sets, locales []string, kinds []contrac
 		}
 	}
 	if len(kinds) == 0 {
-		kinds = contract.Kinds
+		kinds = []contract.Kind{contract.KindSignInCode}
 	}
 	all := lib.Sets()
 	for _, s := range sets {

@@ -27,7 +27,7 @@ func TestWrite(t *testing.T) {
 	lib := mustLoad(t)
 	dir := t.TempDir()
 	var progress bytes.Buffer
-	pages, err := Write(context.Background(), lib, dir, Options{Progress: &progress})
+	pages, err := Write(context.Background(), lib, dir, Options{Progress: &progress, Kinds: contract.Kinds})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,8 +112,9 @@ func TestFilters(t *testing.T) {
 		err           string
 	}{
 		{name: "one kind", sets: []string{"globex"}, locales: []string{"ja"}, kinds: []contract.Kind{contract.KindInvitation}, want: []string{"globex/ja invitation"}},
-		{name: "every kind by default", sets: []string{"acme"}, locales: []string{"de"}, kinds: []contract.Kind{},
+		{name: "every kind", sets: []string{"acme"}, locales: []string{"de"}, kinds: contract.Kinds,
 			want: []string{"acme/de", "acme/de signup_verification", "acme/de invitation", "acme/de attribute_verification", "acme/de password_reset", "acme/de mfa_code", "acme/de account_takeover"}},
+		{name: "the sign-in code when no kind is named", sets: []string{"acme"}, locales: []string{"de"}, kinds: []contract.Kind{}, want: []string{"acme/de"}},
 		{name: "unknown kind", kinds: []contract.Kind{"newsletter"}, err: "kind newsletter: no such kind; there are signin_code, signup_verification"},
 		{name: "one set", sets: []string{"acme"}, want: []string{"acme/de", "acme/en", "acme/fr"}},
 		{name: "one locale everywhere", locales: []string{"ar"}, want: []string{"default/ar", "globex/ar"}},

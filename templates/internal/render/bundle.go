@@ -75,8 +75,10 @@ type KindFile struct {
 	Details          [][]string          `json:"details,omitempty"`
 	LinkInstructions []string            `json:"link_instructions,omitempty"`
 	LinkLabels       []string            `json:"link_labels,omitempty"`
-	HTML             string              `json:"html"`
-	Text             string              `json:"text"`
+	// HTML is the body as a delta against the locale's sign-in code HTML
+	// (see MakeDelta); Text the plain text, in full (it is short).
+	HTML string `json:"html"`
+	Text string `json:"text"`
 	// NoLinksHTML and NoLinksText are a takeover notice's bodies when it
 	// has no valid link.
 	NoLinksHTML string `json:"no_links_html,omitempty"`

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/net/html"
 	"golang.org/x/text/language"
@@ -128,6 +129,31 @@ func TestUnitCount(t *testing.T) {
 	} {
 		if got := tc.u.Count(tc.ttl); got != tc.want {
 			t.Errorf("%s of %s = %d, want %d", tc.u, tc.ttl, got, tc.want)
+		}
+	}
+}
+
+func TestDeltaRoundTrip(t *testing.T) {
+	base := strings.Repeat("<td style=\"color:#74787E\">مرحبًا بك في Example</td>\n", 20)
+	for _, target := range []string{
+		base, "", "x", strings.Replace(base, "Example", "Globex", 3), "مرحبًا" + base[7:] + "王芳",
+		strings.Replace(base, "بك", "ـ", -1),
+	} {
+		d := MakeDelta(base, target)
+		if !utf8.ValidString(d) {
+			t.Errorf("delta of %d bytes is not valid UTF-8", len(target))
+		}
+		got, err := ApplyDelta(base, d)
+		if err != nil || got != target {
+			t.Errorf("round trip: %v; got %d bytes, want %d", err, len(got), len(target))
+		}
+	}
+	if d := MakeDelta(base, base); len(d) > 20 {
+		t.Errorf("the base against itself is %d bytes of delta, want one reference", len(d))
+	}
+	for _, bad := range []string{DeltaOpen + "0,9999" + DeltaClose, DeltaOpen + "-1,2" + DeltaClose, DeltaOpen + "1", "x" + DeltaClose, DeltaOpen + "a,b" + DeltaClose} {
+		if _, err := ApplyDelta(base, bad); err == nil {
+			t.Errorf("ApplyDelta(%q) succeeded", bad)
 		}
 	}
 }
