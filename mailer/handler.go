@@ -111,9 +111,9 @@ const (
 )
 
 // Dead-letter message attributes, read by otpctl. SQS takes at most 10
-// attributes on a message: these eight, otp_tenant and otp_kind fill them,
-// so a new one must replace one. When a message was dead-lettered is the
-// dead letter's own SentTimestamp.
+// attributes on a message: these eight and otp_tenant leave room for one
+// more. When a message was dead-lettered is the dead letter's own
+// SentTimestamp.
 const (
 	AttrReason          = "otp_reason"
 	AttrError           = "otp_error"
