@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -76,14 +77,18 @@ type storedEmail struct {
 	} `json:"body"`
 }
 
+// loadTemplates loads the embedded sets once per test binary: a Library
+// is immutable, and loading renders every set x locale x kind.
 func loadTemplates(t testing.TB) mailer.Renderer {
 	t.Helper()
-	lib, err := templates.Load(templates.Embedded())
+	lib, err := embeddedLib()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return templates.ForMailer(lib)
 }
+
+var embeddedLib = sync.OnceValues(func() (*templates.Library, error) { return templates.Load(templates.Embedded()) })
 
 func newRequest(i int, tenant, locale string, now time.Time) contract.SendRequest {
 	return contract.SendRequest{V: contract.SendRequestVersion, Kind: contract.KindSignInCode, ID: fmt.Sprintf("req%06d", i), Tenant: tenant, Locale: locale,

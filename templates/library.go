@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"runtime"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/matcornic/hermes/v2"
 	"golang.org/x/text/feature/plural"
@@ -95,28 +97,46 @@ func load(sources []Source) (*Library, []Problem, []SetReport) {
 			parsed[name] = s
 		}
 	}
-	// The default set first: the others borrow its wording for the kinds
-	// they lack.
+	// Every (set, locale) renders each kind through hermes once, a few
+	// milliseconds apiece: in parallel. None needs another prepared first;
+	// a kind fallback reads only the default set's parsed wording.
 	def := parsed[DefaultSet]
-	if def != nil {
-		names = append([]string{DefaultSet}, slices.DeleteFunc(names, func(n string) bool { return n == DefaultSet })...)
+	type job struct {
+		s   *set
+		l   *locale
+		err error
 	}
+	var jobs []*job
 	for _, name := range names {
-		s, ok := parsed[name]
-		if !ok {
-			continue
-		}
-		for _, l := range s.locales {
-			if err := s.prepare(l, def); err != nil {
-				// Without a default set, the problem listed below says it all.
-				if def != nil || !errors.Is(err, errNoDefault) {
-					list = append(list, Problem{Set: name, Source: s.source, File: l.file, Message: err.Error()})
-				}
-				ok = false
-				break
+		if s, ok := parsed[name]; ok {
+			for _, l := range s.locales {
+				jobs = append(jobs, &job{s: s, l: l})
 			}
 		}
-		if ok {
+	}
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			j.err = j.s.prepare(j.l, def)
+		})
+	}
+	wg.Wait()
+	failed := map[*set]bool{}
+	for _, j := range jobs {
+		if j.err == nil || failed[j.s] {
+			continue
+		}
+		failed[j.s] = true
+		// Without a default set, the problem listed below says it all.
+		if def != nil || !errors.Is(j.err, errNoDefault) {
+			list = append(list, Problem{Set: j.s.name, Source: j.s.source, File: j.l.file, Message: j.err.Error()})
+		}
+	}
+	for _, name := range names {
+		if s, ok := parsed[name]; ok && !failed[s] {
 			lib.sets[name] = s
 		}
 	}
