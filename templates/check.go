@@ -3,8 +3,10 @@ package templates
 import (
 	"fmt"
 	"html"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -62,6 +64,14 @@ func Check(sources ...Source) Report {
 	if lib == nil {
 		return r
 	}
+	// Each locale's probes render through hermes: in parallel, the
+	// problems kept in set and locale order.
+	type job struct {
+		s        *set
+		loc      *locale
+		problems []Problem
+	}
+	var jobs []*job
 	for i, sr := range r.Sets {
 		s, ok := lib.sets[sr.Name]
 		if !ok {
@@ -70,8 +80,21 @@ func Check(sources ...Source) Report {
 		r.Sets[i].Loaded = true
 		r.Sets[i].Locales = lib.Locales(sr.Name)
 		for _, loc := range s.locales {
-			r.Problems = append(r.Problems, lib.checkLocale(s, loc)...)
+			jobs = append(jobs, &job{s: s, loc: loc})
 		}
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for _, j := range jobs {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			j.problems = lib.checkLocale(j.s, j.loc)
+		})
+	}
+	wg.Wait()
+	for _, j := range jobs {
+		r.Problems = append(r.Problems, j.problems...)
 	}
 	return r
 }
@@ -247,7 +270,8 @@ func probes(kl *kindLocale) []probeMsg {
 	case contract.KindAccountTakeover:
 		full := &contract.Takeover{EventID: "e1", LoginTime: probeTime, IPAddress: "203.0.113.7", City: "Lyon <x>", Country: "France & co", Device: probeHostile,
 			ThisWasMe: contract.Secret(probeLinks[0]), ThisWasNotMe: contract.Secret(probeLinks[1])}
-		for i, action := range contract.TakeoverActions {
+		// One action per sentence: BLOCK, an MFA action, NO_ACTION.
+		for i, action := range []string{"BLOCK", "MFA_IF_CONFIGURED", "NO_ACTION"} {
 			t := *full
 			t.Action = action
 			name := probeHostile
@@ -270,7 +294,7 @@ func probes(kl *kindLocale) []probeMsg {
 		return out
 	case contract.KindInvitation:
 		used := formsUsed(kl.w.Tag, unitMax[unit])
-		for _, f := range sortedForms(used) {
+		for _, f := range firstForm(used) {
 			out = append(out, probeMsg{fmt.Sprintf("a validity of %d %s", used[f], unit),
 				Message{Name: probeHostile, Username: probeUsername, TemporaryPassword: probePassword, TTL: time.Duration(used[f]) * unitPer[unit]},
 				[]shown{show("the username", probeUsername), show("the temporary password", probePassword)}})
@@ -279,7 +303,11 @@ func probes(kl *kindLocale) []probeMsg {
 			[]shown{show("the temporary password", probeLongPass)}})
 	}
 	used := formsUsed(kl.w.Tag, unitMax[unit])
-	for _, f := range sortedForms(used) {
+	forms := sortedForms(used)
+	if kl.kind != contract.KindSignInCode {
+		forms = firstForm(used)
+	}
+	for _, f := range forms {
 		out = append(out, probeMsg{fmt.Sprintf("a lifetime of %d %s", used[f], unit),
 			Message{Name: probeHostile, Code: probeCode, TTL: time.Duration(used[f]) * unitPer[unit]}, []shown{show("the code", probeCode)}})
 	}
@@ -329,6 +357,13 @@ func checkTypography(ps problems, key, v, id string) {
 // isSpaceBefore reports a rune that puts space between a word and the mark
 // after it: any white space, the no-break spaces included.
 func isSpaceBefore(r rune) bool { return unicode.IsSpace(r) || r == '\u202F' }
+
+// firstForm is the first plural category only. The sign-in code's email
+// is rendered with every category; the other kinds' share its body but
+// for the wording, whose every form the typography check has read, so one
+// render with a hostile name and one with the longest name and count say
+// as much, at a seventh of the cost.
+func firstForm(used map[plural.Form]int) []plural.Form { return sortedForms(used)[:1] }
 
 func sortedForms[V any](m map[plural.Form]V) []plural.Form {
 	forms := make([]plural.Form, 0, len(m))
