@@ -59,8 +59,8 @@ func TestPoisonMessagesEndInTheDLQWithAReason(t *testing.T) {
 		{"not JSON at all", `<?xml version="1.0"?><sendRequest code="123456"/>`, "malformed", nil},
 		{"unknown version", strings.Replace(valid("v99", nil), `"v":2`, `"v":99`, 1), "unknown_version", nil},
 		{"unknown kind", valid("newsletter", func(r *contract.SendRequest) { r.Kind = "newsletter" }), "unknown_kind", nil},
-		{"a kind with no templates yet", valid("invite", func(r *contract.SendRequest) {
-			r.Kind, r.Code, r.Username, r.TemporaryPassword = contract.KindInvitation, "", "pat", "Tmp-424242-pw"
+		{"a kind no mailer knows, with a temporary password", valid("invite", func(r *contract.SendRequest) {
+			r.Kind, r.Code, r.Username, r.TemporaryPassword = "welcome_gift", "", "pat", "Tmp-424242-pw"
 		}), "unknown_kind", nil},
 		{"missing recipient", valid("noto", func(r *contract.SendRequest) { r.To = "" }), "invalid_recipient", nil},
 		{"missing code", valid("nocode", func(r *contract.SendRequest) { r.Code = "" }), "invalid_request", nil},
