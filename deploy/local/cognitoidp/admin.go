@@ -2,7 +2,6 @@ package cognitoidp
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"net/http"
 	"slices"
@@ -58,7 +57,7 @@ func (s *Server) ConfirmationCode(username string) (string, bool) {
 	defer s.users.mu.RUnlock()
 	for _, u := range s.users.byName {
 		if u.Username == username || strings.EqualFold(u.email(), username) {
-			return u.confirmationCode, u.confirmationCode != ""
+			return u.confirmation.value, u.confirmation.pending()
 		}
 	}
 	return "", false
@@ -163,8 +162,10 @@ func (s *Server) signUp(ctx context.Context, r *http.Request, body []byte) (any,
 	if err := setPassword(u, s.poolName, in.Password); err != nil {
 		return nil, err
 	}
-	u.confirmationCode, u.confirmationExpires = newCode(), s.cfg.Now().Add(confirmationCodeValidity)
-	email, err := s.seal(ctx, outgoing{source: SourceSignUp, user: u.clone(), secret: u.confirmationCode,
+	if err := u.confirmation.issue(newCode(), s.cfg.Now(), confirmationCodeValidity); err != nil {
+		return nil, err
+	}
+	email, err := s.seal(ctx, outgoing{source: SourceSignUp, user: u.clone(), secret: u.confirmation.value,
 		clientID: in.ClientID, sdk: sdkVersion(r), clientMetadata: in.ClientMetadata})
 	if err != nil {
 		return nil, err
@@ -212,9 +213,7 @@ func (s *Server) resendConfirmationCode(ctx context.Context, r *http.Request, bo
 		return nil, fault("InvalidParameterException", "User is already confirmed.")
 	}
 	code := newCode()
-	next := u.clone()
-	next.confirmationCode = code
-	email, err := s.seal(ctx, outgoing{source: SourceResendCode, user: next, secret: code,
+	email, err := s.seal(ctx, outgoing{source: SourceResendCode, user: u, secret: code,
 		clientID: in.ClientID, sdk: sdkVersion(r), clientMetadata: in.ClientMetadata})
 	if err != nil {
 		return nil, err
@@ -223,8 +222,7 @@ func (s *Server) resendConfirmationCode(ctx context.Context, r *http.Request, bo
 		if x.Status != StatusUnconfirmed {
 			return fault("InvalidParameterException", "User is already confirmed.")
 		}
-		x.confirmationCode, x.confirmationExpires = code, s.cfg.Now().Add(confirmationCodeValidity)
-		return nil
+		return x.confirmation.issue(code, s.cfg.Now(), confirmationCodeValidity)
 	}); err != nil {
 		return nil, mapUserErr(err)
 	}
@@ -247,13 +245,9 @@ func (s *Server) confirmSignUp(_ context.Context, _ *http.Request, body []byte) 
 		return nil, mapUserErr(errUserNotFound)
 	}
 	_, err := s.users.update(u.Username, func(x *User) error {
-		if x.confirmationCode == "" || subtle.ConstantTimeCompare([]byte(x.confirmationCode), []byte(in.ConfirmationCode)) != 1 {
-			return fault("CodeMismatchException", "Invalid verification code provided, please try again.")
+		if err := x.confirmation.use(in.ConfirmationCode, s.cfg.Now()); err != nil {
+			return err
 		}
-		if !s.cfg.Now().Before(x.confirmationExpires) {
-			return fault("ExpiredCodeException", "Invalid code provided, please request a code again.")
-		}
-		x.confirmationCode = ""
 		x.Status = StatusConfirmed
 		x.Attributes["email_verified"] = "true"
 		return nil
@@ -433,7 +427,7 @@ func (s *Server) adminConfirmSignUp(_ context.Context, _ *http.Request, body []b
 		return nil, mapUserErr(errUserNotFound)
 	}
 	_, err := s.users.update(u.Username, func(x *User) error {
-		x.Status, x.confirmationCode = StatusConfirmed, ""
+		x.Status, x.confirmation = StatusConfirmed, emailedCode{}
 		return nil
 	})
 	return struct{}{}, mapUserErr(err)

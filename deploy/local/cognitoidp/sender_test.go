@@ -317,3 +317,59 @@ func TestAdminOnlyPoolRefusesSignUp(t *testing.T) {
 		t.Error("an admin-only pool signed a user up")
 	}
 }
+
+// TestCodesCannotBeGuessed: whoever signs up with another person's address
+// cannot try every confirmation code until the address is theirs, nor ask
+// for codes without end.
+func TestCodesCannotBeGuessed(t *testing.T) {
+	p, mb := newSenderPool(t)
+	ctx := t.Context()
+	const who = "victim@example.com"
+	if _, err := p.client.SignUp(ctx, &cip.SignUpInput{ClientId: aws.String(clientID), Username: aws.String(who), Password: aws.String("hunter2hunter2")}); err != nil {
+		t.Fatal(err)
+	}
+	code := unseal(t, only(t, mb.take(t, p.srv), SourceSignUp).Request.Code)
+	confirm := func(c string) string {
+		_, err := p.client.ConfirmSignUp(ctx, &cip.ConfirmSignUpInput{ClientId: aws.String(clientID), Username: aws.String(who), ConfirmationCode: aws.String(c)})
+		return apiCode(err)
+	}
+	wrong := string(rune('0'+(code[0]-'0'+1)%10)) + code[1:]
+	for i := 1; i < maxWrongCodes; i++ {
+		if got := confirm(wrong); got != "CodeMismatchException: Invalid verification code provided, please try again." {
+			t.Fatalf("wrong code %d: %s", i, got)
+		}
+	}
+	if got := confirm(wrong); got != "LimitExceededException: Attempt limit exceeded, please try after some time." {
+		t.Fatalf("wrong code %d: %s", maxWrongCodes, got)
+	}
+	// The code is locked: even the right one no longer confirms.
+	if got := confirm(code); got != "LimitExceededException: Attempt limit exceeded, please try after some time." {
+		t.Errorf("the right code after the limit: %s", got)
+	}
+
+	// The sign-up's code and four resends make five in the hour; the sixth
+	// is refused, and an hour later codes come again.
+	resend := func() string {
+		_, err := p.client.ResendConfirmationCode(ctx, &cip.ResendConfirmationCodeInput{ClientId: aws.String(clientID), Username: aws.String(who)})
+		return apiCode(err)
+	}
+	for i := 1; i < maxCodesPerHour; i++ {
+		if got := resend(); got != "<nil>" {
+			t.Fatalf("resend %d: %s", i, got)
+		}
+	}
+	if got := resend(); got != "LimitExceededException: Attempt limit exceeded, please try after some time." {
+		t.Errorf("resend %d in the hour: %s", maxCodesPerHour, got)
+	}
+	if evs := mb.take(t, p.srv); len(evs) != maxCodesPerHour-1 {
+		t.Errorf("%d resent emails, want %d", len(evs), maxCodesPerHour-1)
+	}
+	p.clock.Advance(time.Hour)
+	if got := resend(); got != "<nil>" {
+		t.Errorf("a resend an hour later: %s", got)
+	}
+	latest := unseal(t, only(t, mb.take(t, p.srv), SourceResendCode).Request.Code)
+	if got := confirm(latest); got != "<nil>" {
+		t.Errorf("the newest code: %s", got)
+	}
+}

@@ -38,15 +38,13 @@ type User struct {
 	// temporary password (the pool's TemporaryPasswordValidityDays); zero
 	// for users seeded with a permanent one.
 	TemporaryPasswordExpires time.Time `json:"temporaryPasswordExpires,omitzero"`
-	// confirmation code for ConfirmSignUp, kept in memory only
-	confirmationCode    string
-	confirmationExpires time.Time
-	// verification of the email attribute (UpdateUserAttributes,
-	// GetUserAttributeVerificationCode): the code, its expiry, and the new
-	// address while it waits for verification (AttributesRequireVerificationBeforeUpdate).
-	verifyCode    string
-	verifyExpires time.Time
-	pendingEmail  string
+	// confirmation is the code for ConfirmSignUp; verification, the code
+	// for VerifyUserAttribute (UpdateUserAttributes,
+	// GetUserAttributeVerificationCode), and pendingEmail the new address
+	// while it waits for it (AttributesRequireVerificationBeforeUpdate).
+	confirmation emailedCode
+	verification emailedCode
+	pendingEmail string
 }
 
 func (u *User) email() string { return u.Attributes["email"] }

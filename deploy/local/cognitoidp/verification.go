@@ -2,7 +2,6 @@ package cognitoidp
 
 import (
 	"context"
-	"crypto/subtle"
 	"net/http"
 	"strings"
 	"time"
@@ -50,6 +49,12 @@ func (s *Server) updateAttributes(ctx context.Context, u *User, attrs map[string
 		}
 	}
 	_, err := s.users.update(u.Username, func(x *User) error {
+		// The code first: refused, the update changes nothing.
+		if sendCode {
+			if err := x.verification.issue(code, s.cfg.Now(), verificationCodeValidity); err != nil {
+				return err
+			}
+		}
 		for k, v := range attrs {
 			if k == "email" && pending {
 				continue
@@ -64,9 +69,6 @@ func (s *Server) updateAttributes(ctx context.Context, u *User, attrs map[string
 			x.pendingEmail = ""
 		case changes:
 			x.pendingEmail = ""
-		}
-		if sendCode {
-			x.verifyCode, x.verifyExpires = code, s.cfg.Now().Add(verificationCodeValidity)
 		}
 		return nil
 	})
@@ -142,8 +144,7 @@ func (s *Server) getUserAttributeVerificationCode(ctx context.Context, r *http.R
 		return nil, err
 	}
 	if _, err := s.users.update(u.Username, func(x *User) error {
-		x.verifyCode, x.verifyExpires = code, s.cfg.Now().Add(verificationCodeValidity)
-		return nil
+		return x.verification.issue(code, s.cfg.Now(), verificationCodeValidity)
 	}); err != nil {
 		return nil, mapUserErr(err)
 	}
@@ -175,17 +176,13 @@ func (s *Server) verifyUserAttribute(_ context.Context, _ *http.Request, body []
 		}
 	}
 	_, err = s.users.update(u.Username, func(x *User) error {
-		if x.verifyCode == "" || subtle.ConstantTimeCompare([]byte(x.verifyCode), []byte(in.Code)) != 1 {
-			return fault("CodeMismatchException", "Invalid verification code provided, please try again.")
-		}
-		if !s.cfg.Now().Before(x.verifyExpires) {
-			return fault("ExpiredCodeException", "Invalid code provided, please request a code again.")
+		if err := x.verification.use(in.Code, s.cfg.Now()); err != nil {
+			return err
 		}
 		if x.pendingEmail != "" {
 			x.Attributes["email"], x.pendingEmail = x.pendingEmail, ""
 		}
 		x.Attributes["email_verified"] = "true"
-		x.verifyCode = ""
 		return nil
 	})
 	if err != nil {
