@@ -130,7 +130,6 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (Event, error) {
 		enqCtx, cancel := context.WithTimeout(ctx, enqueueTimeout)
 		err = h.Queue.Enqueue(enqCtx, sr)
 		cancel()
-		sr.Code, sr.TemporaryPassword, sr.Takeover = "", "", nil
 		if err != nil {
 			err = fmt.Errorf("enqueue: %w", err)
 		}
