@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cognito-email-otp/cognito-email-otp/internal/pseudonym"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers/budget"
 )
 
@@ -294,5 +295,37 @@ func TestValidLocaleAndTenant(t *testing.T) {
 		if got := validTenant(in); got != want {
 			t.Errorf("validTenant(%q) = %v, want %v", in, got, want)
 		}
+	}
+}
+
+// TestCurrentToHashFollowsARotation: a function that only hashes (the
+// feedback function) follows the secret's current key after the refresh
+// interval; a failed re-read keeps the key in hand and says so.
+func TestCurrentToHashFollowsARotation(t *testing.T) {
+	k1, k2 := strings.Repeat("1", 32), strings.Repeat("2", 32)
+	src := &fakeKeys{current: k1}
+	keys, err := LoadKeyring(context.Background(), src, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	keys.now = func() time.Time { return now }
+	ctx := context.Background()
+	if h, err := keys.CurrentToHash(ctx, "a@example.com"); err != nil || h != pseudonym.ToHash([]byte(k1), "a@example.com") {
+		t.Fatalf("before the refresh: %s, %v", h, err)
+	}
+	src.current = k2
+	now = now.Add(2 * time.Minute)
+	if h, _ := keys.CurrentToHash(ctx, "a@example.com"); h != pseudonym.ToHash([]byte(k2), "a@example.com") {
+		t.Errorf("after the refresh the hash is not the new key's")
+	}
+	src.err = errors.New("AccessDenied")
+	now = now.Add(2 * time.Minute)
+	h, err := keys.CurrentToHash(ctx, "a@example.com")
+	if err == nil || h != pseudonym.ToHash([]byte(k2), "a@example.com") {
+		t.Errorf("a failed re-read: %s, %v; want the key in hand and the error", h, err)
+	}
+	if _, err := LoadKeyring(ctx, &fakeKeys{err: errors.New("no")}, time.Minute); err == nil {
+		t.Error("a cold start without the key must fail")
 	}
 }

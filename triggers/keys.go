@@ -206,6 +206,16 @@ func (r *Keyring) ToHash(address string) string {
 	return pseudonym.ToHash(key, address)
 }
 
+// CurrentToHash is ToHash after re-reading the keys when they are older
+// than the refresh interval, as signing a code does: for a function that
+// only hashes (the feedback function), so that its hashes follow a
+// rotation. A failed re-read keeps the keys in hand and is returned for
+// the caller to log.
+func (r *Keyring) CurrentToHash(ctx context.Context, address string) (string, error) {
+	_, err := r.signing(ctx)
+	return r.ToHash(address), err
+}
+
 // PreviousToHash is ToHash under the previous key, "" when there is none,
 // for searches that span a rotation.
 func (r *Keyring) PreviousToHash(address string) string {

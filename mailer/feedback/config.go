@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/cognito-email-otp/cognito-email-otp/triggers"
 )
 
 // Config is the feedback function's environment (prefix OTP_).
@@ -40,8 +42,8 @@ func (c Config) Validate() error {
 		return fail(errors.New("set only one of OTP_HMAC_KEY and OTP_HMAC_SECRET_ARN"))
 	case c.HMACKey == "" && c.HMACSecretARN == "":
 		return fail(errors.New("set OTP_HMAC_SECRET_ARN (AWS) or OTP_HMAC_KEY (local runs): the recipients' to_hash needs the project's HMAC key"))
-	case c.HMACKey != "" && len(c.HMACKey) < minKeyBytes:
-		return fail(fmt.Errorf("OTP_HMAC_KEY is %d bytes, want at least %d", len(c.HMACKey), minKeyBytes))
+	case c.HMACKey != "" && len(c.HMACKey) < triggers.MinKeyBytes:
+		return fail(fmt.Errorf("OTP_HMAC_KEY is %d bytes, want at least %d", len(c.HMACKey), triggers.MinKeyBytes))
 	case c.MetricsNamespace == "":
 		return fail(errors.New("OTP_METRICS_NAMESPACE is empty"))
 	case c.KeyRefresh < time.Second || c.KeyRefresh > 24*time.Hour:

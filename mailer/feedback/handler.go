@@ -16,9 +16,11 @@ import (
 	"github.com/cognito-email-otp/cognito-email-otp/mailer/contract"
 )
 
-// Hasher computes a recipient's to_hash; *Keys is one.
+// Hasher computes a recipient's to_hash under the project's current HMAC
+// key, re-reading it as it rotates; *triggers.Keyring is one, the same
+// that hashes the Create trigger's lines.
 type Hasher interface {
-	ToHash(ctx context.Context, address string) (string, error)
+	CurrentToHash(ctx context.Context, address string) (string, error)
 }
 
 // Handler turns SNS deliveries of SES events into metrics and log lines.
@@ -290,7 +292,7 @@ func issuedAt(m Mail) (time.Time, string, bool) {
 func (h *Handler) verdict(ctx context.Context, sns events.SNSEntity, e Event, v verdict) error {
 	m := e.Mail
 	tenant := m.Tag(TagTenant)
-	toHash, keyErr := h.Keys.ToHash(ctx, v.recipient)
+	toHash, keyErr := h.Keys.CurrentToHash(ctx, v.recipient)
 	attrs := []slog.Attr{
 		slog.String("event", e.EventType), slog.String("outcome", v.outcome),
 		slog.String("tenant", tenant), slog.String("request_id", m.Tag(TagRequestID)),

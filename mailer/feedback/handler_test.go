@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"log/slog"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/cognito-email-otp/cognito-email-otp/internal/pseudonym"
+	"github.com/cognito-email-otp/cognito-email-otp/triggers"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden")
@@ -96,7 +96,7 @@ func TestFixturesRoundTrip(t *testing.T) {
 func run(t *testing.T, ev events.SNSEvent) (logs []map[string]any, emf []map[string]any, out []byte) {
 	t.Helper()
 	var buf bytes.Buffer
-	keys, err := FixedKeys(testKey)
+	keys, err := triggers.NewKeyring(testKey, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,51 +334,6 @@ func TestSeveralRecipients(t *testing.T) {
 	}
 	if logs[1]["to_hash"] != pseudonym.ToHash(testKey, "lena@example.org") {
 		t.Errorf("to_hash %v is not the normalised address's", logs[1]["to_hash"])
-	}
-}
-
-type rotatingSource struct {
-	keys [][]byte
-	err  error
-	n    int
-}
-
-func (s *rotatingSource) Keys(context.Context) ([]byte, []byte, error) {
-	if s.err != nil {
-		return nil, nil, s.err
-	}
-	k := s.keys[min(s.n, len(s.keys)-1)]
-	s.n++
-	return k, nil, nil
-}
-
-// TestKeysFollowARotation: the hash follows the secret's current key after
-// the refresh interval; a failed re-read keeps the key in hand and says so.
-func TestKeysFollowARotation(t *testing.T) {
-	k2 := []byte("fedcba9876543210fedcba9876543210")
-	src := &rotatingSource{keys: [][]byte{testKey, k2}}
-	keys, err := LoadKeys(context.Background(), src, time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	keys.now = func() time.Time { return now }
-	ctx := context.Background()
-	if h, err := keys.ToHash(ctx, "a@example.com"); err != nil || h != pseudonym.ToHash(testKey, "a@example.com") {
-		t.Fatalf("before the refresh: %s, %v", h, err)
-	}
-	now = now.Add(2 * time.Minute)
-	if h, _ := keys.ToHash(ctx, "a@example.com"); h != pseudonym.ToHash(k2, "a@example.com") {
-		t.Errorf("after the refresh the hash is not the new key's")
-	}
-	src.err = errors.New("AccessDenied")
-	now = now.Add(2 * time.Minute)
-	h, err := keys.ToHash(ctx, "a@example.com")
-	if err == nil || h != pseudonym.ToHash(k2, "a@example.com") {
-		t.Errorf("a failed re-read: %s, %v; want the key in hand and the error", h, err)
-	}
-	if _, err := LoadKeys(ctx, &rotatingSource{err: errors.New("no")}, time.Minute); err == nil {
-		t.Error("a cold start without the key must fail")
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/seslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/snslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer/feedback"
+	"github.com/cognito-email-otp/cognito-email-otp/triggers"
 	smsecret "github.com/cognito-email-otp/cognito-email-otp/triggers/secret"
 )
 
@@ -80,7 +81,7 @@ func feedbackEnv(c feedback.Config) []string {
 // its key from otp-local's Secrets Manager over the wire, as on AWS.
 func inProcessFeedback(ctx context.Context, c feedback.Config, awsCfg aws.Config, logs io.Writer) (*lambdart.InProcess, error) {
 	src := smsecret.Source{Client: secretsmanager.NewFromConfig(awsCfg), ID: c.HMACSecretARN}
-	keys, err := feedback.LoadKeys(ctx, src, c.KeyRefresh)
+	keys, err := triggers.LoadKeyring(ctx, src, c.KeyRefresh)
 	if err != nil {
 		return nil, fmt.Errorf("otp-local: feedback: %w", err)
 	}

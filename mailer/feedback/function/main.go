@@ -13,21 +13,22 @@ import (
 	"github.com/cognito-email-otp/cognito-email-otp/internal/awsenv"
 	"github.com/cognito-email-otp/cognito-email-otp/internal/startup"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer/feedback"
+	"github.com/cognito-email-otp/cognito-email-otp/triggers"
 	"github.com/cognito-email-otp/cognito-email-otp/triggers/secret"
 )
 
 func main() {
 	cfg, err := feedback.LoadConfig()
 	startup.ExitOnError("feedback", err)
-	var keys *feedback.Keys
+	var keys *triggers.Keyring
 	if cfg.HMACKey != "" {
-		keys, err = feedback.FixedKeys([]byte(cfg.HMACKey))
+		keys, err = triggers.NewKeyring([]byte(cfg.HMACKey), nil)
 	} else {
 		awsCfg, cerr := awsenv.Config()
 		startup.ExitOnError("feedback", cerr)
 		ctx, cancel := context.WithTimeout(context.Background(), startup.Timeout)
 		src := secret.Source{Client: secretsmanager.NewFromConfig(awsCfg), ID: cfg.HMACSecretARN}
-		keys, err = feedback.LoadKeys(ctx, src, cfg.KeyRefresh)
+		keys, err = triggers.LoadKeyring(ctx, src, cfg.KeyRefresh)
 		cancel()
 	}
 	startup.ExitOnError("feedback", err)
