@@ -120,10 +120,16 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "DYNALITE_PATH=")
 	if o.DataDir != "" {
-		if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		// Absolute: dynalite runs in its package directory, where a
+		// relative --data-dir would put the tables beside node_modules.
+		path, err := filepath.Abs(o.DataDir)
+		if err != nil {
 			return nil, fmt.Errorf("dynamolocal: %w", err)
 		}
-		cmd.Env = append(cmd.Env, "DYNALITE_PATH="+o.DataDir)
+		if err := os.MkdirAll(path, 0o700); err != nil {
+			return nil, fmt.Errorf("dynamolocal: %w", err)
+		}
+		cmd.Env = append(cmd.Env, "DYNALITE_PATH="+path)
 	}
 	cmd.Stderr = o.Stderr
 	if cmd.Stderr == nil {
