@@ -30,6 +30,12 @@ const (
 	ReasonQuotaExceeded       Reason = "quota_exceeded"         // SES daily sending quota used up
 	ReasonSendingPaused       Reason = "sending_paused"         // SES account or configuration set paused
 	ReasonSESBadRequest       Reason = "ses_bad_request"        // SES refused the call's shape: a bug or misconfiguration
+	// ReasonSESTenant: SES (or IAM) refused the SES tenant the template
+	// set names: it does not exist, the sender's identity or the
+	// configuration set is not associated with it, or the mailer's role
+	// may not send through it (the stack's SESTenants). Every send of the
+	// set fails alike until an operator fixes it; otpctl doctor says how.
+	ReasonSESTenant Reason = "ses_tenant"
 	// ReasonMaxReceives: the message failed transiently on its last allowed
 	// receive (OTP_MAX_RECEIVES, the queue's maxReceiveCount); the mailer
 	// dead-letters it itself, with the last error and without its code,
@@ -40,7 +46,7 @@ const (
 // Reasons lists every dead-letter reason, for otpctl and dashboards.
 var Reasons = []Reason{ReasonMalformed, ReasonUnknownVersion, ReasonUnknownKind, ReasonInvalidRequest, ReasonInvalidRecipient,
 	ReasonRenderFailed, ReasonRejected, ReasonSenderNotVerified, ReasonMailFromNotVerified, ReasonQuotaExceeded,
-	ReasonSendingPaused, ReasonSESBadRequest, ReasonMaxReceives}
+	ReasonSendingPaused, ReasonSESBadRequest, ReasonSESTenant, ReasonMaxReceives}
 
 // PermanentError is a failure that no retry can fix: the message goes to
 // the dead-letter queue with Reason.
@@ -73,10 +79,14 @@ func decodeReason(err error) Reason {
 // a *PermanentError to dead-letter, or the error itself when a later attempt
 // may succeed (throttling, 5xx, timeouts, connection failures). from is the
 // request's FromEmailAddress, which tells an unverified sender from an
-// unverified sandbox recipient: SES words both alike.
-func classifySESError(err error, from string) error {
+// unverified sandbox recipient: SES words both alike. tenant is the
+// request's TenantName ("" for none).
+func classifySESError(err error, from, tenant string) error {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
+		if tenant != "" && tenantRefused(apiErr) {
+			return permanent(ReasonSESTenant, fmt.Errorf("SES tenant %s (the template set's ses_tenant; otpctl doctor checks it): %w", tenant, err))
+		}
 		switch code, msg := apiErr.ErrorCode(), apiErr.ErrorMessage(); code {
 		case "MessageRejected":
 			if senderNotVerified(msg, from) {
@@ -118,6 +128,24 @@ func classifySESError(err error, from string) error {
 	// Unknown failures are retried: at worst the queue's redrive policy
 	// dead-letters the message after maxReceiveCount deliveries.
 	return err
+}
+
+// tenantRefused tells a refusal of the request's SES tenant from the
+// other refusals it shares its error codes with. AWS documents no error
+// for a tenant that does not exist or lacks an association (SendEmail
+// "will only succeed if all referenced resources ... are associated with
+// this tenant"), so the code is read with SES's words, which name the
+// tenant; an AccessDenied while a tenant is named is the IAM condition on
+// ses:TenantName (the stack's SESTenants), the mailer's role being
+// otherwise fixed by the stack.
+func tenantRefused(apiErr smithy.APIError) bool {
+	switch apiErr.ErrorCode() {
+	case "AccessDeniedException", "AccessDenied":
+		return true
+	case "NotFoundException", "BadRequestException", "MessageRejected", "SendingPausedException":
+		return strings.Contains(strings.ToLower(apiErr.ErrorMessage()), "tenant")
+	}
+	return false
 }
 
 var addressToken = regexp.MustCompile(`[^\s<>,;:"()]+@[^\s<>,;:"()]+`)

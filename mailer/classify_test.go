@@ -49,7 +49,36 @@ func TestThrottlingIsTransientButTheDailyQuotaIsNot(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := classifySESError(tc.err, "no-reply@acme.test")
+			err := classifySESError(tc.err, "no-reply@acme.test", "")
+			var perm *PermanentError
+			switch {
+			case tc.want == "" && errors.As(err, &perm):
+				t.Errorf("dead-lettered as %s, want a retry", perm.Reason)
+			case tc.want != "" && (!errors.As(err, &perm) || perm.Reason != tc.want):
+				t.Errorf("classified as %v, want %s", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestTenantRefusalsAreTheirOwnReason(t *testing.T) {
+	tests := []struct {
+		name, tenant string
+		err          error
+		want         Reason // "" retried
+	}{
+		{"unknown tenant", "globex", &sestypes.NotFoundException{Message: aws.String("Tenant globex does not exist.")}, ReasonSESTenant},
+		{"identity not associated", "globex", &sestypes.BadRequestException{Message: aws.String("Identity arn:aws:ses:us-east-1:000000000000:identity/globex.example is not associated with tenant globex.")}, ReasonSESTenant},
+		{"the role may not send through the tenant", "globex", &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "User is not authorized to perform: ses:SendEmail"}, ReasonSESTenant},
+		{"a paused tenant", "globex", &sestypes.SendingPausedException{Message: aws.String("Sending is paused for tenant globex.")}, ReasonSESTenant},
+		{"a paused account while sending through a tenant", "globex", &sestypes.SendingPausedException{Message: aws.String("Sending is paused for this account.")}, ReasonSendingPaused},
+		{"another bad request through a tenant", "globex", &sestypes.BadRequestException{Message: aws.String("Configuration set <otp> does not exist.")}, ReasonSESBadRequest},
+		{"throttled while sending through a tenant", "globex", &sestypes.TooManyRequestsException{Message: aws.String("Maximum sending rate exceeded.")}, ""},
+		{"the same words without a tenant", "", &sestypes.NotFoundException{Message: aws.String("Tenant globex does not exist.")}, ReasonSESBadRequest},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := classifySESError(tc.err, "no-reply@globex.test", tc.tenant)
 			var perm *PermanentError
 			switch {
 			case tc.want == "" && errors.As(err, &perm):
@@ -69,7 +98,7 @@ func TestReasonsAreDistinct(t *testing.T) {
 		}
 		seen[r] = true
 	}
-	for _, r := range []Reason{ReasonSenderNotVerified, ReasonMailFromNotVerified, ReasonQuotaExceeded, ReasonRejected} {
+	for _, r := range []Reason{ReasonSenderNotVerified, ReasonMailFromNotVerified, ReasonQuotaExceeded, ReasonRejected, ReasonSESTenant} {
 		if !seen[r] {
 			t.Errorf("Reasons lacks %s", r)
 		}

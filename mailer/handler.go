@@ -27,6 +27,10 @@ type Email struct {
 	// FromAddress and FromName come from the tenant's template set; an empty
 	// FromAddress means the mailer's configured default.
 	FromAddress, FromName string
+	// SESTenant is the SES tenant the set sends through (SendEmail's
+	// TenantName), so that one tenant's bounces and complaints weigh on
+	// its own reputation, not the account's; "" sends through none.
+	SESTenant string
 	// Set and Locale are what was actually used, after fallbacks; they tag
 	// the email and the metrics.
 	Set, Locale string
@@ -105,6 +109,7 @@ const (
 	// rendering; also the SES tags' names.
 	fieldTemplateSet     = "template_set"
 	fieldTemplateVersion = "template_version"
+	fieldSESTenant       = "ses_tenant"
 	// TagIssuedAt is the email tag with the code's issue time, Unix
 	// milliseconds, as the feedback function reads it.
 	TagIssuedAt = "issued_at"
@@ -201,6 +206,9 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) result {
 	// What rendered it goes on the lines after rendering by name rather
 	// than through log.With, which costs a logger per email.
 	rendered := []any{slog.String(fieldTemplateSet, email.Set), slog.String(fieldTemplateVersion, email.Version)}
+	if email.SESTenant != "" {
+		rendered = append(rendered, slog.String(fieldSESTenant, email.SESTenant))
+	}
 	if email.SetFallback {
 		log.WarnContext(ctx, "unknown tenant: rendered with the default template set",
 			append(rendered, slog.String("requested_tenant", req.Tenant))...)
@@ -290,6 +298,10 @@ func (h *Handler) sendInput(req contract.SendRequest, e Email) (*sesv2.SendEmail
 	if h.Config.ConfigurationSet != "" {
 		in.ConfigurationSetName = aws.String(h.Config.ConfigurationSet)
 	}
+	if e.SESTenant != "" {
+		in.TenantName = aws.String(e.SESTenant)
+		in.EmailTags = append(in.EmailTags, sestypes.MessageTag{Name: aws.String(fieldSESTenant), Value: aws.String(e.SESTenant)})
+	}
 	return in, nil
 }
 
@@ -372,7 +384,7 @@ func (h *Handler) sendWithRetries(ctx context.Context, in *sesv2.SendEmailInput,
 		if callErr == nil {
 			return aws.ToString(out.MessageId), h.now().Sub(start), attempts, nil
 		}
-		err = classifySESError(callErr, aws.ToString(in.FromEmailAddress))
+		err = classifySESError(callErr, aws.ToString(in.FromEmailAddress), aws.ToString(in.TenantName))
 		var perm *PermanentError
 		if errors.As(err, &perm) || ctx.Err() != nil {
 			return "", 0, attempts, err
@@ -417,6 +429,9 @@ func (h *Handler) deadLetter(ctx context.Context, log *slog.Logger, msg events.S
 		attrs[AttrTemplateSet] = stringAttr(email.Set)
 		attrs[AttrTemplateVersion] = stringAttr(tagValue(email.Version))
 		log = log.With(slog.String(fieldTemplateSet, email.Set), slog.String(fieldTemplateVersion, email.Version))
+		if email.SESTenant != "" {
+			log = log.With(slog.String(fieldSESTenant, email.SESTenant))
+		}
 	}
 	if v := msg.Attributes["SentTimestamp"]; v != "" {
 		attrs[AttrFirstSent] = numberAttr(v)

@@ -30,6 +30,7 @@ func TestCheckBrokenSet(t *testing.T) {
 	want := []Problem{
 		{Set: "broken", Source: src, File: "locales/de.yaml", Key: "intro", Message: `missing key "intro"`},
 		{Set: "broken", Source: src, File: "locales/en.yaml", Key: "greeting", Line: 2, Message: `key "greeting": unknown placeholder "{nmae}" ` + known},
+		{Set: "broken-kinds", Source: ksrc, File: "theme.yaml", Key: "ses_tenant", Line: 11, Message: `key "ses_tenant": "Broken Corp." is not an SES tenant name: 1 to 64 letters, digits, '-' or '_'`},
 		{Set: "broken-kinds", Source: ksrc, File: "locales/en.yaml", Key: "invitation.username", Line: 12, Message: `missing key "invitation.username"`},
 		{Set: "broken-kinds", Source: ksrc, File: "locales/en.yaml", Key: "invitation.instructions", Line: 14, Message: `key "invitation.instructions": {password} is not a placeholder: a code or temporary password appears only in the box, never in a sentence or the subject (and an account takeover notice has none)`},
 		{Set: "broken-kinds", Source: ksrc, File: "locales/en.yaml", Key: "invitation.expiry.other", Line: 15, Message: `key "invitation.expiry.other": placeholder {minutes} is not allowed here (allowed: {product}, {days})`},

@@ -54,7 +54,7 @@ func Compile(lib *Library, sets ...string) ([]byte, error) {
 }
 
 func compileSet(s *set) (render.SetFile, error) {
-	sf := render.SetFile{Name: s.name, FromAddress: s.fromAddress, FromName: s.fromName}
+	sf := render.SetFile{Name: s.name, FromAddress: s.fromAddress, FromName: s.fromName, SESTenant: s.sesTenant}
 	for _, l := range s.locales {
 		kl := l.kinds[contract.KindSignInCode]
 		lf := render.LocaleFile{

@@ -390,6 +390,15 @@ func (l *Library) Sender(setName string) (address, name string) {
 	return "", ""
 }
 
+// SESTenant returns the SES tenant a set's theme names ("" for none or an
+// unknown set), for deployment checks.
+func (l *Library) SESTenant(setName string) string {
+	if s, ok := l.sets[setName]; ok {
+		return s.sesTenant
+	}
+	return ""
+}
+
 // Locales lists a set's locales as canonical BCP 47 tags, sorted; nil for
 // an unknown set.
 func (l *Library) Locales(setName string) []string {
@@ -459,6 +468,7 @@ func (l *Library) render(m Message, cached bool) (Email, error) {
 		Text:           textOut,
 		FromAddress:    s.fromAddress,
 		FromName:       s.fromName,
+		SESTenant:      s.sesTenant,
 		Set:            s.name,
 		Locale:         kl.id,
 		Kind:           kind,

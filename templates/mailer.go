@@ -42,7 +42,7 @@ func MessageOf(r contract.SendRequest) Message {
 func (e Email) ForMailer() mailer.Email {
 	return mailer.Email{
 		Subject: e.Subject, HTML: e.HTML, Text: e.Text,
-		FromAddress: e.FromAddress, FromName: e.FromName,
+		FromAddress: e.FromAddress, FromName: e.FromName, SESTenant: e.SESTenant,
 		Set: e.Set, Locale: e.Locale, Kind: e.Kind,
 		SetFallback: e.SetFallback, LocaleFallback: e.LocaleFallback, KindFallback: e.KindFallback,
 	}

@@ -36,6 +36,7 @@ func (m Message) renderMessage() render.Message {
 type Email struct {
 	Subject, HTML, Text   string
 	FromAddress, FromName string // from the set's theme.yaml; an empty FromAddress means "use the mailer's default"
+	SESTenant             string // the SES tenant the set sends through (theme.yaml's ses_tenant); "" = none
 	Set                   string // the set actually used ("default" after a fallback)
 	Locale                string // the locale actually used, canonical BCP 47 (for metrics and tags)
 	Kind                  contract.Kind

@@ -198,12 +198,14 @@ func TestSetChoice(t *testing.T) {
 		name, tenant, want string
 		fallback           bool
 		fromAddress        string
+		sesTenant          string
 	}{
-		{"known tenant", "acme", "acme", false, "security@acme.example"},
-		{"unknown tenant falls back", "initech", "default", true, ""},
-		{"a path is not a tenant", "../acme", "default", true, ""},
-		{"names are exact", "ACME", "default", true, ""},
-		{"no tenant is not a fallback", "", "default", false, ""},
+		{"known tenant", "acme", "acme", false, "security@acme.example", ""},
+		{"a tenant with its own SES tenant", "globex", "globex", false, "no-reply@globex.example", "globex"},
+		{"unknown tenant falls back", "initech", "default", true, "", ""},
+		{"a path is not a tenant", "../acme", "default", true, "", ""},
+		{"names are exact", "ACME", "default", true, "", ""},
+		{"no tenant is not a fallback", "", "default", false, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e, err := lib.Render(Message{Tenant: tc.tenant, Locale: "en", Code: "1234", TTL: time.Minute})
@@ -212,6 +214,9 @@ func TestSetChoice(t *testing.T) {
 			}
 			if e.Set != tc.want || e.SetFallback != tc.fallback || e.FromAddress != tc.fromAddress {
 				t.Errorf("got set %s (fallback %v, from %q), want %s (fallback %v, from %q)", e.Set, e.SetFallback, e.FromAddress, tc.want, tc.fallback, tc.fromAddress)
+			}
+			if e.SESTenant != tc.sesTenant || lib.SESTenant(e.Set) != tc.sesTenant {
+				t.Errorf("SES tenant %q (library says %q), want %q", e.SESTenant, lib.SESTenant(e.Set), tc.sesTenant)
 			}
 		})
 	}

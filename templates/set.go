@@ -32,6 +32,7 @@ type themeFile struct {
 	Colors        colorsFile `yaml:"colors"`
 	FromAddress   text       `yaml:"from_address"`
 	FromName      text       `yaml:"from_name"`
+	SESTenant     text       `yaml:"ses_tenant"`
 	Copyright     text       `yaml:"copyright"`
 	DefaultLocale text       `yaml:"default_locale"`
 	Direction     text       `yaml:"direction"`
@@ -103,6 +104,7 @@ type set struct {
 	colors       colors
 	fromAddress  string
 	fromName     string
+	sesTenant    string // the SES tenant the set sends through; "" = none
 	copyright    string
 	direction    string // "", "ltr", "rtl"
 	locales      []*locale
@@ -361,6 +363,13 @@ func (s *set) applyTheme(tf themeFile, ps problems) (defaultLocale string) {
 		}
 	}
 	s.fromName = optionalText(tf.FromName, "from_name", ps)
+	if v := optionalText(tf.SESTenant, "ses_tenant", ps); v != "" {
+		if render.ValidSESTenant(v) {
+			s.sesTenant = v
+		} else {
+			ps.add("ses_tenant", tf.SESTenant.line, "%q is not an SES tenant name: 1 to 64 letters, digits, '-' or '_'", v)
+		}
+	}
 	s.copyright = optionalText(tf.Copyright, "copyright", ps)
 	if s.copyright == "" && s.product != "" {
 		s.copyright = "© " + s.product

@@ -28,6 +28,8 @@ type SESAPI interface {
 	GetAccount(ctx context.Context, in *sesv2.GetAccountInput, opts ...func(*sesv2.Options)) (*sesv2.GetAccountOutput, error)
 	GetEmailIdentity(ctx context.Context, in *sesv2.GetEmailIdentityInput, opts ...func(*sesv2.Options)) (*sesv2.GetEmailIdentityOutput, error)
 	GetConfigurationSet(ctx context.Context, in *sesv2.GetConfigurationSetInput, opts ...func(*sesv2.Options)) (*sesv2.GetConfigurationSetOutput, error)
+	GetTenant(ctx context.Context, in *sesv2.GetTenantInput, opts ...func(*sesv2.Options)) (*sesv2.GetTenantOutput, error)
+	ListTenantResources(ctx context.Context, in *sesv2.ListTenantResourcesInput, opts ...func(*sesv2.Options)) (*sesv2.ListTenantResourcesOutput, error)
 }
 
 // SQSAPI is the SQS calls the checks make.
@@ -89,6 +91,8 @@ const (
 	CheckSender           = "ses.sender"
 	CheckDKIM             = "ses.dkim"
 	CheckConfigurationSet = "ses.configuration_set"
+	CheckTenant           = "ses.tenant"           // the SES tenant a set names exists and sends
+	CheckTenantResources  = "ses.tenant_resources" // its identity and configuration set are associated with it
 	CheckQueue            = "sqs.queue"
 	CheckDeadLetterQueue  = "sqs.dlq"
 	CheckRedrive          = "sqs.redrive"
@@ -134,7 +138,7 @@ func (r *Report) add(res ...Result) { r.Checks = append(r.Checks, res...) }
 // the whole run.
 func Run(ctx context.Context, c Config) Report {
 	r := Report{Region: c.Region, Checks: []Result{}}
-	d := &doctor{Config: c, identities: map[string]identity{}}
+	d := &doctor{Config: c, identities: map[string]identity{}, tenantCache: map[string]tenant{}}
 
 	// The function first, out of order: its environment says which sender
 	// and configuration set the mailer really uses.
@@ -150,7 +154,7 @@ func Run(ctx context.Context, c Config) Report {
 		func(a, b string) bool { return a == b })
 	r.add(fromRows...)
 	r.add(csRows...)
-	r.add(d.senders(ctx, from)...)
+	r.add(d.senders(ctx, from, configSet)...)
 	r.add(d.configurationSet(ctx, configSet))
 
 	q := d.queues(ctx, fn)
@@ -177,7 +181,8 @@ func Run(ctx context.Context, c Config) Report {
 
 type doctor struct {
 	Config
-	identities map[string]identity // GetEmailIdentity answers, by name
+	identities  map[string]identity // GetEmailIdentity answers, by name
+	tenantCache map[string]tenant   // SES tenants, by name
 }
 
 // effective picks the value the mailer uses: the function's environment

@@ -34,6 +34,8 @@ type world struct {
 	account    sesv2.GetAccountOutput
 	identities map[string]*sesv2.GetEmailIdentityOutput
 	configSets map[string]*sesv2.GetConfigurationSetOutput
+	tenants    map[string]*sestypes.Tenant
+	resources  map[string][]string          // tenant -> associated ARNs
 	queues     map[string]map[string]string // name -> attributes
 	fn         *lambda.GetFunctionConfigurationOutput
 	mappings   []lambdatypes.EventSourceMappingConfiguration
@@ -54,6 +56,12 @@ func healthy() *world {
 			"acme.example": domainIdentity(), "globex.example": domainIdentity(), "example.com": domainIdentity(),
 		},
 		configSets: map[string]*sesv2.GetConfigurationSetOutput{"otp": {SendingOptions: &sestypes.SendingOptions{SendingEnabled: true}}},
+		tenants: map[string]*sestypes.Tenant{"globex": {TenantName: aws.String("globex"), SendingStatus: sestypes.SendingStatusEnabled,
+			TenantArn: aws.String("arn:aws:ses:eu-west-1:123456789012:tenant/globex/tn-1")}},
+		resources: map[string][]string{"globex": {
+			"arn:aws:ses:eu-west-1:123456789012:identity/globex.example",
+			"arn:aws:ses:eu-west-1:123456789012:configuration-set/otp",
+		}},
 		queues: map[string]map[string]string{
 			"otp-send": {"QueueArn": sendARN, "VisibilityTimeout": "90",
 				"RedrivePolicy": `{"deadLetterTargetArn":"` + dlqARN + `","maxReceiveCount":5}`},
@@ -95,6 +103,34 @@ func (w *world) GetConfigurationSet(_ context.Context, in *sesv2.GetConfiguratio
 		return cs, nil
 	}
 	return nil, &sestypes.NotFoundException{Message: aws.String("Configuration set does not exist.")}
+}
+
+func (w *world) GetTenant(_ context.Context, in *sesv2.GetTenantInput, _ ...func(*sesv2.Options)) (*sesv2.GetTenantOutput, error) {
+	if err := w.fail["GetTenant"]; err != nil {
+		return nil, err
+	}
+	if t, ok := w.tenants[aws.ToString(in.TenantName)]; ok {
+		return &sesv2.GetTenantOutput{Tenant: t}, nil
+	}
+	return nil, &sestypes.NotFoundException{Message: aws.String("Tenant does not exist.")}
+}
+
+// ListTenantResources answers one ARN a page, so that doctor's paging is
+// exercised by every case with a tenant.
+func (w *world) ListTenantResources(_ context.Context, in *sesv2.ListTenantResourcesInput, _ ...func(*sesv2.Options)) (*sesv2.ListTenantResourcesOutput, error) {
+	arns := w.resources[aws.ToString(in.TenantName)]
+	i := 0
+	if in.NextToken != nil {
+		i = int(aws.ToString(in.NextToken)[0] - '0')
+	}
+	out := &sesv2.ListTenantResourcesOutput{}
+	if i < len(arns) {
+		out.TenantResources = []sestypes.TenantResource{{ResourceArn: aws.String(arns[i])}}
+		if i+1 < len(arns) {
+			out.NextToken = aws.String(string(rune('0' + i + 1)))
+		}
+	}
+	return out, nil
 }
 
 func (w *world) GetQueueUrl(_ context.Context, in *sqs.GetQueueUrlInput, _ ...func(*sqs.Options)) (*sqs.GetQueueUrlOutput, error) {
@@ -189,6 +225,9 @@ func TestChecks(t *testing.T) {
 			{CheckSender, "acme", OK, []string{"security@acme.example is verified by the domain identity acme.example"}},
 			{CheckDKIM, "acme", OK, []string{"acme.example signs with DKIM"}},
 			{CheckSender, "default", OK, []string{"no-reply@example.com"}},
+			{CheckTenant, "globex", OK, []string{"sends through the SES tenant globex"}},
+			{CheckTenantResources, "globex", OK, []string{"the identity globex.example is associated"}},
+			{CheckTenantResources, "globex", OK, []string{"the configuration set otp is associated"}},
 			{CheckConfigurationSet, "otp", OK, nil},
 			{CheckQueue, "otp-send", OK, nil}, {CheckDeadLetterQueue, "otp-send-dlq", OK, nil},
 			{CheckRedrive, "otp-send", OK, []string{"after 5 receives, the mailer's OTP_MAX_RECEIVES"}},
@@ -248,6 +287,24 @@ func TestChecks(t *testing.T) {
 			want: []want{{CheckConfigurationSet, "otp", Fail, []string{"paused", "put-configuration-set-sending-options"}}}},
 		{name: "no configuration set", change: func(w *world, _ *Config) { w.fn.Environment.Variables["OTP_SES_CONFIGURATION_SET"] = "" }, ok: true,
 			want: []want{{CheckConfigurationSet, "", Skip, nil}}},
+		{name: "a tenant that does not exist", change: func(w *world, _ *Config) { delete(w.tenants, "globex") },
+			want: []want{{CheckTenant, "globex", Fail, []string{"SES tenant globex, which does not exist in eu-west-1", "ses_tenant", "aws sesv2 create-tenant --tenant-name globex"}}}},
+		{name: "a tenant without the sender's identity", change: func(w *world, _ *Config) { w.resources["globex"] = w.resources["globex"][1:] },
+			want: []want{{CheckTenantResources, "globex", Fail, []string{"identity globex.example is not associated", "ses_tenant",
+				"aws sesv2 create-tenant-resource-association --tenant-name globex --resource-arn arn:aws:ses:eu-west-1:123456789012:identity/globex.example"}},
+				{CheckTenantResources, "globex", OK, []string{"configuration set otp"}}}},
+		{name: "a tenant without the configuration set", change: func(w *world, _ *Config) { w.resources["globex"] = w.resources["globex"][:1] },
+			want: []want{{CheckTenantResources, "globex", Fail, []string{"configuration set otp is not associated",
+				"--resource-arn arn:aws:ses:eu-west-1:123456789012:configuration-set/otp"}}}},
+		{name: "a tenant that holds another identity than the sender's", change: func(w *world, _ *Config) {
+			w.resources["globex"][0] = "arn:aws:ses:eu-west-1:123456789012:identity/acme.example"
+		}, want: []want{{CheckTenantResources, "globex", Fail, []string{"identity globex.example is not associated"}}}},
+		{name: "a paused tenant", change: func(w *world, _ *Config) { w.tenants["globex"].SendingStatus = sestypes.SendingStatusDisabled },
+			want: []want{{CheckTenant, "globex", Fail, []string{"sending is paused for the SES tenant globex", "reinstate"}}}},
+		{name: "a reinstated tenant", change: func(w *world, _ *Config) { w.tenants["globex"].SendingStatus = sestypes.SendingStatusReinstated }, ok: true,
+			want: []want{{CheckTenant, "globex", Warn, []string{"REINSTATED"}}}},
+		{name: "tenants unreadable", change: func(w *world, _ *Config) { w.fail["GetTenant"] = deny },
+			want: []want{{CheckTenant, "globex", Fail, []string{"SES GetTenant globex failed", "ses:GetTenant"}}}},
 		{name: "a missing send queue", change: func(w *world, _ *Config) { delete(w.queues, "otp-send") },
 			want: []want{{CheckQueue, "otp-send", Fail, []string{"queue otp-send does not exist", "--queue"}},
 				{CheckRedrive, "otp-send", Skip, nil}, {CheckVisibility, "otp-send", Skip, nil}, {CheckMapping, "mailer", Skip, nil}}},

@@ -126,13 +126,15 @@ func candidates(addr string) []string {
 	return out
 }
 
-// setSender is a template set and the address it sends from; "" means the
-// mailer's OTP_FROM_ADDRESS.
-type setSender struct{ set, address string }
+// setSender is a template set, the address it sends from ("" means the
+// mailer's OTP_FROM_ADDRESS) and the SES tenant it sends through ("" for
+// none).
+type setSender struct{ set, address, tenant string }
 
 // senders checks, for every set the mailer would load, that a verified
-// identity covers its sender, and that the covering domain signs with DKIM.
-func (d *doctor) senders(ctx context.Context, fallback string) []Result {
+// identity covers its sender, that the covering domain signs with DKIM,
+// and that the SES tenant it names holds that identity and configSet.
+func (d *doctor) senders(ctx context.Context, fallback, configSet string) []Result {
 	lib := d.Library
 	if lib == nil {
 		var err error
@@ -144,13 +146,35 @@ func (d *doctor) senders(ctx context.Context, fallback string) []Result {
 	var list []setSender
 	for _, set := range lib.Sets() {
 		addr, _ := lib.Sender(set)
-		list = append(list, setSender{set, addr})
+		list = append(list, setSender{set, addr, lib.SESTenant(set)})
 	}
 	var rows []Result
 	for _, s := range list {
 		rows = append(rows, d.sender(ctx, s, fallback)...)
+		if s.tenant != "" {
+			rows = append(rows, d.tenantRows(ctx, s.set, s.tenant, d.vouching(ctx, s.address, fallback), configSet)...)
+		}
 	}
 	return rows
+}
+
+// vouching is the most specific verified identity that covers the
+// sender (addr, or the fallback when the set names none), the one SES
+// checks; "" when none does. The sender row has asked SES already.
+func (d *doctor) vouching(ctx context.Context, addr, fallback string) string {
+	if addr == "" {
+		a, err := mail.ParseAddress(fallback)
+		if err != nil {
+			return ""
+		}
+		addr = a.Address
+	}
+	for _, name := range candidates(addr) {
+		if id := d.identity(ctx, name); id.verified {
+			return id.name
+		}
+	}
+	return ""
 }
 
 func (d *doctor) sender(ctx context.Context, s setSender, fallback string) []Result {

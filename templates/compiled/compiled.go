@@ -65,6 +65,7 @@ type set struct {
 	// bundles in the binary and in OTP_TEMPLATES_DIR.
 	version               string
 	fromAddress, fromName string
+	sesTenant             string
 	locales               []*locale // the default first
 	matcher               language.Matcher
 }
@@ -240,7 +241,10 @@ func parseSet(sf render.SetFile, version int) (*set, error) {
 	if len(sf.Locales) == 0 {
 		return nil, errors.New("no locales")
 	}
-	s := &set{name: sf.Name, fromAddress: sf.FromAddress, fromName: sf.FromName}
+	if sf.SESTenant != "" && !render.ValidSESTenant(sf.SESTenant) {
+		return nil, fmt.Errorf("ses_tenant %q is not an SES tenant name", sf.SESTenant)
+	}
+	s := &set{name: sf.Name, fromAddress: sf.FromAddress, fromName: sf.FromName, sesTenant: sf.SESTenant}
 	tags := make([]language.Tag, 0, len(sf.Locales))
 	seen := map[string]bool{}
 	for _, lf := range sf.Locales {
@@ -510,7 +514,7 @@ func (b *Bundle) Render(_ context.Context, r contract.SendRequest) (mailer.Email
 	htmlOut, textOut := body.Render(v)
 	return mailer.Email{
 		Subject: k.subject, HTML: htmlOut, Text: textOut,
-		FromAddress: s.fromAddress, FromName: s.fromName,
+		FromAddress: s.fromAddress, FromName: s.fromName, SESTenant: s.sesTenant,
 		Set: s.name, Version: s.version, Locale: k.id, Kind: kk,
 		SetFallback: setFallback, LocaleFallback: localeFallback || k.localeFallback, KindFallback: kindFallback || k.fallback,
 	}, nil

@@ -301,6 +301,7 @@ func TestBadBundles(t *testing.T) {
 		{"no sets", `{"version":1,"sets":[]}`, "holds no sets"},
 		{"trailing data", good + "{}", "after top-level value"},
 		{"bad set name", strings.Replace(good, `"name": "acme"`, `"name": "../acme"`, 1), `set name "../acme"`},
+		{"an SES tenant SES would refuse", strings.Replace(good, `"name": "acme",`, `"name": "acme", "ses_tenant": "acme corp",`, 1), `ses_tenant "acme corp" is not an SES tenant name`},
 		{"missing code marker", strings.ReplaceAll(good, "\uE000C\uE001", ""), `set "acme": locale "en": HTML code: marker found 0 times`},
 		{"missing text greeting", strings.Replace(good, `\n`+"\uE000G\uE001"+`\n`, `\nHi\n`, 1), `locale "en": text greeting: marker found 0 times`},
 		{"unknown marker", strings.Replace(good, "\uE000E\uE001", "\uE000X\uE001", 1), "unknown marker"},

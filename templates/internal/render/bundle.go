@@ -5,6 +5,8 @@ package render
 // reads it without hermes. Bump Version on any change a reader of the
 // previous version would misread.
 
+import "regexp"
+
 // Version is the bundle format this code writes. Version 2 added the
 // kinds; it reads version 1 too (a set published before kinds renders its
 // sign-in codes as before, and every other kind from the default set).
@@ -28,6 +30,9 @@ type SetFile struct {
 	Name        string `json:"name"`
 	FromAddress string `json:"from_address,omitempty"`
 	FromName    string `json:"from_name,omitempty"`
+	// SESTenant is the SES tenant the set sends through (SendEmail's
+	// TenantName); empty: none.
+	SESTenant string `json:"ses_tenant,omitempty"`
 	// Locales are in the order the locale matcher is given them, which
 	// decides ties; the first is the set's default.
 	Locales []LocaleFile `json:"locales"`
@@ -84,3 +89,11 @@ type KindFile struct {
 	NoLinksHTML string `json:"no_links_html,omitempty"`
 	NoLinksText string `json:"no_links_text,omitempty"`
 }
+
+var sesTenantRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// ValidSESTenant reports whether name follows SES's rule for tenant names:
+// up to 64 letters, digits, hyphens and underscores. The checker refuses
+// any other name in theme.yaml, and a bundle that holds one does not load,
+// so SES never sees it.
+func ValidSESTenant(name string) bool { return sesTenantRE.MatchString(name) }
