@@ -402,6 +402,42 @@ func TestSESRequestShape(t *testing.T) {
 	}
 }
 
+func TestSESTenantGoesToSES(t *testing.T) {
+	for _, tc := range []struct{ name, sesTenant, wantTag string }{
+		{"a set with an SES tenant", "globex", "globex"},
+		{"a set without", "", "(none)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			x := newHarness()
+			x.h.Renderer = rendererFunc(func(r contract.SendRequest) Email {
+				return Email{Subject: "Code", HTML: "<b>x</b>", Text: "x", SESTenant: tc.sesTenant, Set: "globex", Locale: "en"}
+			})
+			if _, err := x.h.Handle(t.Context(), events.SQSEvent{Records: []events.SQSMessage{record("m-1", body(request(7)))}}); err != nil {
+				t.Fatal(err)
+			}
+			if len(x.ses.sent) != 1 {
+				t.Fatalf("%d emails sent", len(x.ses.sent))
+			}
+			in := x.ses.sent[0]
+			if got := aws.ToString(in.TenantName); got != tc.sesTenant {
+				t.Errorf("TenantName %q, want %q", got, tc.sesTenant)
+			}
+			tag := "(none)"
+			for _, t := range in.EmailTags {
+				if aws.ToString(t.Name) == "ses_tenant" {
+					tag = aws.ToString(t.Value)
+				}
+			}
+			if tag != tc.wantTag {
+				t.Errorf("ses_tenant tag %q, want %q", tag, tc.wantTag)
+			}
+			if strings.Contains(x.logs.String(), `"ses_tenant"`) != (tc.sesTenant != "") {
+				t.Errorf("the log's ses_tenant field does not match the set's:\n%s", x.logs.String())
+			}
+		})
+	}
+}
+
 type rendererFunc func(contract.SendRequest) Email
 
 func (f rendererFunc) Render(_ context.Context, r contract.SendRequest) (Email, error) {
