@@ -80,7 +80,8 @@ const DefaultAccountID = "000000000000"
 // SES account, and SendEmail then checks what SES checks: the From address
 // (and FeedbackForwardingEmailAddress) must be covered by a verified
 // identity, and ConfigurationSetName must be one of ConfigurationSets
-// (none listed: none exist).
+// (none listed: none exist). A send through an SES tenant (TenantName)
+// needs the tenant whether or not the account is described.
 type Options struct {
 	// Identities describe the account's email address and domain
 	// identities. A verified domain covers every address at it and at its

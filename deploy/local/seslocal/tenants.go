@@ -451,15 +451,13 @@ func (s *Server) getTenant(body []byte) (any, *apiError) {
 	if aerr := checkTenantName(in.TenantName); aerr != nil {
 		return nil, aerr
 	}
-	var out tenantOutput
-	aerr := s.tenants.with(in.TenantName, func(t *tenant) *apiError {
-		out = tenantOut(t.info(), append([]tenantTag(nil), t.tags...))
-		return nil
-	})
-	if aerr != nil {
-		return nil, aerr
+	s.tenants.mu.RLock()
+	defer s.tenants.mu.RUnlock()
+	t, ok := s.tenants.m[in.TenantName]
+	if !ok {
+		return nil, tenantNotFound(in.TenantName)
 	}
-	return map[string]any{"Tenant": out}, nil
+	return map[string]any{"Tenant": tenantOut(t.info(), append([]tenantTag(nil), t.tags...))}, nil
 }
 
 func (s *Server) deleteTenant(body []byte) (any, *apiError) {

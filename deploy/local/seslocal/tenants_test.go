@@ -435,8 +435,12 @@ func TestSendThroughTenant(t *testing.T) {
 		e := newSES(t, seslocal.Options{Tenants: []seslocal.Tenant{{Name: "acme"}, {Name: "paused", SendingStatus: seslocal.TenantDisabled}}})
 		in := simple("rita@example.com", "x")
 		in.TenantName = aws.String("acme")
-		if got, _ := e.srv.Outbox().Get(e.send(in)); got.SESTenant != "acme" {
+		id := e.send(in)
+		if got, _ := e.srv.Outbox().Get(id); got.SESTenant != "acme" {
 			t.Errorf("SESTenant = %q, want acme", got.SESTenant)
+		}
+		if status, _, body := get(t, e.url+"/outbox/"+id); status != 200 || !strings.Contains(body, "<dt>SES tenant</dt><dd>acme</dd>") {
+			t.Errorf("the email's page (status %d) does not show the SES tenant:\n%s", status, body)
 		}
 		in.TenantName = aws.String("ghost")
 		_, err := e.client.SendEmail(ctx(t), in)
