@@ -220,6 +220,9 @@ func (s *Server) route(r *http.Request) (op operation, ok bool) {
 	if op, ok := s.routeEvents(r, ep); ok {
 		return op, true
 	}
+	if op, ok := s.routeTenants(r); ok {
+		return op, true
+	}
 	switch {
 	case r.Method == http.MethodGet && p == PathPrefix+"account":
 		return func([]byte) (any, *apiError) { return s.getAccount() }, true

@@ -5,8 +5,8 @@
 //
 // It speaks REST JSON exactly as aws-sdk-go-v2/service/sesv2 and the AWS JS
 // SDK v3 send it (SendEmail, GetAccount, GetEmailIdentity,
-// ListEmailIdentities, GetConfigurationSet, the event destination and
-// suppression list operations), answers errors in the shape
+// ListEmailIdentities, GetConfigurationSet, the event destination,
+// suppression list and tenant operations), answers errors in the shape
 // the SDKs turn into typed errors (MessageRejected, NotFoundException,
 // LimitExceededException, TooManyRequestsException, ...), and can inject
 // latency, throttling and server failures at runtime so that the mailer's
@@ -24,6 +24,13 @@
 // configuration sets, the sandbox and the sending quota. SendEmail then
 // refuses what SES would refuse, in SES's words; the zero Options accept
 // every well-formed email.
+//
+// SES tenants (multi-tenant sending) are kept too, seeded by Options and
+// changed by the tenant operations: a SendEmail with a TenantName is
+// refused unless the tenant exists, is not disabled and has the identity
+// and configuration set the send uses associated with it. Where AWS leaves
+// the errors unsaid, seslocal refuses (the stricter reading), and every
+// such refusal names the tenant.
 //
 // It never delivers mail anywhere and never logs subjects, bodies or full
 // addresses: they carry one-time codes. The outbox pages show them, on

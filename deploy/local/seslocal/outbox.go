@@ -37,6 +37,9 @@ type Email struct {
 	Tags             map[string]string `json:"tags,omitempty"`
 	Tenant           string            `json:"tenant,omitempty"`
 	ConfigurationSet string            `json:"configurationSet,omitempty"`
+	// SESTenant is the SES tenant the email was sent through (SendEmail
+	// TenantName), unrelated to Tenant, the application's own tenant.
+	SESTenant string `json:"sesTenant,omitempty"`
 	// Simulator names the SES mailbox-simulator scenario (success, bounce,
 	// ooto, complaint, suppressionlist) of the first recipient that is a
 	// simulator address.

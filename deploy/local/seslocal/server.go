@@ -80,7 +80,8 @@ const DefaultAccountID = "000000000000"
 // SES account, and SendEmail then checks what SES checks: the From address
 // (and FeedbackForwardingEmailAddress) must be covered by a verified
 // identity, and ConfigurationSetName must be one of ConfigurationSets
-// (none listed: none exist).
+// (none listed: none exist). A send through an SES tenant (TenantName)
+// needs the tenant whether or not the account is described.
 type Options struct {
 	// Identities describe the account's email address and domain
 	// identities. A verified domain covers every address at it and at its
@@ -130,13 +131,20 @@ type Options struct {
 	// EventDelay is how long after acceptance the recipient's server
 	// answers (the Delivery or Bounce event). Default DefaultEventDelay.
 	EventDelay time.Duration
+	// Tenants are the account's SES tenants (multi-tenant sending) at New.
+	// A SendEmail with a TenantName is refused unless the tenant exists, is
+	// not disabled and, when the account is described, the identity and
+	// configuration set the send uses are associated with it. Tenants do
+	// not describe the account on their own.
+	Tenants []Tenant
 	// Faults are the initial fault settings.
 	Faults Faults
 	// DataDir, when set, keeps one JSON file per email there; the outbox is
 	// reloaded from it by New.
 	DataDir string
 	// Region appears in error messages as SES words them when the request's
-	// credential scope names none. Default us-east-1.
+	// credential scope names none, and is the region of the tenants and of
+	// the resource ARNs associated with them. Default us-east-1.
 	Region string
 	// Logger receives one line per SendEmail outcome (id, tenant, outcome;
 	// never subject, body or address). Default: discard.
@@ -165,6 +173,7 @@ type Server struct {
 	bounce, complain map[string]bool
 	destinations     destinations
 	suppression      suppressionList
+	tenants          tenantStore
 	publisher        Publisher
 	eventDelay       time.Duration
 	pending          sync.WaitGroup
@@ -204,6 +213,13 @@ func New(opts Options) (*Server, error) {
 		eventDelay: opts.EventDelay,
 	}
 	s.suppression.now = now
+	s.tenants.now = now
+	if s.region == "" {
+		s.region = "us-east-1"
+	}
+	if err := s.seedTenants(opts.Tenants); err != nil {
+		return nil, err
+	}
 	if s.eventDelay <= 0 {
 		s.eventDelay = DefaultEventDelay
 	}
@@ -214,9 +230,6 @@ func New(opts Options) (*Server, error) {
 		if err := s.destinations.put(d, true); err != nil {
 			return nil, fmt.Errorf("seslocal: event destination %s: %s", d.Name, err.message)
 		}
-	}
-	if s.region == "" {
-		s.region = "us-east-1"
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -310,8 +323,10 @@ const maxReadRequestBytes = 1 << 20
 
 // ServeHTTP answers SES v2 API requests (paths under PathPrefix):
 // SendEmail, GetAccount, GetEmailIdentity, ListEmailIdentities,
-// GetConfigurationSet, the configuration sets' event destinations and the
-// account's suppression list. Other operations get an
+// GetConfigurationSet, the configuration sets' event destinations, the
+// account's suppression list and the tenants (CreateTenant, GetTenant,
+// ListTenants, DeleteTenant, {Create,Delete}TenantResourceAssociation,
+// ListTenantResources, ListResourceTenants). Other operations get an
 // UnknownOperationException.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	requestID := newID()
@@ -323,7 +338,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		writeError(w, requestID, &apiError{http.StatusNotFound, "UnknownOperationException",
 			fmt.Sprintf("seslocal implements SendEmail, GetAccount, GetEmailIdentity, ListEmailIdentities, GetConfigurationSet, "+
-				"{Create,Get,Update,Delete}ConfigurationSetEventDestination(s) and {Put,Get,Delete,List}SuppressedDestination(s); got %s %s", r.Method, r.URL.Path)})
+				"{Create,Get,Update,Delete}ConfigurationSetEventDestination(s), {Put,Get,Delete,List}SuppressedDestination(s), "+
+				"{Create,Get,List,Delete}Tenant(s), {Create,Delete}TenantResourceAssociation, ListTenantResources and ListResourceTenants; got %s %s", r.Method, r.URL.Path)})
 		return
 	}
 	if _, aerr := checkSigV4(r); aerr != nil {
@@ -396,7 +412,7 @@ func (s *Server) sendEmail(w http.ResponseWriter, r *http.Request, requestID str
 		return
 	}
 	s.log.Info("seslocal: SendEmail accepted", "request_id", requestID, "message_id", email.ID,
-		"tenant", email.Tenant, "recipients", len(email.Recipients()), "format", email.Format, "outcome", "accepted")
+		"tenant", email.Tenant, "ses_tenant", email.SESTenant, "recipients", len(email.Recipients()), "format", email.Format, "outcome", "accepted")
 	writeJSON(w, requestID, http.StatusOK, map[string]string{"MessageId": email.ID})
 }
 
@@ -442,6 +458,8 @@ type sendEmailInput struct {
 		Value string `json:"Value"`
 	} `json:"EmailTags"`
 	ConfigurationSetName string `json:"ConfigurationSetName"`
+	// TenantName is the SES tenant to send through; nil: none.
+	TenantName *string `json:"TenantName"`
 
 	FromEmailAddressIdentityArn               string `json:"FromEmailAddressIdentityArn"`
 	FeedbackForwardingEmailAddress            string `json:"FeedbackForwardingEmailAddress"`
@@ -653,6 +671,17 @@ func (s *Server) checkAddresses(e *Email, in *sendEmailInput, region string) *ap
 	if acct.described && acct.sendingPaused {
 		return &apiError{http.StatusBadRequest, "SendingPausedException", "Sending is paused for this account."}
 	}
+	// A send through an SES tenant needs the tenant, sending, even when the
+	// Options describe no account: an unknown tenant is a mistake SES would
+	// not let through either.
+	var tenant TenantInfo
+	if in.TenantName != nil {
+		t, aerr := s.sendingTenant(*in.TenantName)
+		if aerr != nil {
+			return aerr
+		}
+		tenant, e.SESTenant = t, t.Name
+	}
 	if acct.described && e.ConfigurationSet != "" && !acct.configSets[e.ConfigurationSet] {
 		return configSetNotFound(e.ConfigurationSet)
 	}
@@ -712,6 +741,7 @@ func (s *Server) checkAddresses(e *Email, in *sendEmailInput, region string) *ap
 		return nil
 	}
 	chain := acct.sender(from.Address)
+	defaultOf := "" // the identity whose default configuration set applies
 	if e.ConfigurationSet == "" {
 		for _, id := range chain {
 			if id.ConfigurationSet != "" {
@@ -720,7 +750,7 @@ func (s *Server) checkAddresses(e *Email, in *sendEmailInput, region string) *ap
 				if !acct.configSets[id.ConfigurationSet] {
 					return badRequest("Configuration set <%s> does not exist.", id.ConfigurationSet)
 				}
-				e.ConfigurationSet = id.ConfigurationSet
+				e.ConfigurationSet, defaultOf = id.ConfigurationSet, id.Name
 				break
 			}
 		}
@@ -734,6 +764,9 @@ func (s *Server) checkAddresses(e *Email, in *sendEmailInput, region string) *ap
 				fmt.Sprintf("The message can't be sent because the MAIL FROM domain %s of identity %s isn't verified.", id.MailFromDomain, id.Name)}
 		}
 		break
+	}
+	if in.TenantName != nil {
+		return s.checkTenantResources(tenant, e, in, from.Address, defaultOf)
 	}
 	return nil
 }
