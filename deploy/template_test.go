@@ -211,28 +211,86 @@ func TestDefaultsAreAValidConfig(t *testing.T) {
 }
 
 // grant is one IAM permission: an action on a resource, with the resource
-// written as the template writes it.
+// written as the template writes it. A statement's conditions follow its
+// action in brackets: the template condition it exists under and its IAM
+// Condition, "ses:SendEmail [If:HasSESTenants StringEquals:ses:TenantName=Ref:SESTenants]".
 type grant struct{ action, resource string }
 
 func grants(t *testing.T, tpl map[string]any, fn string) []grant {
 	t.Helper()
 	var out []grant
-	policies, _ := props(t, tpl, fn)["Policies"].([]any)
-	for _, p := range policies {
-		for _, st := range p.(map[string]any)["Statement"].([]any) {
-			s := st.(map[string]any)
-			if s["Effect"] != "Allow" {
-				t.Errorf("%s: statement %v is not an Allow", fn, s)
+	for _, st := range statements(t, tpl, fn) {
+		s := st.s
+		if s["Effect"] != "Allow" {
+			t.Errorf("%s: statement %v is not an Allow", fn, s)
+		}
+		for _, not := range []string{"NotAction", "NotResource"} {
+			if _, ok := s[not]; ok {
+				t.Errorf("%s: statement %v has %s: it grants all but what it names", fn, s, not)
 			}
-			for _, a := range asList(s["Action"]) {
-				for _, r := range asList(s["Resource"]) {
-					out = append(out, grant{fmt.Sprint(a), compact(r)})
-				}
+		}
+		for _, a := range asList(s["Action"]) {
+			for _, r := range asList(s["Resource"]) {
+				out = append(out, grant{fmt.Sprint(a) + st.conditions(), compact(r)})
 			}
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return fmt.Sprint(out[i]) < fmt.Sprint(out[j]) })
 	return out
+}
+
+// statement is one statement of a function's policies, with the template
+// condition it exists under ("" for always): a statement may be
+// !If [Condition, {...}, !Ref AWS::NoValue].
+type statement struct {
+	when string
+	s    map[string]any
+}
+
+func statements(t *testing.T, tpl map[string]any, fn string) []statement {
+	t.Helper()
+	var out []statement
+	policies, _ := props(t, tpl, fn)["Policies"].([]any)
+	for _, p := range policies {
+		for _, st := range p.(map[string]any)["Statement"].([]any) {
+			s, _ := st.(map[string]any)
+			when := ""
+			if branches, ok := s["Fn::If"].([]any); ok {
+				if len(branches) != 3 || compact(branches[2]) != "Ref:AWS::NoValue" {
+					t.Errorf("%s: conditional statement %v: want !If [Condition, statement, !Ref AWS::NoValue]", fn, s)
+					continue
+				}
+				when = fmt.Sprint(branches[0])
+				s, _ = branches[1].(map[string]any)
+			}
+			out = append(out, statement{when, s})
+		}
+	}
+	return out
+}
+
+// conditions writes the statement's template condition and IAM Condition
+// as " [If:Name Operator:key=value ...]", or "" when it has neither.
+func (st statement) conditions() string {
+	var iam []string
+	cond, _ := st.s["Condition"].(map[string]any)
+	for op, kv := range cond {
+		m, ok := kv.(map[string]any)
+		if !ok {
+			iam = append(iam, fmt.Sprintf("%s:%v", op, kv))
+		}
+		for k, v := range m {
+			iam = append(iam, fmt.Sprintf("%s:%s=%s", op, k, compact(v)))
+		}
+	}
+	sort.Strings(iam)
+	if st.when != "" {
+		iam = append([]string{"If:" + st.when}, iam...)
+	}
+	if len(iam) == 0 {
+		return ""
+	}
+	return " [" + strings.Join(iam, " ") + "]"
 }
 
 func asList(v any) []any {
@@ -269,6 +327,10 @@ func compact(v any) string {
 // to the AWS calls its code makes (see the *API interfaces in the code).
 func TestIAMGrantsOnlyWhatEachFunctionCalls(t *testing.T) {
 	tpl := template(t)
+	const (
+		sendWithoutTenant  = " [Null:ses:TenantName=true]"
+		sendThroughTenants = " [If:HasSESTenants StringEquals:ses:TenantName=Ref:SESTenants]"
+	)
 	sendQueue := "Sub:arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${AWS::StackName}-send"
 	budget := []grant{
 		{"dynamodb:GetItem", "GetAtt:BudgetTable.Arn"}, // dynamostore.API
@@ -289,9 +351,13 @@ func TestIAMGrantsOnlyWhatEachFunctionCalls(t *testing.T) {
 			{"secretsmanager:UpdateSecretVersionStage", "Ref:HmacKeySecret"},
 		},
 		"MailerFunction": {
-			// The parameter's configuration set, or the stack's own.
-			{"ses:SendEmail", "If:HasConfigurationSet?Sub:arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${SESConfigurationSet}"},
-			{"ses:SendEmail", "Sub:arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderIdentity}"}, // mailer.SESAPI
+			// mailer.SESAPI, through the parameter's configuration set or
+			// the stack's own: without a tenant, or through one of
+			// SESTenants (TestMailerSendsThroughTheStacksTenantsOnly).
+			{"ses:SendEmail" + sendWithoutTenant, "If:HasConfigurationSet?Sub:arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${SESConfigurationSet}"},
+			{"ses:SendEmail" + sendWithoutTenant, "Sub:arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderIdentity}"},
+			{"ses:SendEmail" + sendThroughTenants, "If:HasConfigurationSet?Sub:arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${SESConfigurationSet}"},
+			{"ses:SendEmail" + sendThroughTenants, "Sub:arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderIdentity}"},
 			// The event source mapping polls with the function's role.
 			{"sqs:ChangeMessageVisibility", sendQueue},
 			{"sqs:DeleteMessage", sendQueue},
@@ -894,5 +960,144 @@ func TestFeedbackAlarms(t *testing.T) {
 		if !strings.Contains(sub, m) {
 			t.Errorf("the dashboard lacks %s", m)
 		}
+	}
+}
+
+// --- SES tenants ----------------------------------------------------------
+
+// The ARNs the mailer's SendEmail names: the sender identity, and the
+// configuration set it sends through (the parameter's or the stack's own).
+var (
+	senderIdentityArn = map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderIdentity}"}
+	eventsSetArn      = map[string]any{"Fn::If": []any{"HasConfigurationSet",
+		map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${SESConfigurationSet}"},
+		map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${EventsConfigurationSet}"}}}
+)
+
+// TestSESTenantsParameter: a list the stack deploys without (empty by
+// default), and HasSESTenants true exactly when it names a tenant: an
+// empty CommaDelimitedList is [""], which joins to "".
+func TestSESTenantsParameter(t *testing.T) {
+	tpl := template(t)
+	p, ok := tpl["Parameters"].(map[string]any)["SESTenants"].(map[string]any)
+	if !ok {
+		t.Fatal("template has no SESTenants parameter")
+	}
+	if d, ok := p["Default"]; p["Type"] != "CommaDelimitedList" || !ok || d != "" {
+		t.Errorf("SESTenants is %v with default %#v, want a CommaDelimitedList defaulting to \"\" (no tenants)", p["Type"], p["Default"])
+	}
+	desc := strings.ToLower(fmt.Sprint(p["Description"]))
+	for _, says := range []string{"ses_tenant", "no others", "empty"} {
+		if !strings.Contains(desc, says) {
+			t.Errorf("SESTenants' description does not say %q: %s", says, desc)
+		}
+	}
+	want := map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{
+		map[string]any{"Fn::Join": []any{"", map[string]any{"Ref": "SESTenants"}}}, ""}}}}
+	if got := tpl["Conditions"].(map[string]any)["HasSESTenants"]; !reflect.DeepEqual(got, want) {
+		t.Errorf("HasSESTenants is %v, want %v", got, want)
+	}
+}
+
+// allows reports whether an IAM Action element (an action or a list, with
+// IAM's * and ? wildcards, case-insensitive) covers action. An element
+// that is not a string, or absent (NotAction), is taken to cover it.
+func allows(actions any, action string) bool {
+	for _, a := range asList(actions) {
+		s, ok := a.(string)
+		if !ok {
+			return true
+		}
+		glob := strings.NewReplacer(`\*`, ".*", `\?`, ".").Replace(regexp.QuoteMeta(s))
+		if regexp.MustCompile("(?i)^" + glob + "$").MatchString(action) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestMailerSendsThroughTheStacksTenantsOnly: ses:TenantName is the only
+// thing that scopes a send to a tenant (a tenant is not a resource of
+// SendEmail), so every statement that lets the mailer send must pin it:
+// null (no tenant), or one of SESTenants, and only while it names some.
+// Any other statement would let a leaked mailer role send through any
+// tenant of the account, on its reputation.
+func TestMailerSendsThroughTheStacksTenantsOnly(t *testing.T) {
+	tpl := template(t)
+	withoutTenant := map[string]any{"Null": map[string]any{"ses:TenantName": "true"}}
+	throughTenants := map[string]any{"StringEquals": map[string]any{"ses:TenantName": map[string]any{"Ref": "SESTenants"}}}
+	for _, tc := range []struct {
+		name       string
+		hasTenants bool
+		want       []any // the Condition of each statement allowing ses:SendEmail
+	}{
+		{"SESTenants empty", false, []any{withoutTenant}},
+		{"SESTenants set", true, []any{withoutTenant, throughTenants}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []any
+			for _, st := range statements(t, tpl, "MailerFunction") {
+				switch st.when {
+				case "":
+				case "HasSESTenants":
+					if !tc.hasTenants {
+						continue
+					}
+				default:
+					t.Errorf("statement %v exists under %s; this test knows HasSESTenants only", st.s, st.when)
+					continue
+				}
+				if st.s["Effect"] != "Allow" || !allows(st.s["Action"], "ses:SendEmail") {
+					continue
+				}
+				for _, r := range asList(st.s["Resource"]) {
+					if r == "*" {
+						t.Errorf("statement %v allows ses:SendEmail on Resource \"*\"", st.s["Sid"])
+					}
+				}
+				if !reflect.DeepEqual(st.s["Resource"], []any{senderIdentityArn, eventsSetArn}) {
+					t.Errorf("statement %v allows ses:SendEmail on %v, want the sender identity and the mailer's configuration set only",
+						st.s["Sid"], compactAll(st.s["Resource"]))
+				}
+				got = append(got, st.s["Condition"])
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("ses:SendEmail allowed under conditions\n%v\nwant\n%v\n(sends without a tenant; with SESTenants, through those tenants; none through any other)", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestSESTenantOutputs: the operator associates each tenant with the
+// resources the mailer sends with (aws sesv2
+// create-tenant-resource-association); the outputs give their ARNs, the
+// very ones the mailer's SendEmail names.
+func TestSESTenantOutputs(t *testing.T) {
+	tpl := template(t)
+	outputs := tpl["Outputs"].(map[string]any)
+	for _, tc := range []struct {
+		output string
+		want   any
+	}{
+		{"EventsConfigurationSetArn", eventsSetArn},
+		{"SenderIdentityArn", senderIdentityArn},
+	} {
+		o, ok := outputs[tc.output].(map[string]any)
+		if !ok {
+			t.Errorf("template has no output %s", tc.output)
+			continue
+		}
+		if !reflect.DeepEqual(o["Value"], tc.want) {
+			t.Errorf("%s is %v, want %v", tc.output, o["Value"], tc.want)
+		}
+		if c, ok := o["Condition"]; ok {
+			t.Errorf("%s exists only under %v: a tenant needs it whatever the parameters", tc.output, c)
+		}
+		if d := fmt.Sprint(o["Description"]); !strings.Contains(d, "create-tenant-resource-association") {
+			t.Errorf("%s's description does not say what it is for (create-tenant-resource-association): %s", tc.output, d)
+		}
+	}
+	if got := props(t, tpl, "UserPool")["EmailConfiguration"].(map[string]any)["SourceArn"]; !reflect.DeepEqual(got, senderIdentityArn) {
+		t.Errorf("the user pool sends as %v, not the identity the mailer does (%v)", got, senderIdentityArn)
 	}
 }
