@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/awslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/esm"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/seslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/mailer"
@@ -32,11 +33,24 @@ func (o Options) sesOptions(outboxDir string) (seslocal.Options, error) {
 		return seslocal.Options{}, errors.New("otp-local: seed: ses lists no identities, so SES would refuse every email; name the sending domains, or leave ses out for the default seed's")
 	}
 	opts := seslocal.Options{DataDir: outboxDir, Faults: o.SES, RejectRecipients: o.SESRejectRecipients,
-		ConfigurationSets: acct.ConfigurationSets, Sandbox: acct.Sandbox || o.SESSandbox}
+		ConfigurationSets: acct.ConfigurationSets, Sandbox: acct.Sandbox || o.SESSandbox, Region: awslocal.Region}
 	for _, id := range acct.Identities {
 		opts.Identities = append(opts.Identities, seslocal.Identity{
 			Name: id.Name, Status: id.Status, DKIMSigningDisabled: id.DKIM != nil && !*id.DKIM,
 		})
+	}
+	arn := func(kind, name string) string {
+		return fmt.Sprintf("arn:aws:ses:%s:%s:%s/%s", awslocal.Region, seslocal.DefaultAccountID, kind, name)
+	}
+	for _, t := range acct.Tenants {
+		tenant := seslocal.Tenant{Name: t.Name}
+		for _, id := range t.Identities {
+			tenant.Resources = append(tenant.Resources, arn("identity", id))
+		}
+		for _, cs := range t.ConfigurationSets {
+			tenant.Resources = append(tenant.Resources, arn("configuration-set", cs))
+		}
+		opts.Tenants = append(opts.Tenants, tenant)
 	}
 	return opts, nil
 }

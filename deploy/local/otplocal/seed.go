@@ -33,6 +33,17 @@ type SeedSES struct {
 	// Sandbox: recipients must be verified identities too, and the quota
 	// is the sandbox's 200 a day, 1 a second.
 	Sandbox bool `json:"sandbox,omitempty"`
+	// Tenants are SES tenants (a template set's ses_tenant) with the
+	// identities and configuration sets associated with them; SES sends
+	// through a tenant only what they cover.
+	Tenants []SeedTenant `json:"tenants,omitempty"`
+}
+
+// SeedTenant is an SES tenant and its resource associations, by name.
+type SeedTenant struct {
+	Name              string   `json:"name"`
+	Identities        []string `json:"identities,omitempty"`
+	ConfigurationSets []string `json:"configurationSets,omitempty"`
 }
 
 // SeedIdentity is a domain or email address identity.
@@ -87,8 +98,11 @@ func DefaultSeed() Seed {
 			{Email: "omar@example.com", Password: DemoPassword, Name: "عمر", Locale: "ar", Tenant: "globex", Note: "Arabic, right to left"},
 			{Email: "unverified@example.com", Password: DemoPassword, Name: "Una Verified", EmailVerified: &no, Note: "address not verified: refused"},
 		},
-		// The senders of FromAddress and of the embedded sets' from_address.
-		SES: &SeedSES{Identities: []SeedIdentity{{Name: "otp-local.example"}, {Name: "acme.example"}, {Name: "globex.example"}}},
+		// The senders of FromAddress and of the embedded sets' from_address,
+		// and the SES tenant the globex set sends through, holding its
+		// sender's domain and the configuration set the mailer names.
+		SES: &SeedSES{Identities: []SeedIdentity{{Name: "otp-local.example"}, {Name: "acme.example"}, {Name: "globex.example"}},
+			Tenants: []SeedTenant{{Name: "globex", Identities: []string{"globex.example"}, ConfigurationSets: []string{EventsConfigurationSet}}}},
 	}
 }
 
