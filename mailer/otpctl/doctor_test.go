@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/awslocal"
 	"github.com/cognito-email-otp/cognito-email-otp/deploy/local/otplocal"
@@ -111,6 +113,39 @@ func TestDoctorOnAFreshOTPLocal(t *testing.T) {
 	}
 }
 
+// TestDoctorFindsAnIncompleteSESTenant: Globex's set sends through the SES
+// tenant globex; on an otp-local whose tenant lacks the configuration set
+// the mailer sends through, doctor fails that row with the command that
+// fixes it, and passes once the association is made.
+func TestDoctorFindsAnIncompleteSESTenant(t *testing.T) {
+	seed := otplocal.DefaultSeed()
+	ses := *seed.SES
+	ses.Tenants = []otplocal.SeedTenant{{Name: "globex", Identities: []string{"globex.example"}}}
+	seed.SES = &ses
+	sys := startLocal(t, otplocal.Options{Seed: seed})
+	args := []string{"doctor", "--endpoint", sys.URL, "--function", otplocal.MailerFunction}
+	arn := "arn:aws:ses:us-east-1:000000000000:configuration-set/" + otplocal.EventsConfigurationSet
+	code, out := otpctl(t, "", args...)
+	for _, s := range []string{"ses.tenant globex", "ses.tenant_resources globex", "FAIL",
+		"the configuration set otp-events is not associated with the SES tenant globex", "ses_tenant",
+		"aws sesv2 create-tenant-resource-association --tenant-name globex --resource-arn " + arn,
+		"the identity globex.example is associated with the tenant globex", "1 failure"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("output lacks %q:\n%s", s, out)
+		}
+	}
+	if code != exitProblems {
+		t.Errorf("exit %d, want %d", code, exitProblems)
+	}
+	if _, err := sesv2.NewFromConfig(awslocal.Config(sys.URL)).CreateTenantResourceAssociation(t.Context(),
+		&sesv2.CreateTenantResourceAssociationInput{TenantName: aws.String("globex"), ResourceArn: aws.String(arn)}); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := otpctl(t, "", args...); code != exitOK || !strings.Contains(out, "the configuration set otp-events is associated with the tenant globex") {
+		t.Errorf("after the association: exit %d\n%s", code, out)
+	}
+}
+
 // TestDoctorJSON pins the machine-readable shape: member names, states,
 // check names and the quota.
 func TestDoctorJSON(t *testing.T) {
@@ -165,6 +200,7 @@ func TestDoctorJSON(t *testing.T) {
 	want := []string{
 		"ses.production_access//ok", "ses.sending//ok", "ses.quota//ok",
 		"ses.sender/acme/ok", "ses.dkim/acme/ok", "ses.sender/default/ok", "ses.dkim/default/ok", "ses.sender/globex/ok", "ses.dkim/globex/ok",
+		"ses.tenant/globex/ok", "ses.tenant_resources/globex/ok", "ses.tenant_resources/globex/ok",
 		"ses.configuration_set/otp-events/ok", "sqs.queue/otp-send/ok", "sqs.dlq/otp-send-dlq/ok", "sqs.redrive/otp-send/ok", "sqs.visibility/otp-send/ok",
 		"lambda.function/otp-mailer/ok", "lambda.mapping/otp-mailer/ok",
 	}
