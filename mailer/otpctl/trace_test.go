@@ -162,6 +162,52 @@ func TestTraceASignIn(t *testing.T) {
 	assertNoSecrets(t, raw, code, "rosa@example.com")
 }
 
+// TestTraceABounceAndAComplaint: codes to SES's mailbox simulator, one
+// for each tenant (Globex's through its SES tenant). The trace of the
+// bounce ends in SES's hard bounce, the complaint's in the delivery and
+// then the complaint, each with SES's details and the gap since the step
+// before; simulator addresses never go on the account's suppression list.
+func TestTraceABounceAndAComplaint(t *testing.T) {
+	seed := otplocal.DefaultSeed()
+	seed.Users = append(seed.Users,
+		otplocal.SeedUser{Email: "bounce@simulator.amazonses.com", Password: otplocal.DemoPassword, Tenant: "acme"},
+		otplocal.SeedUser{Email: "complaint@simulator.amazonses.com", Password: otplocal.DemoPassword, Tenant: "globex"})
+	sys := startTraced(t, otplocal.Options{Seed: seed, SESEventDelay: 50 * time.Millisecond})
+	for _, tc := range []struct {
+		user, client, tenant string
+		want                 []string
+		check                func(last trace.Step) bool
+	}{
+		{"bounce@simulator.amazonses.com", "otplocalacmeweb0000000001", "acme", []string{"enqueued", "sent", "bounced"},
+			func(s trace.Step) bool { return s.Event == "Bounce" && s.BounceType == "Permanent" && s.BounceSubType == "General" }},
+		{"complaint@simulator.amazonses.com", "otplocalglobexweb00000001", "globex", []string{"enqueued", "sent", "delivered", "complained"},
+			func(s trace.Step) bool { return s.Event == "Complaint" && s.Detail != "" }},
+	} {
+		t.Run(tc.user, func(t *testing.T) {
+			code := signInFor(t, sys, tc.client, tc.user, true)
+			exit, r, raw := traceJSON(t, tc.want, tc.user, "--endpoint", sys.URL)
+			if exit != exitOK || len(r.Requests) != 1 || r.Requests[0].Tenant != tc.tenant {
+				t.Fatalf("trace: exit %d\n%s", exit, raw)
+			}
+			st := r.Requests[0].Steps
+			last := st[len(st)-1]
+			if last.Source != "feedback" || last.SESMessageID != st[1].SESMessageID || last.GapMillis == nil || !tc.check(last) {
+				t.Errorf("the last step %+v; want SES's event for the sent message, with its details and the gap", last)
+			}
+			if r.Suppression == nil || r.Suppression.Status != trace.NotSuppressed {
+				t.Errorf("suppression %+v; the simulator's addresses are never listed", r.Suppression)
+			}
+			assertNoSecrets(t, raw, code, tc.user)
+
+			exit, text := otpctl(t, "", "trace", tc.user, "--endpoint", sys.URL)
+			if exit != exitOK || !regexp.MustCompile(`\+[0-9.]+m?s\s+`+tc.want[len(tc.want)-1]+`\s`).MatchString(text) {
+				t.Errorf("the timeline lacks the %s step with its gap: exit %d\n%s", tc.want[len(tc.want)-1], exit, text)
+			}
+			assertNoSecrets(t, text, code, tc.user)
+		})
+	}
+}
+
 // TestTraceADeadLetter: SES refuses the recipient for good (MessageRejected,
 // as for a suppressed address); the trace shows the enqueue, the
 // dead-lettering with its reason and SES's words (address masked), and
