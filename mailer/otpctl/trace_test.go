@@ -179,7 +179,9 @@ func TestTraceABounceAndAComplaint(t *testing.T) {
 		check                func(last trace.Step) bool
 	}{
 		{"bounce@simulator.amazonses.com", "otplocalacmeweb0000000001", "acme", []string{"enqueued", "sent", "bounced"},
-			func(s trace.Step) bool { return s.Event == "Bounce" && s.BounceType == "Permanent" && s.BounceSubType == "General" }},
+			func(s trace.Step) bool {
+				return s.Event == "Bounce" && s.BounceType == "Permanent" && s.BounceSubType == "General"
+			}},
 		{"complaint@simulator.amazonses.com", "otplocalglobexweb00000001", "globex", []string{"enqueued", "sent", "delivered", "complained"},
 			func(s trace.Step) bool { return s.Event == "Complaint" && s.Detail != "" }},
 	} {
