@@ -29,11 +29,32 @@ type Library struct {
 // for the cache. Any problem in any effective set fails the whole load with
 // a *LoadError naming the file and the key.
 func Load(sources ...Source) (*Library, error) {
-	lib, list, _ := load(sources)
+	var lib *Library
+	var list []Problem
+	if len(sources) == 1 && isEmbedded(sources[0]) {
+		lib, list = loadEmbedded()
+	} else {
+		lib, list, _ = load(sources)
+	}
 	if len(list) > 0 {
 		return nil, &LoadError{Problems: list}
 	}
 	return lib, nil
+}
+
+// loadEmbedded is Load(Embedded()), once per process: the embedded sets
+// are compiled into the binary, so every load of them alone gives the same
+// Library, which nothing changes after load. otp-local loads them on every
+// start, otpctl doctor and templates on every run, and in tests, under the
+// race detector, a load costs seconds.
+var loadEmbedded = sync.OnceValues(func() (*Library, []Problem) {
+	lib, list, _ := load([]Source{Embedded()})
+	return lib, list
+})
+
+func isEmbedded(src Source) bool {
+	s, ok := src.(fsSource)
+	return ok && s.embedded
 }
 
 // load does the work of Load and Check: it goes as far as it can and

@@ -27,7 +27,7 @@ var embedded embed.FS
 // Embedded returns the sets compiled into the binary: "default" and the
 // example tenants.
 func Embedded() Source {
-	return fsSource{name: "embedded", open: func() (fs.FS, error) { return fs.Sub(embedded, "sets") }}
+	return fsSource{name: "embedded", embedded: true, open: func() (fs.FS, error) { return fs.Sub(embedded, "sets") }}
 }
 
 // Dir returns the sets in a directory (otp-local's --templates-dir; the
@@ -96,8 +96,9 @@ func FromFS(name string, fsys fs.FS) Source {
 }
 
 type fsSource struct {
-	name string
-	open func() (fs.FS, error)
+	name     string
+	embedded bool // the sets compiled into the binary, which Load memoises
+	open     func() (fs.FS, error)
 }
 
 func (s fsSource) String() string       { return s.name }
