@@ -49,15 +49,20 @@ func TestThrottlingIsTransientButTheDailyQuotaIsNot(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := classifySESError(tc.err, "no-reply@acme.test", "")
-			var perm *PermanentError
-			switch {
-			case tc.want == "" && errors.As(err, &perm):
-				t.Errorf("dead-lettered as %s, want a retry", perm.Reason)
-			case tc.want != "" && (!errors.As(err, &perm) || perm.Reason != tc.want):
-				t.Errorf("classified as %v, want %s", err, tc.want)
-			}
+			wantReason(t, classifySESError(tc.err, "no-reply@acme.test", ""), tc.want)
 		})
+	}
+}
+
+// wantReason: err dead-letters with want, or is retried when want is "".
+func wantReason(t *testing.T, err error, want Reason) {
+	t.Helper()
+	var perm *PermanentError
+	switch {
+	case want == "" && errors.As(err, &perm):
+		t.Errorf("dead-lettered as %s, want a retry", perm.Reason)
+	case want != "" && (!errors.As(err, &perm) || perm.Reason != want):
+		t.Errorf("classified as %v, want %s", err, want)
 	}
 }
 
@@ -78,14 +83,7 @@ func TestTenantRefusalsAreTheirOwnReason(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := classifySESError(tc.err, "no-reply@globex.test", tc.tenant)
-			var perm *PermanentError
-			switch {
-			case tc.want == "" && errors.As(err, &perm):
-				t.Errorf("dead-lettered as %s, want a retry", perm.Reason)
-			case tc.want != "" && (!errors.As(err, &perm) || perm.Reason != tc.want):
-				t.Errorf("classified as %v, want %s", err, tc.want)
-			}
+			wantReason(t, classifySESError(tc.err, "no-reply@globex.test", tc.tenant), tc.want)
 		})
 	}
 }

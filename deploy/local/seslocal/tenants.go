@@ -558,21 +558,7 @@ type tenantResourceInput struct {
 }
 
 func (s *Server) createTenantResourceAssociation(body []byte) (any, *apiError) {
-	var in tenantResourceInput
-	if aerr := decode(body, "CreateTenantResourceAssociation", &in); aerr != nil {
-		return nil, aerr
-	}
-	if aerr := checkTenantName(in.TenantName); aerr != nil {
-		return nil, aerr
-	}
-	if _, aerr := s.tenants.get(in.TenantName); aerr != nil {
-		return nil, aerr
-	}
-	r, aerr := s.resource(in.ResourceArn)
-	if aerr != nil {
-		return nil, aerr
-	}
-	aerr = s.tenants.with(in.TenantName, func(t *tenant) *apiError {
+	return s.changeAssociation(body, "CreateTenantResourceAssociation", func(t *tenant, r TenantResource) *apiError {
 		if _, ok := t.resources[r.ARN]; ok {
 			return &apiError{http.StatusBadRequest, "AlreadyExistsException",
 				fmt.Sprintf("Resource %s is already associated with tenant %s.", r.ARN, t.name)}
@@ -581,15 +567,24 @@ func (s *Server) createTenantResourceAssociation(body []byte) (any, *apiError) {
 		t.resources[r.ARN] = r
 		return nil
 	})
-	if aerr != nil {
-		return nil, aerr
-	}
-	return struct{}{}, nil
 }
 
 func (s *Server) deleteTenantResourceAssociation(body []byte) (any, *apiError) {
+	return s.changeAssociation(body, "DeleteTenantResourceAssociation", func(t *tenant, r TenantResource) *apiError {
+		if _, ok := t.resources[r.ARN]; !ok {
+			return &apiError{http.StatusNotFound, "NotFoundException",
+				fmt.Sprintf("Resource %s is not associated with tenant %s.", r.ARN, t.name)}
+		}
+		delete(t.resources, r.ARN)
+		return nil
+	})
+}
+
+// changeAssociation decodes a {TenantName, ResourceArn} request, checks
+// that both exist, and applies change to the tenant under its lock.
+func (s *Server) changeAssociation(body []byte, op string, change func(*tenant, TenantResource) *apiError) (any, *apiError) {
 	var in tenantResourceInput
-	if aerr := decode(body, "DeleteTenantResourceAssociation", &in); aerr != nil {
+	if aerr := decode(body, op, &in); aerr != nil {
 		return nil, aerr
 	}
 	if aerr := checkTenantName(in.TenantName); aerr != nil {
@@ -602,15 +597,7 @@ func (s *Server) deleteTenantResourceAssociation(body []byte) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	aerr = s.tenants.with(in.TenantName, func(t *tenant) *apiError {
-		if _, ok := t.resources[r.ARN]; !ok {
-			return &apiError{http.StatusNotFound, "NotFoundException",
-				fmt.Sprintf("Resource %s is not associated with tenant %s.", r.ARN, t.name)}
-		}
-		delete(t.resources, r.ARN)
-		return nil
-	})
-	if aerr != nil {
+	if aerr := s.tenants.with(in.TenantName, func(t *tenant) *apiError { return change(t, r) }); aerr != nil {
 		return nil, aerr
 	}
 	return struct{}{}, nil
