@@ -179,6 +179,9 @@ func banner(w io.Writer, sys *otplocal.System, seed otplocal.Seed, sandbox bool,
 		fmt.Fprintf(w, "      app client %-11s %s  tenant %s\n", c.Name, c.ID, tenant)
 	}
 	fmt.Fprintf(w, "    SQS queues %s, %s\n    SES v2 SendEmail; verified: %s\n", otplocal.SendQueue, otplocal.DeadLetters, identities(seed))
+	for _, t := range sesAccount(seed).Tenants {
+		fmt.Fprintf(w, "      SES tenant %s holds %s\n", t.Name, strings.Join(append(append([]string{}, t.Identities...), t.ConfigurationSets...), ", "))
+	}
 	if sandbox {
 		fmt.Fprintln(w, "      in the SES sandbox: only verified recipients, 200 a day, 1 a second")
 	}
@@ -202,11 +205,16 @@ func banner(w io.Writer, sys *otplocal.System, seed otplocal.Seed, sandbox bool,
 }
 
 // identities names the SES identities the seed verifies.
-func identities(seed otplocal.Seed) string {
-	ses := otplocal.DefaultSeed().SES
+// sesAccount is the seed's SES account, or the default seed's.
+func sesAccount(seed otplocal.Seed) *otplocal.SeedSES {
 	if seed.SES != nil {
-		ses = seed.SES
+		return seed.SES
 	}
+	return otplocal.DefaultSeed().SES
+}
+
+func identities(seed otplocal.Seed) string {
+	ses := sesAccount(seed)
 	var names []string
 	for _, id := range ses.Identities {
 		if id.Status == "" || id.Status == seslocal.StatusSuccess {
