@@ -95,7 +95,7 @@ func (d *destinations) put(dest EventDestination, create bool) *apiError {
 	_, exists := set[dest.Name]
 	switch {
 	case create && exists:
-		return &apiError{http.StatusConflict, "AlreadyExistsException",
+		return &apiError{http.StatusBadRequest, "AlreadyExistsException",
 			fmt.Sprintf("Event destination %s already exists in configuration set %s.", dest.Name, dest.ConfigurationSet)}
 	case !create && !exists:
 		return destinationNotFound(dest.ConfigurationSet, dest.Name)

@@ -239,7 +239,7 @@ func TestEventDestinationAPI(t *testing.T) {
 		return err
 	}
 	var exists *types.AlreadyExistsException
-	wantAPIError(t, create("otp-events", "feedback", def), http.StatusConflict, "AlreadyExistsException",
+	wantAPIError(t, create("otp-events", "feedback", def), http.StatusBadRequest, "AlreadyExistsException",
 		"Event destination feedback already exists in configuration set otp-events.", &exists)
 	var notFound *types.NotFoundException
 	wantAPIError(t, create("nope", "feedback", def), http.StatusNotFound, "NotFoundException", "Configuration set <nope> does not exist.", &notFound)
