@@ -89,27 +89,27 @@ func (t tenant) arn(region, kind, name string) string {
 // via is the verified identity SES vouches for the sender with; "" when
 // none does (the sender row fails already).
 func (d *doctor) tenantRows(ctx context.Context, set, name, via, configSet string) []Result {
-	rows := func(state State, detail, fix string) Result {
+	row := func(state State, detail, fix string) Result {
 		return Result{Check: CheckTenant, Subject: set, State: state, Detail: detail, Fix: fix}
 	}
 	t := d.tenant(ctx, name)
 	switch {
 	case !t.found && t.err == nil:
-		return []Result{rows(Fail, fmt.Sprintf("set %s sends through the SES tenant %s, which does not exist in %s: every code of this tenant is dead-lettered as ses_tenant", set, name, d.Region),
+		return []Result{row(Fail, fmt.Sprintf("set %s sends through the SES tenant %s, which does not exist in %s: every code of this tenant is dead-lettered as ses_tenant", set, name, d.Region),
 			fmt.Sprintf("aws sesv2 create-tenant --tenant-name %s, then associate the sender's identity and the configuration set (run doctor again for the commands); or drop ses_tenant from the set's theme.yaml", name))}
 	case t.err != nil:
-		return []Result{rows(Fail, describe("SES "+t.call+" "+name, t.err), permissionFix("ses:"+t.call))}
+		return []Result{row(Fail, describe("SES "+t.call+" "+name, t.err), permissionFix("ses:"+t.call))}
 	}
 	var out []Result
 	switch t.status {
 	case sestypes.SendingStatusDisabled:
-		out = append(out, rows(Fail, fmt.Sprintf("sending is paused for the SES tenant %s (set %s): every code of this tenant is dead-lettered as ses_tenant", name, set),
+		out = append(out, row(Fail, fmt.Sprintf("sending is paused for the SES tenant %s (set %s): every code of this tenant is dead-lettered as ses_tenant", name, set),
 			"find the cause on the tenant's page of the SES console (its reputation findings), then reinstate the tenant"))
 	case sestypes.SendingStatusReinstated:
-		out = append(out, rows(Warn, fmt.Sprintf("the SES tenant %s (set %s) sends despite active reputation findings (REINSTATED)", name, set),
+		out = append(out, row(Warn, fmt.Sprintf("the SES tenant %s (set %s) sends despite active reputation findings (REINSTATED)", name, set),
 			"bring the tenant's bounces and complaints down (SES console, the tenant's reputation) before SES pauses it again"))
 	default:
-		out = append(out, rows(OK, fmt.Sprintf("set %s sends through the SES tenant %s, which exists and sends", set, name), ""))
+		out = append(out, row(OK, fmt.Sprintf("set %s sends through the SES tenant %s, which exists and sends", set, name), ""))
 	}
 	associate := func(kind, resource, what string) Result {
 		res := Result{Check: CheckTenantResources, Subject: set}

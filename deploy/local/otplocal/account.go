@@ -40,7 +40,7 @@ func (o Options) sesOptions(outboxDir string) (seslocal.Options, error) {
 		})
 	}
 	arn := func(kind, name string) string {
-		return fmt.Sprintf("arn:aws:ses:%s:%s:%s/%s", awslocal.Region, seslocal.DefaultAccountID, kind, name)
+		return seslocal.ARN(awslocal.Region, seslocal.DefaultAccountID, kind, name)
 	}
 	for _, t := range acct.Tenants {
 		tenant := seslocal.Tenant{Name: t.Name}

@@ -138,6 +138,21 @@ const (
 	maxPageSize     = 1000
 )
 
+// The list operations' NextToken is the next key (name, address, ARN),
+// so a page boundary survives nothing moving; pageStart reads it back.
+func nextToken(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
+
+func pageStart(token string) (string, *apiError) {
+	if token == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(b) == 0 {
+		return "", badRequest("Invalid NextToken.")
+	}
+	return string(b), nil
+}
+
 // listEmailIdentities pages through the identities in name order. The
 // token is the next name, so a page boundary survives nothing moving.
 func (s *Server) listEmailIdentities(pageSize int, token string, filter map[string]string) (any, *apiError) {
@@ -147,13 +162,9 @@ func (s *Server) listEmailIdentities(pageSize int, token string, filter map[stri
 	if pageSize == 0 {
 		pageSize = defaultPageSize
 	}
-	start := ""
-	if token != "" {
-		b, err := base64.RawURLEncoding.DecodeString(token)
-		if err != nil || len(b) == 0 {
-			return nil, badRequest("Invalid NextToken.")
-		}
-		start = string(b)
+	start, aerr := pageStart(token)
+	if aerr != nil {
+		return nil, aerr
 	}
 	for k := range filter {
 		switch k {
@@ -178,7 +189,7 @@ func (s *Server) listEmailIdentities(pageSize int, token string, filter map[stri
 			continue
 		}
 		if len(out.EmailIdentities) == pageSize {
-			out.NextToken = base64.RawURLEncoding.EncodeToString([]byte(name))
+			out.NextToken = nextToken(name)
 			break
 		}
 		out.EmailIdentities = append(out.EmailIdentities, identityInfo{

@@ -1,7 +1,6 @@
 package seslocal
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -172,13 +171,9 @@ func (s *Server) listSuppressedDestinations(q url.Values) (any, *apiError) {
 		}
 		size = n
 	}
-	from := ""
-	if tok := q.Get("NextToken"); tok != "" {
-		b, err := base64.RawURLEncoding.DecodeString(tok)
-		if err != nil || len(b) == 0 {
-			return nil, badRequest("Invalid NextToken.")
-		}
-		from = string(b)
+	from, aerr := pageStart(q.Get("NextToken"))
+	if aerr != nil {
+		return nil, aerr
 	}
 	out := struct {
 		SuppressedDestinationSummaries []map[string]any
@@ -194,7 +189,7 @@ func (s *Server) listSuppressedDestinations(q url.Values) (any, *apiError) {
 			continue
 		}
 		if len(out.SuppressedDestinationSummaries) == size {
-			out.NextToken = base64.RawURLEncoding.EncodeToString([]byte(e.Address))
+			out.NextToken = nextToken(e.Address)
 			break
 		}
 		out.SuppressedDestinationSummaries = append(out.SuppressedDestinationSummaries,

@@ -2,7 +2,6 @@ package seslocal
 
 import (
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -130,8 +129,14 @@ func partition(region string) string {
 	return "aws"
 }
 
+// ARN is the ARN of an SES resource: kind is identity, configuration-set,
+// template or tenant.
+func ARN(region, accountID, kind, name string) string {
+	return fmt.Sprintf("arn:%s:ses:%s:%s:%s/%s", partition(region), region, accountID, kind, name)
+}
+
 func (s *Server) sesARN(kind, name string) string {
-	return fmt.Sprintf("arn:%s:ses:%s:%s:%s/%s", partition(s.region), s.region, s.account.accountID, kind, name)
+	return ARN(s.region, s.account.accountID, kind, name)
 }
 
 // tenantID stands in for SES's tenant IDs, whose format AWS does not
@@ -295,10 +300,19 @@ func (s *Server) sendingTenant(name string) (TenantInfo, *apiError) {
 	return t, nil
 }
 
+// resource returns the tenant's association of the resource ARN.
+func (t TenantInfo) resource(arn string) (TenantResource, bool) {
+	i := sort.Search(len(t.Resources), func(i int) bool { return t.Resources[i].ARN >= arn })
+	if i < len(t.Resources) && t.Resources[i].ARN == arn {
+		return t.Resources[i], true
+	}
+	return TenantResource{}, false
+}
+
 // associated reports whether the resource ARN is the tenant's.
 func (t TenantInfo) associated(arn string) bool {
-	i := sort.Search(len(t.Resources), func(i int) bool { return t.Resources[i].ARN >= arn })
-	return i < len(t.Resources) && t.Resources[i].ARN == arn
+	_, ok := t.resource(arn)
+	return ok
 }
 
 // vouching returns the identity SES sends addr through: the one an
@@ -474,10 +488,9 @@ func (s *Server) deleteTenant(body []byte) (any, *apiError) {
 	return struct{}{}, nil
 }
 
-// page reads PageSize and NextToken as the list operations share them. The
-// tenant lists' PageSize (SES's MaxItems) has no documented range; seslocal
-// takes 1 to 1000, default 100, as for the suppression list. The token is
-// the next key, so a page boundary survives nothing moving.
+// page reads PageSize and NextToken as the tenant lists share them. Their
+// PageSize (SES's MaxItems) has no documented range; seslocal takes 1 to
+// 1000, default 100, as for the suppression list.
 func page(size *int, token string) (int, string, *apiError) {
 	n := defaultPageSize
 	if size != nil {
@@ -486,17 +499,9 @@ func page(size *int, token string) (int, string, *apiError) {
 		}
 		n = *size
 	}
-	if token == "" {
-		return n, "", nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(b) == 0 {
-		return 0, "", badRequest("Invalid NextToken.")
-	}
-	return n, string(b), nil
+	start, aerr := pageStart(token)
+	return n, start, aerr
 }
-
-func nextToken(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
 
 func (s *Server) listTenants(body []byte) (any, *apiError) {
 	var in struct {
@@ -689,15 +694,15 @@ func (s *Server) listResourceTenants(body []byte) (any, *apiError) {
 		if t.Name < start {
 			continue
 		}
-		i := sort.Search(len(t.Resources), func(i int) bool { return t.Resources[i].ARN >= r.ARN })
-		if i == len(t.Resources) || t.Resources[i].ARN != r.ARN {
+		assoc, ok := t.resource(r.ARN)
+		if !ok {
 			continue
 		}
 		if len(out.ResourceTenants) == size {
 			out.NextToken = nextToken(t.Name)
 			break
 		}
-		out.ResourceTenants = append(out.ResourceTenants, meta{t.Name, t.ID, r.ARN, epochSeconds(t.Resources[i].Associated)})
+		out.ResourceTenants = append(out.ResourceTenants, meta{t.Name, t.ID, r.ARN, epochSeconds(assoc.Associated)})
 	}
 	return out, nil
 }
